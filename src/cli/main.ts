@@ -1,0 +1,41 @@
+/** The `marina` command: dispatches to subcommands. */
+import { serve } from './serve.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `marina ${VERSION} — a fast OCI container registry
+
+Usage: marina <command> [options]
+
+Commands:
+  serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
+  version      print the version
+
+Run 'marina <command> --help' for a command's options.
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  serve,
+  version: async () => void process.stdout.write(`${VERSION}\n`),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`marina: unknown command '${command}'\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`marina ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

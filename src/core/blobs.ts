@@ -1,0 +1,56 @@
+/** Blob reads and deletes within a repository. */
+import { RegistryError } from '../errors.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { BlobInfo } from '../storage/types.ts';
+import { emit, type CoreContext } from './context.ts';
+import { assertDeletable } from './guards.ts';
+
+/** A blob ready to be served. */
+export interface OpenedBlob extends BlobInfo {
+  body: Blob;
+}
+
+/** Size of a blob visible in `repository`. @throws BLOB_UNKNOWN */
+export async function statBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<BlobInfo> {
+  const info = ctx.index.hasBlob(repository, digest) ? await ctx.blobs.stat(digest) : undefined;
+  if (!info) throw unknownBlob(digest);
+  return info;
+}
+
+/** A blob visible in `repository`, ready to stream. @throws BLOB_UNKNOWN */
+export async function openBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<OpenedBlob> {
+  const body = ctx.index.hasBlob(repository, digest) ? await ctx.blobs.open(digest) : undefined;
+  if (!body) throw unknownBlob(digest);
+  emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: body.size });
+  return { digest, size: body.size, body };
+}
+
+/**
+ * Removes the blob from `repository`. The bytes go too once no repository links them; both steps run under the
+ * digest's lock so a concurrent upload of the same content cannot lose its file.
+ */
+export async function deleteBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<void> {
+  assertDeletable(ctx);
+  const size = await ctx.locks.run(`blob:${digest}`, async () => {
+    if (!ctx.index.hasBlob(repository, digest)) return undefined;
+    const info = await ctx.blobs.stat(digest);
+    await ctx.index.unlinkBlob(repository, digest);
+    if (!ctx.index.isBlobLinkedAnywhere(digest)) await ctx.blobs.delete(digest);
+    return info?.size ?? 0;
+  });
+  if (size === undefined) throw unknownBlob(digest);
+  emit(ctx, 'onDelete', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size });
+}
+
+/** Links a stored blob into a repository under the digest's lock (the counterpart of the delete above). */
+export async function linkStoredBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<BlobInfo | undefined> {
+  return ctx.locks.run(`blob:${digest}`, async () => {
+    const info = await ctx.blobs.stat(digest);
+    if (info) await ctx.index.linkBlob(repository, digest);
+    return info;
+  });
+}
+
+function unknownBlob(digest: Digest): RegistryError {
+  return new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
+}

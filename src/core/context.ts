@@ -1,0 +1,64 @@
+/**
+ * What every core operation works on: the stores, the settings that change protocol behaviour, and event hooks.
+ */
+import type { Digest } from '../oci/digest.ts';
+import type { BlobStore, MetadataIndex } from '../storage/types.ts';
+import type { UploadLedger } from '../storage/upload-ledger.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+
+/** An event emitted after a successful operation (for notifications and audit). */
+export interface RegistryEvent {
+  repository: string;
+  /** The tag or digest the client used. */
+  reference: string;
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  /** What was touched. */
+  kind: 'manifest' | 'blob' | 'tag';
+}
+
+/** Listeners for registry events. Errors thrown by listeners are logged, never sent to clients. */
+export interface RegistryEvents {
+  onPush?(event: RegistryEvent): void | Promise<void>;
+  onPull?(event: RegistryEvent): void | Promise<void>;
+  onDelete?(event: RegistryEvent): void | Promise<void>;
+}
+
+/** Protocol settings the core obeys. */
+export interface CoreSettings {
+  deleteEnabled: boolean;
+  readOnly: boolean;
+  maxManifestSize: number;
+  referrersEnabled: boolean;
+  anonymousMount: boolean;
+  /** Largest page of a referrers list; longer lists are paginated with Link. */
+  referrersPageSize: number;
+  /** Largest `n` honoured in tag and catalog listings. */
+  maxPageSize: number;
+}
+
+/** The state shared by core operations. */
+export interface CoreContext {
+  blobs: BlobStore;
+  index: MetadataIndex;
+  ledger: UploadLedger;
+  settings: CoreSettings;
+  events: RegistryEvents;
+  /** Reports errors thrown by event listeners. */
+  onListenerError(error: unknown): void;
+  /** Serialises work on one upload session or one digest. */
+  locks: KeyedMutex;
+}
+
+/** Fires an event without letting a slow or failing listener affect the request. */
+export function emit(ctx: CoreContext, name: keyof RegistryEvents, event: RegistryEvent): void {
+  const listener = ctx.events[name];
+  if (!listener) return;
+  try {
+    const result = listener(event);
+    if (result instanceof Promise) result.catch((e) => ctx.onListenerError(e));
+  } catch (e) {
+    ctx.onListenerError(e);
+  }
+}

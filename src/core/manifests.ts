@@ -1,0 +1,84 @@
+/** Manifest push, pull and delete (distribution-spec "Pushing manifests", "Pulling manifests", "Deleting manifests"). */
+import { RegistryError } from '../errors.ts';
+import { digestOf, digestAlgorithm, type Digest } from '../oci/digest.ts';
+import { parseManifest } from '../oci/manifest.ts';
+import { parseTag } from '../oci/names.ts';
+import type { ManifestRecord } from '../storage/types.ts';
+import { emit, type CoreContext } from './context.ts';
+import { assertDeletable, assertWritable } from './guards.ts';
+import { parseReference } from './references.ts';
+
+/** What a successful manifest push reports. */
+export interface PutManifestResult {
+  digest: Digest;
+  /** Every tag now pointing at the manifest because of this push. */
+  tags: string[];
+  subject?: Digest;
+}
+
+/** The manifest a tag or digest names in `repository`. @throws MANIFEST_UNKNOWN */
+export function getManifest(ctx: CoreContext, repository: string, reference: string): ManifestRecord {
+  const ref = parseReference(reference);
+  const digest = ref.kind === 'digest' ? ref.digest : ctx.index.resolveTag(repository, ref.tag);
+  const record = digest ? ctx.index.getManifest(repository, digest) : undefined;
+  if (!record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
+  return record;
+}
+
+/** Emits the pull event for a manifest served to a client. */
+export function notePull(ctx: CoreContext, repository: string, reference: string, record: ManifestRecord): void {
+  emit(ctx, 'onPull', { kind: 'manifest', repository, reference, digest: record.digest, mediaType: record.mediaType, size: record.size });
+}
+
+/**
+ * Stores a manifest under a tag or digest, plus any extra `tags` (the `?tag=` parameters), in one transaction.
+ * The bytes are hashed as received; a digest reference must match them exactly.
+ */
+export async function putManifest(
+  ctx: CoreContext,
+  repository: string,
+  reference: string,
+  body: Uint8Array,
+  contentType: string | undefined,
+  extraTags: string[] = [],
+): Promise<PutManifestResult> {
+  assertWritable(ctx);
+  const ref = parseReference(reference);
+  if (body.byteLength > ctx.settings.maxManifestSize) {
+    throw new RegistryError('MANIFEST_INVALID', `manifest is larger than ${ctx.settings.maxManifestSize} bytes`, { status: 413 });
+  }
+  const tags = new Set(ref.kind === 'tag' ? [ref.tag] : []);
+  for (const tag of extraTags) tags.add(parseTag(tag));
+  const digest = digestOf(body, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
+  if (ref.kind === 'digest' && digest !== ref.digest) {
+    throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match the digest in the URL', { detail: { expected: ref.digest, actual: digest } });
+  }
+  const parsed = parseManifest(body, contentType);
+  const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: body.byteLength, body };
+  if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
+  if (parsed.subject) record.subject = parsed.subject.digest;
+  if (parsed.annotations) record.annotations = parsed.annotations;
+  await ctx.index.putManifest(repository, record, [...tags], { blobs: parsed.blobs, manifests: parsed.manifests });
+  emit(ctx, 'onPush', { kind: 'manifest', repository, reference, digest, mediaType: record.mediaType, size: record.size });
+  const result: PutManifestResult = { digest, tags: [...tags] };
+  if (record.subject) result.subject = record.subject;
+  return result;
+}
+
+/** Deletes a tag (only the tag) or a manifest by digest (with the tags pointing at it). @throws MANIFEST_UNKNOWN */
+export async function deleteManifest(ctx: CoreContext, repository: string, reference: string): Promise<void> {
+  assertDeletable(ctx);
+  const ref = parseReference(reference);
+  let record: ManifestRecord | undefined;
+  let deleted: boolean;
+  if (ref.kind === 'tag') {
+    const digest = ctx.index.resolveTag(repository, ref.tag);
+    record = digest ? ctx.index.getManifest(repository, digest) : undefined;
+    deleted = await ctx.index.deleteTag(repository, ref.tag);
+  } else {
+    record = ctx.index.getManifest(repository, ref.digest);
+    deleted = await ctx.index.deleteManifest(repository, ref.digest);
+  }
+  if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
+  if (record) emit(ctx, 'onDelete', { kind: ref.kind === 'tag' ? 'tag' : 'manifest', repository, reference, digest: record.digest, mediaType: record.mediaType, size: record.size });
+}

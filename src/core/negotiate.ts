@@ -1,0 +1,30 @@
+/**
+ * Accept negotiation for manifests. Marina keeps one representation per digest, so the only choice is for an index
+ * asked for by a client that accepts only image manifests: it gets the linux/amd64 image when the repository has it,
+ * as Docker-era registries do. Everything else is served as stored.
+ */
+import { INDEX_TYPES, IMAGE_MANIFEST_TYPES } from '../oci/media-types.ts';
+import { tryParseDigest } from '../oci/digest.ts';
+import type { ManifestRecord } from '../storage/types.ts';
+import type { CoreContext } from './context.ts';
+
+/** The record to serve for an Accept header. */
+export function negotiate(ctx: CoreContext, repository: string, record: ManifestRecord, accept: string | null): ManifestRecord {
+  if (!accept || !INDEX_TYPES.has(record.mediaType)) return record;
+  const accepted = accept.split(',').map((part) => part.split(';', 1)[0]!.trim().toLowerCase());
+  const wantsIndex = accepted.some((t) => t === record.mediaType || t === '*/*' || t === 'application/*' || INDEX_TYPES.has(t));
+  const wantsImage = accepted.some((t) => IMAGE_MANIFEST_TYPES.has(t));
+  if (wantsIndex || !wantsImage) return record;
+  const child = defaultPlatformChild(record);
+  return (child && ctx.index.getManifest(repository, child)) || record;
+}
+
+function defaultPlatformChild(record: ManifestRecord): ReturnType<typeof tryParseDigest> {
+  try {
+    const index = JSON.parse(new TextDecoder().decode(record.body)) as { manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[] };
+    const match = index.manifests?.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+    return match?.digest ? tryParseDigest(match.digest) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Blob uploads (distribution-spec "Pushing blobs"): monolithic POST, POST+PUT, chunked PATCH, streamed PATCH,
+ * cross-repository mount, cancel. Sessions are owned by one repository and serialised per id.
+ */
+import { RegistryError } from '../errors.ts';
+import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
+import type { ByteRange } from '../oci/range.ts';
+import type { BlobInfo, UploadSession } from '../storage/types.ts';
+import { linkStoredBlob } from './blobs.ts';
+import { emit, type CoreContext } from './context.ts';
+import { assertWritable } from './guards.ts';
+
+/** A request body: a stream (possibly chunked on the wire) or bytes already in memory. */
+export type Body = ReadableStream<Uint8Array> | Uint8Array;
+
+/** Parameters of an upload POST. */
+export interface StartUploadInput {
+  /** `?digest=`: a monolithic upload of `body`. */
+  digest?: Digest;
+  /** `?mount=`: the blob to mount from another repository. */
+  mount?: Digest;
+  /** `?from=`: where to mount from; absent means "any repository" (anonymous mount). */
+  from?: string;
+  /** `?digest-algorithm=`: the algorithm the final digest will use, so the right hash runs from the first byte. */
+  algorithm?: DigestAlgorithm;
+  body?: Body;
+  /** Declared body length, when known. */
+  length?: number;
+  /** Lets the caller refuse a mount source the client may not read (auth). */
+  canMountFrom?(repository: string): Promise<boolean>;
+}
+
+/** What an upload POST produced. */
+export type StartUploadResult =
+  | { kind: 'created'; blob: BlobInfo; mounted: boolean }
+  | { kind: 'session'; id: string; size: number };
+
+/** Where an upload stands. */
+export interface UploadState {
+  id: string;
+  size: number;
+}
+
+/** Starts an upload, or finishes it at once (monolithic or mount). */
+export async function startUpload(ctx: CoreContext, repository: string, input: StartUploadInput): Promise<StartUploadResult> {
+  assertWritable(ctx);
+  if (input.mount) {
+    const mounted = await tryMount(ctx, repository, input.mount, input.from, input.canMountFrom);
+    if (mounted) {
+      emit(ctx, 'onPush', { kind: 'blob', repository, reference: mounted.digest, digest: mounted.digest, mediaType: 'application/octet-stream', size: mounted.size });
+      return { kind: 'created', blob: mounted, mounted: true };
+    }
+  }
+  const algorithms: DigestAlgorithm[] = [input.digest ? digestAlgorithm(input.digest) : input.algorithm ?? 'sha256'];
+  const session = await ctx.blobs.startUpload({ algorithms });
+  const now = Date.now();
+  ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+  try {
+    if (input.body) await session.append(input.body, input.length);
+    if (input.digest) {
+      const blob = await commitAndLink(ctx, repository, session, input.digest);
+      return { kind: 'created', blob, mounted: false };
+    }
+  } catch (e) {
+    await discard(ctx, session);
+    throw e;
+  }
+  return { kind: 'session', id: session.id, size: session.size };
+}
+
+/** The state of an open upload. @throws BLOB_UPLOAD_UNKNOWN */
+export async function uploadStatus(ctx: CoreContext, repository: string, id: string): Promise<UploadState> {
+  const session = await sessionOf(ctx, repository, id);
+  return { id, size: session.size };
+}
+
+/**
+ * Appends a chunk (PATCH). With `range`, it must start exactly at the current size (else 416 with the current
+ * state) and the body must be exactly as long as the range says.
+ */
+export async function appendUpload(ctx: CoreContext, repository: string, id: string, body: Body, options: { range?: ByteRange; length?: number } = {}): Promise<UploadState> {
+  assertWritable(ctx);
+  return ctx.locks.run(`upload:${id}`, async () => {
+    const session = await sessionOf(ctx, repository, id);
+    await appendChecked(ctx, session, body, options);
+    return { id, size: session.size };
+  });
+}
+
+/** Finishes an upload (PUT ?digest=), with an optional last chunk in the body. */
+export async function finishUpload(ctx: CoreContext, repository: string, id: string, digest: Digest, options: { body?: Body; range?: ByteRange; length?: number } = {}): Promise<BlobInfo> {
+  assertWritable(ctx);
+  const blob = await ctx.locks.run(`upload:${id}`, async () => {
+    const session = await sessionOf(ctx, repository, id);
+    if (options.body) await appendChecked(ctx, session, options.body, options);
+    const blob = await commitAndLink(ctx, repository, session, digest);
+    ctx.ledger.remove(id);
+    return blob;
+  });
+  return blob;
+}
+
+/** Cancels an upload and frees its bytes. */
+export async function cancelUpload(ctx: CoreContext, repository: string, id: string): Promise<void> {
+  await ctx.locks.run(`upload:${id}`, async () => {
+    const session = await sessionOf(ctx, repository, id);
+    await discard(ctx, session);
+  });
+}
+
+/** Removes uploads untouched for `maxIdleMs`; returns how many went. */
+export async function purgeIdleUploads(ctx: CoreContext, maxIdleMs: number): Promise<number> {
+  let purged = 0;
+  for (const entry of ctx.ledger.idleSince(Date.now() - maxIdleMs)) {
+    await ctx.locks.run(`upload:${entry.id}`, async () => {
+      const session = await ctx.blobs.resumeUpload(entry.id);
+      if (session) await session.cancel();
+      ctx.ledger.remove(entry.id);
+      purged++;
+    });
+  }
+  return purged;
+}
+
+/** The 416 a client gets for a chunk that does not continue the upload; it carries the state to resume from. */
+export function rangeError(size: number, message: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', message, {
+    status: 416,
+    detail: { size },
+    headers: { Range: `0-${Math.max(size - 1, 0)}` },
+  });
+}
+
+async function appendChecked(ctx: CoreContext, session: UploadSession, body: Body, options: { range?: ByteRange; length?: number }): Promise<void> {
+  let expected = options.length;
+  if (options.range) {
+    if (options.range.start !== session.size) {
+      throw rangeError(session.size, `chunk starts at ${options.range.start}, but the upload holds ${session.size} bytes`);
+    }
+    const rangeLength = options.range.end - options.range.start + 1;
+    if (expected !== undefined && expected !== rangeLength) {
+      throw new RegistryError('SIZE_INVALID', `Content-Length ${expected} does not match Content-Range length ${rangeLength}`);
+    }
+    expected = rangeLength;
+  }
+  await session.append(body, expected);
+  ctx.ledger.touch(session.id, Date.now());
+}
+
+async function commitAndLink(ctx: CoreContext, repository: string, session: UploadSession, digest: Digest): Promise<BlobInfo> {
+  // Commit and link under the digest's lock, so a concurrent delete of the last link cannot remove the new file.
+  const blob = await ctx.locks.run(`blob:${digest}`, async () => {
+    const info = await session.commit(digest);
+    await ctx.index.linkBlob(repository, digest);
+    return info;
+  });
+  ctx.ledger.remove(session.id);
+  emit(ctx, 'onPush', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: blob.size });
+  return blob;
+}
+
+async function tryMount(ctx: CoreContext, repository: string, digest: Digest, from: string | undefined, canMountFrom?: (r: string) => Promise<boolean>): Promise<BlobInfo | undefined> {
+  if (ctx.index.hasBlob(repository, digest)) return ctx.blobs.stat(digest);
+  const source = from ?? (ctx.settings.anonymousMount ? ctx.index.findBlobRepository(digest, repository) : undefined);
+  if (!source || !ctx.index.hasBlob(source, digest)) return undefined;
+  if (canMountFrom && !(await canMountFrom(source))) return undefined;
+  return linkStoredBlob(ctx, repository, digest);
+}
+
+async function sessionOf(ctx: CoreContext, repository: string, id: string): Promise<UploadSession> {
+  const entry = ctx.ledger.get(id);
+  const session = entry?.repository === repository ? await ctx.blobs.resumeUpload(id) : undefined;
+  if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { id } });
+  return session;
+}
+
+async function discard(ctx: CoreContext, session: UploadSession): Promise<void> {
+  await session.cancel();
+  ctx.ledger.remove(session.id);
+}

@@ -1,0 +1,83 @@
+/**
+ * Typed registry errors and the ONE table that maps OCI error codes to HTTP statuses.
+ * The core throws these; only the HTTP layer turns them into responses.
+ */
+
+/** The error codes of the OCI Distribution Specification (plus UNKNOWN for unexpected failures). */
+export type ErrorCode =
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'SIZE_INVALID'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNSUPPORTED'
+  | 'TOOMANYREQUESTS'
+  | 'UNKNOWN';
+
+/** Default HTTP status and message of each code. */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, readonly [status: number, message: string]>> = {
+  BLOB_UNKNOWN: [404, 'blob unknown to registry'],
+  BLOB_UPLOAD_INVALID: [400, 'blob upload invalid'],
+  BLOB_UPLOAD_UNKNOWN: [404, 'blob upload unknown to registry'],
+  DIGEST_INVALID: [400, 'provided digest did not match uploaded content'],
+  MANIFEST_BLOB_UNKNOWN: [404, 'manifest references a manifest or blob unknown to registry'],
+  MANIFEST_INVALID: [400, 'manifest invalid'],
+  MANIFEST_UNKNOWN: [404, 'manifest unknown to registry'],
+  NAME_INVALID: [400, 'invalid repository name'],
+  NAME_UNKNOWN: [404, 'repository name not known to registry'],
+  SIZE_INVALID: [400, 'provided length did not match content length'],
+  UNAUTHORIZED: [401, 'authentication required'],
+  DENIED: [403, 'requested access to the resource is denied'],
+  UNSUPPORTED: [405, 'the operation is unsupported'],
+  TOOMANYREQUESTS: [429, 'too many requests'],
+  UNKNOWN: [500, 'unknown error'],
+};
+
+/** Options of a RegistryError beyond its code. */
+export interface RegistryErrorOptions {
+  /** Overrides the table's HTTP status (e.g. 413 for an oversized manifest, still MANIFEST_INVALID). */
+  status?: number;
+  /** Extra, machine-readable detail placed in the error body. */
+  detail?: unknown;
+  /** Response headers to send with the error (e.g. Range on a 416, WWW-Authenticate on a 401). */
+  headers?: Record<string, string>;
+  /** The underlying failure, kept for logs. */
+  cause?: unknown;
+}
+
+/** An error the registry reports to clients in the spec's JSON error format. */
+export class RegistryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: unknown;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: RegistryErrorOptions = {}) {
+    const [status, defaultMessage] = ERROR_TABLE[code];
+    super(message ?? defaultMessage, { cause: options.cause });
+    this.name = 'RegistryError';
+    this.code = code;
+    this.status = options.status ?? status;
+    this.detail = options.detail;
+    this.headers = options.headers;
+  }
+
+  /** The spec's error body: `{"errors":[{"code","message","detail"}]}`. */
+  toBody(): { errors: { code: string; message: string; detail?: unknown }[] } {
+    const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: this.message };
+    if (this.detail !== undefined) entry.detail = this.detail;
+    return { errors: [entry] };
+  }
+}
+
+/** True when `e` is a RegistryError (also across module copies). */
+export function isRegistryError(e: unknown): e is RegistryError {
+  return e instanceof RegistryError || (e instanceof Error && e.name === 'RegistryError' && 'code' in e);
+}

@@ -1,0 +1,64 @@
+/** The discovery endpoints: base, tags list, catalog, referrers. */
+import { badQuery, listRepositories, listTags, type PageQuery } from '../core/listings.ts';
+import { listReferrers } from '../core/referrers.ts';
+import { parseDigest, type Digest } from '../oci/digest.ts';
+import { OCI_INDEX } from '../oci/media-types.ts';
+import { paths, type Route } from './paths.ts';
+import type { Exchange } from './request.ts';
+import { baseHeaders, json } from './responses.ts';
+
+/** GET /v2/: the API is here. */
+export function getBase(): Response {
+  return json({});
+}
+
+/** GET /v2/<name>/tags/list?n=&last= */
+export function getTags(x: Exchange<Extract<Route, { kind: 'tags' }>>, name: string): Response {
+  const query = pageQuery(x.query);
+  const listing = listTags(x.core, name, query);
+  const headers = baseHeaders();
+  if (listing.next !== undefined) headers.set('Link', nextLink(paths.tags(name), { n: String(query.n ?? listing.items.length), last: listing.next }));
+  return json({ name, tags: listing.items }, 200, headers);
+}
+
+/** GET /v2/_catalog?n=&last= */
+export function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Response {
+  const query = pageQuery(x.query);
+  const listing = listRepositories(x.core, query);
+  const headers = baseHeaders();
+  if (listing.next !== undefined) headers.set('Link', nextLink(paths.catalog(), { n: String(query.n ?? listing.items.length), last: listing.next }));
+  return json({ repositories: listing.items }, 200, headers);
+}
+
+/** GET /v2/<name>/referrers/<digest>?artifactType= — always an image index, empty when nothing refers. */
+export function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>, name: string): Response {
+  const subject = parseDigest(x.route.digest);
+  const artifactType = x.query.get('artifactType') ?? undefined;
+  const lastParam = x.query.get('last');
+  const after: Digest | undefined = lastParam === null ? undefined : parseDigest(lastParam);
+  const page = listReferrers(x.core, name, subject, { artifactType, after });
+  const headers = baseHeaders();
+  if (page.filtered) headers.set('OCI-Filters-Applied', 'artifactType');
+  if (page.next) {
+    const params: Record<string, string> = { last: page.next };
+    if (artifactType !== undefined) params.artifactType = artifactType;
+    headers.set('Link', nextLink(paths.referrers(name, subject), params));
+  }
+  return json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: page.manifests }, 200, headers, OCI_INDEX);
+}
+
+function pageQuery(q: URLSearchParams): PageQuery {
+  const query: PageQuery = {};
+  const n = q.get('n');
+  if (n !== null) {
+    if (!/^\d{1,9}$/.test(n)) throw badQuery('n', 'must be a non-negative integer');
+    query.n = Number(n);
+  }
+  const last = q.get('last');
+  if (last !== null) query.last = last;
+  return query;
+}
+
+function nextLink(path: string, params: Record<string, string>): string {
+  return `<${path}?${new URLSearchParams(params)}>; rel="next"`;
+}

@@ -1,0 +1,41 @@
+/** GET, HEAD, PUT and DELETE of manifests. */
+import { deleteManifest, getManifest, notePull, putManifest } from '../core/manifests.ts';
+import { negotiate } from '../core/negotiate.ts';
+import { parseTag } from '../oci/names.ts';
+import { paths, type Route } from './paths.ts';
+import { readLimited, type Exchange } from './request.ts';
+import { baseHeaders, empty } from './responses.ts';
+
+type ManifestRoute = Extract<Route, { kind: 'manifest' }>;
+
+/** Serves manifest bytes from the index record, exactly as pushed. */
+export async function getManifestResponse(x: Exchange<ManifestRoute>, name: string): Promise<Response> {
+  const stored = getManifest(x.core, name, x.route.reference);
+  const record = negotiate(x.core, name, stored, x.request.headers.get('accept'));
+  const headers = baseHeaders({
+    'Content-Type': record.mediaType,
+    'Docker-Content-Digest': record.digest,
+    ETag: `"${record.digest}"`,
+    'Content-Length': String(record.size),
+  });
+  if (x.method === 'HEAD') return empty(200, headers, record.size);
+  notePull(x.core, name, x.route.reference, record);
+  return new Response(record.body, { status: 200, headers });
+}
+
+/** Stores a manifest (201 + Location, OCI-Subject, OCI-Tag). */
+export async function putManifestResponse(x: Exchange<ManifestRoute>, name: string): Promise<Response> {
+  const tagParams = x.query.getAll('tag').map(parseTag);
+  const body = await readLimited(x.request, x.core.settings.maxManifestSize);
+  const result = await putManifest(x.core, name, x.route.reference, body, x.request.headers.get('content-type') ?? undefined, tagParams);
+  const headers = baseHeaders({ Location: paths.manifest(name, result.digest), 'Docker-Content-Digest': result.digest });
+  if (result.subject && x.core.settings.referrersEnabled) headers.set('OCI-Subject', result.subject);
+  for (const tag of tagParams) headers.append('OCI-Tag', tag);
+  return empty(201, headers);
+}
+
+/** Deletes a tag or a manifest (202). */
+export async function deleteManifestResponse(x: Exchange<ManifestRoute>, name: string): Promise<Response> {
+  await deleteManifest(x.core, name, x.route.reference);
+  return empty(202);
+}

@@ -1,0 +1,65 @@
+/** What a handler gets: the request, its parsed URL, the matched route, and the core state. */
+import type { CoreContext } from '../core/context.ts';
+import { RegistryError } from '../errors.ts';
+import type { Route } from './paths.ts';
+
+/** HTTP-only settings. */
+export interface HttpSettings {
+  /** Advertised as OCI-Chunk-Min-Length on upload POST. */
+  chunkMinLength: number;
+}
+
+/** The per-request bundle passed to handlers. */
+export interface Exchange<R extends Route = Route> {
+  request: Request;
+  method: string;
+  route: R;
+  query: URLSearchParams;
+  core: CoreContext;
+  http: HttpSettings;
+  /** Authorizes pulling from another repository (cross-repository mount). */
+  mayPull(repository: string): Promise<boolean>;
+}
+
+/** The request body as a stream, or undefined when the request declares none. */
+export function bodyOf(request: Request): ReadableStream<Uint8Array> | undefined {
+  const length = request.headers.get('content-length');
+  if (length === '0') return undefined;
+  if (length === null && !request.headers.has('transfer-encoding')) return undefined;
+  return request.body ?? undefined;
+}
+
+/** The declared Content-Length, if any. @throws SIZE_INVALID when malformed */
+export function declaredLength(request: Request): number | undefined {
+  const value = request.headers.get('content-length');
+  if (value === null) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new RegistryError('SIZE_INVALID', `invalid Content-Length: ${value.slice(0, 40)}`);
+  return Number(value);
+}
+
+/**
+ * Reads a small body (a manifest) into memory, refusing it past `limit` bytes without reading further.
+ * @throws MANIFEST_INVALID with status 413 when too large
+ */
+export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = declaredLength(request);
+  const tooLarge = () => new RegistryError('MANIFEST_INVALID', `manifest is larger than ${limit} bytes`, { status: 413, detail: { limit } });
+  if (declared !== undefined && declared > limit) throw tooLarge();
+  const body = bodyOf(request);
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

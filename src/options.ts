@@ -1,0 +1,49 @@
+/** Options of {@link createRegistry}, with their defaults. */
+import type { RegistryEvents } from './core/context.ts';
+import type { Authorize } from './http/auth.ts';
+import type { Logger } from './logger.ts';
+import type { Storage } from './storage/storage.ts';
+
+/** How a registry is built. Every field is optional. */
+export interface RegistryOptions {
+  /** Where blobs and metadata live. @default fsStorage({ root: './data' }) */
+  storage?: Storage;
+  /** Refuse every write (pushes and deletes answer 405 UNSUPPORTED). @default false */
+  readOnly?: boolean;
+  /** Allow DELETE of manifests, tags and blobs; off answers 405 UNSUPPORTED. @default true */
+  deleteEnabled?: boolean;
+  /** Largest manifest accepted, in bytes; larger ones get 413. @default 4 MiB */
+  maxManifestSize?: number;
+  /** Serve the referrers API; off makes clients fall back to `<alg>-<hex>` tags. @default true */
+  referrersEnabled?: boolean;
+  /** Mount a blob found in any repository when `?mount=` has no `from`. @default true */
+  anonymousMount?: boolean;
+  /** Advertised OCI-Chunk-Min-Length: the smallest chunk a client should PATCH, in bytes. @default 1024 */
+  chunkMinLength?: number;
+  /** Page size of referrers lists before Link pagination. @default 1000 */
+  referrersPageSize?: number;
+  /** Largest `n` honoured by tags and catalog listings. @default 10000 */
+  maxPageSize?: number;
+  /** Upload sessions untouched for this long are purged. @default 24 h */
+  uploadIdleTimeoutMs?: number;
+  /** Decides who may pull, push and delete. @default everyone may do everything */
+  authorize?: Authorize;
+  /** Push, pull and delete notifications. */
+  events?: RegistryEvents;
+  /** Where logs go. @default JSON lines on stderr at level info */
+  logger?: Logger;
+}
+
+/** The defaults applied by createRegistry. */
+export const DEFAULTS = {
+  dataDir: './data',
+  readOnly: false,
+  deleteEnabled: true,
+  maxManifestSize: 4 * 1024 * 1024,
+  referrersEnabled: true,
+  anonymousMount: true,
+  chunkMinLength: 1024,
+  referrersPageSize: 1000,
+  maxPageSize: 10000,
+  uploadIdleTimeoutMs: 24 * 60 * 60 * 1000,
+} as const;

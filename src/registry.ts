@@ -1,0 +1,116 @@
+/**
+ * createRegistry: the core operations bound to a set of stores, plus the HTTP faces (a fetch handler and an Elysia
+ * plugin). The server in `src/cli` is one user of this; applications embed it the same way.
+ */
+import * as blobs from './core/blobs.ts';
+import type { CoreContext, CoreSettings } from './core/context.ts';
+import { KeyedMutex } from './core/keyed-mutex.ts';
+import * as listings from './core/listings.ts';
+import * as manifests from './core/manifests.ts';
+import * as referrers from './core/referrers.ts';
+import * as uploads from './core/uploads.ts';
+import { createDispatcher } from './http/dispatch.ts';
+import { registryPlugin } from './http/plugin.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { digestOf, parseDigest } from './oci/digest.ts';
+import { parseRepositoryName } from './oci/names.ts';
+import { DEFAULTS, type RegistryOptions } from './options.ts';
+import { fsStorage, type Storage } from './storage/storage.ts';
+import type { BlobInfo, ManifestRecord } from './storage/types.ts';
+
+/** A registry: call its operations directly, or serve it over HTTP with `fetch` or `plugin`. */
+export interface Registry {
+  /** `Request → Response` handler for `Bun.serve` or any fetch-style host. */
+  fetch(request: Request): Promise<Response>;
+  /** An Elysia plugin serving `/v2/*`: `app.use(registry.plugin)`. */
+  readonly plugin: ReturnType<typeof registryPlugin>;
+  /** The stores in use. */
+  readonly storage: Storage;
+  readonly logger: Logger;
+
+  /** Stores a blob in a repository (monolithic upload); the digest is computed when not given. */
+  putBlob(repository: string, body: Uint8Array | ReadableStream<Uint8Array>, digest?: string): Promise<BlobInfo>;
+  /** A blob's bytes and size, or BLOB_UNKNOWN. */
+  getBlob(repository: string, digest: string): Promise<blobs.OpenedBlob>;
+  /** Removes a blob from a repository. */
+  deleteBlob(repository: string, digest: string): Promise<void>;
+  /** Stores a manifest under a tag or digest (plus extra tags). */
+  putManifest(repository: string, reference: string, body: Uint8Array | string, mediaType?: string, tags?: string[]): Promise<manifests.PutManifestResult>;
+  /** The manifest a tag or digest names, or MANIFEST_UNKNOWN. */
+  getManifest(repository: string, reference: string): ManifestRecord;
+  /** Deletes a tag, or a manifest by digest. */
+  deleteManifest(repository: string, reference: string): Promise<void>;
+  /** Tags in lexical order. */
+  listTags(repository: string, query?: listings.PageQuery): listings.Listing;
+  /** Repositories in lexical order. */
+  listRepositories(query?: listings.PageQuery): listings.Listing;
+  /** Referrers of a subject, optionally filtered by artifact type. */
+  listReferrers(repository: string, subject: string, artifactType?: string): referrers.ReferrersPage;
+  /** Purges upload sessions idle longer than the configured timeout; returns how many. */
+  purgeUploads(): Promise<number>;
+  /** Stops timers and closes the stores. */
+  close(): Promise<void>;
+}
+
+/** Builds a registry from options; see {@link RegistryOptions} for defaults. */
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  const logger = options.logger ?? createLogger('info');
+  const storage = options.storage ?? fsStorage({ root: DEFAULTS.dataDir });
+  const settings: CoreSettings = {
+    readOnly: options.readOnly ?? DEFAULTS.readOnly,
+    deleteEnabled: options.deleteEnabled ?? DEFAULTS.deleteEnabled,
+    maxManifestSize: options.maxManifestSize ?? DEFAULTS.maxManifestSize,
+    referrersEnabled: options.referrersEnabled ?? DEFAULTS.referrersEnabled,
+    anonymousMount: options.anonymousMount ?? DEFAULTS.anonymousMount,
+    referrersPageSize: options.referrersPageSize ?? DEFAULTS.referrersPageSize,
+    maxPageSize: options.maxPageSize ?? DEFAULTS.maxPageSize,
+  };
+  const core: CoreContext = {
+    ...storage,
+    settings,
+    events: options.events ?? {},
+    onListenerError: (error) => logger.error('event listener failed', { error }),
+    locks: new KeyedMutex(),
+  };
+  const fetch = createDispatcher({ core, logger, authorize: options.authorize, http: { chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength } });
+  const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;
+  const purgeUploads = () => uploads.purgeIdleUploads(core, idleMs);
+  const purgeTimer = setInterval(() => {
+    purgeUploads().catch((error) => logger.error('upload purge failed', { error }));
+  }, Math.min(idleMs, 60 * 60 * 1000));
+  purgeTimer.unref();
+
+  return {
+    fetch,
+    plugin: registryPlugin(fetch),
+    storage,
+    logger,
+    async putBlob(repository, body, digest) {
+      const name = parseRepositoryName(repository);
+      if (digest === undefined) {
+        if (!(body instanceof Uint8Array)) throw new TypeError('putBlob needs a digest for a streamed body');
+        digest = digestOf(body);
+      }
+      const result = await uploads.startUpload(core, name, { digest: parseDigest(digest), body });
+      if (result.kind !== 'created') throw new Error('unreachable: a monolithic upload always completes');
+      return result.blob;
+    },
+    getBlob: (repository, digest) => blobs.openBlob(core, parseRepositoryName(repository), parseDigest(digest)),
+    deleteBlob: (repository, digest) => blobs.deleteBlob(core, parseRepositoryName(repository), parseDigest(digest)),
+    putManifest: (repository, reference, body, mediaType, tags) =>
+      manifests.putManifest(core, parseRepositoryName(repository), reference, typeof body === 'string' ? new TextEncoder().encode(body) : body, mediaType, tags),
+    getManifest: (repository, reference) => manifests.getManifest(core, parseRepositoryName(repository), reference),
+    deleteManifest: (repository, reference) => manifests.deleteManifest(core, parseRepositoryName(repository), reference),
+    listTags: (repository, query = {}) => listings.listTags(core, parseRepositoryName(repository), query),
+    listRepositories: (query = {}) => listings.listRepositories(core, query),
+    listReferrers: (repository, subject, artifactType) =>
+      referrers.listReferrers(core, parseRepositoryName(repository), parseDigest(subject), { artifactType }),
+    purgeUploads,
+    async close() {
+      clearInterval(purgeTimer);
+      await storage.blobs.close();
+      await storage.index.close();
+      storage.ledger.close();
+    },
+  };
+}

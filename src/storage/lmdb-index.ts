@@ -1,0 +1,202 @@
+/**
+ * The metadata index on LMDB: ordered keys, so every listing is a range scan, and a manifest put is one transaction.
+ * Reads are synchronous (memory-mapped); a write resolves only once it is flushed to disk.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { RegistryError } from '../errors.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
+
+type Key = string[];
+type StoredManifest = Omit<ManifestRecord, 'digest'>;
+
+// Names, tags and digests are validated ASCII, so '\x7f' sorts after every value in a range.
+const HIGH = '\x7f';
+
+/** Options of {@link LmdbIndex}. */
+export interface LmdbIndexOptions {
+  /** Directory for the LMDB environment. */
+  dir: string;
+}
+
+/** {@link MetadataIndex} on LMDB. */
+export class LmdbIndex implements MetadataIndex {
+  private readonly root: RootDatabase;
+  private readonly tags: Database<Digest, Key>;
+  private readonly tagsByDigest: Database<true, Key>;
+  private readonly manifests: Database<StoredManifest, Key>;
+  private readonly links: Database<true, Key>;
+  private readonly linksByDigest: Database<true, Key>;
+  private readonly referrers: Database<ReferrerDescriptor, Key>;
+  private readonly repositories: Database<true, Key>;
+
+  constructor(options: LmdbIndexOptions) {
+    fs.mkdirSync(options.dir, { recursive: true });
+    this.root = open({ path: path.join(options.dir, 'index.mdb'), maxDbs: 16, mapSize: 2 ** 34 });
+    const db = <V>(name: string) => this.root.openDB<V, Key>({ name });
+    this.tags = db('tags');
+    this.tagsByDigest = db('tags-by-digest');
+    this.manifests = db('manifests');
+    this.links = db('links');
+    this.linksByDigest = db('links-by-digest');
+    this.referrers = db('referrers');
+    this.repositories = db('repositories');
+  }
+
+  hasBlob(repository: string, digest: Digest): boolean {
+    return this.links.doesExist([repository, digest]);
+  }
+
+  async linkBlob(repository: string, digest: Digest): Promise<void> {
+    if (this.hasBlob(repository, digest)) return;
+    await this.write(() => {
+      this.links.put([repository, digest], true);
+      this.linksByDigest.put([digest, repository], true);
+      this.repositories.put([repository], true);
+    });
+  }
+
+  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+    return this.write(() => {
+      if (!this.links.doesExist([repository, digest])) return false;
+      this.links.remove([repository, digest]);
+      this.linksByDigest.remove([digest, repository]);
+      return true;
+    });
+  }
+
+  findBlobRepository(digest: Digest, except?: string): string | undefined {
+    for (const key of this.linksByDigest.getKeys({ start: [digest], end: [digest, HIGH] })) {
+      if (key[1] !== except) return key[1];
+    }
+    return undefined;
+  }
+
+  isBlobLinkedAnywhere(digest: Digest): boolean {
+    return this.findBlobRepository(digest) !== undefined;
+  }
+
+  getManifest(repository: string, digest: Digest): ManifestRecord | undefined {
+    const stored = this.manifests.get([repository, digest]);
+    return stored ? { ...stored, digest } : undefined;
+  }
+
+  resolveTag(repository: string, tag: string): Digest | undefined {
+    return this.tags.get([repository, tag]);
+  }
+
+  async putManifest(repository: string, record: ManifestRecord, tags: string[], requires: ManifestRequirements): Promise<void> {
+    const missing = await this.write(() => {
+      // Checked inside the write transaction, so a concurrent delete cannot slip between check and write.
+      const absent = [
+        ...requires.blobs.filter((d) => !this.links.doesExist([repository, d])),
+        ...requires.manifests.filter((d) => !this.manifests.doesExist([repository, d])),
+      ];
+      if (absent.length) return absent;
+      const { digest, ...stored } = record;
+      this.manifests.put([repository, digest], stored);
+      this.repositories.put([repository], true);
+      for (const tag of tags) {
+        const previous = this.tags.get([repository, tag]);
+        if (previous) this.tagsByDigest.remove([repository, previous, tag]);
+        this.tags.put([repository, tag], digest);
+        this.tagsByDigest.put([repository, digest, tag], true);
+      }
+      if (record.subject) this.referrers.put([repository, record.subject, digest], referrerOf(record));
+      return [];
+    });
+    if (missing.length) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blobs or manifests: ${missing.slice(0, 5).join(', ')}`, {
+        detail: { missing },
+      });
+    }
+  }
+
+  async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
+    return this.write(() => {
+      const stored = this.manifests.get([repository, digest]);
+      if (!stored) return false;
+      this.manifests.remove([repository, digest]);
+      for (const key of [...this.tagsByDigest.getKeys({ start: [repository, digest], end: [repository, digest, HIGH] })]) {
+        this.tags.remove([repository, key[2]!]);
+        this.tagsByDigest.remove(key);
+      }
+      if (stored.subject) this.referrers.remove([repository, stored.subject, digest]);
+      return true;
+    });
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.write(() => {
+      const digest = this.tags.get([repository, tag]);
+      if (!digest) return false;
+      this.tags.remove([repository, tag]);
+      this.tagsByDigest.remove([repository, digest, tag]);
+      return true;
+    });
+  }
+
+  listTags(repository: string, options: { last?: string; limit: number }): Page {
+    return page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }), 1, options);
+  }
+
+  tagsOf(repository: string, digest: Digest): string[] {
+    return [...this.tagsByDigest.getKeys({ start: [repository, digest], end: [repository, digest, HIGH] })].map((k) => k[2]!);
+  }
+
+  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[] {
+    const out: ReferrerDescriptor[] = [];
+    for (const { value } of this.referrers.getRange({ start: [repository, subject], end: [repository, subject, HIGH] })) {
+      if (artifactType === undefined || value.artifactType === artifactType) out.push(value);
+    }
+    return out;
+  }
+
+  hasRepository(repository: string): boolean {
+    const inRepo = { start: [repository], end: [repository, HIGH], limit: 1 };
+    return [this.tags, this.manifests, this.links].some((db) => {
+      for (const _ of db.getKeys(inRepo)) return true;
+      return false;
+    });
+  }
+
+  listRepositories(options: { last?: string; limit: number }): Page {
+    const live = this.repositories
+      .getKeys({ start: [options.last ?? ''] })
+      .filter((k) => this.hasRepository(k[0]!));
+    return page(live, 0, options);
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+
+  /** Runs `fn` in one write transaction and resolves after the commit is durable. */
+  private async write<T>(fn: () => T): Promise<T> {
+    const result = await this.root.transaction(fn);
+    await this.root.flushed;
+    return result;
+  }
+}
+
+/** The referrers-list descriptor of a manifest (distribution-spec "Listing Referrers"). */
+export function referrerOf(record: ManifestRecord): ReferrerDescriptor {
+  const d: ReferrerDescriptor = { mediaType: record.mediaType, digest: record.digest, size: record.size };
+  if (record.artifactType !== undefined) d.artifactType = record.artifactType;
+  if (record.annotations !== undefined) d.annotations = record.annotations;
+  return d;
+}
+
+/** Takes names strictly after `last`, at most `limit`, from keys in order; `at` is the key element holding the name. */
+function page(keys: Iterable<Key>, at: number, options: { last?: string; limit: number }): Page {
+  const items: string[] = [];
+  for (const key of keys) {
+    const name = key[at]!;
+    if (options.last !== undefined && name <= options.last) continue;
+    if (items.length === options.limit) return { items, more: true };
+    items.push(name);
+  }
+  return { items, more: false };
+}

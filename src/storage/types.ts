@@ -1,0 +1,127 @@
+/**
+ * Storage contracts. The core depends only on these; `test/contracts/` holds the suites every implementation must pass.
+ * "Not found" is `undefined`; anything else that goes wrong is thrown.
+ */
+import type { Digest, DigestAlgorithm } from '../oci/digest.ts';
+
+/** What a blob store knows about one blob. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** A readable blob: `Bun.file` on disk (sendfile, `.slice()` for ranges) or an in-memory Blob. */
+export type BlobBody = Blob;
+
+/** Global content-addressed store. Knows nothing of repositories or tags. */
+export interface BlobStore {
+  /** Size of a stored blob, or undefined. */
+  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /** The blob's bytes, or undefined when absent. */
+  open(digest: Digest): Promise<BlobBody | undefined>;
+  /** Stores bytes held in memory (small blobs); verifies the digest. */
+  put(digest: Digest, bytes: Uint8Array): Promise<BlobInfo>;
+  /** Starts an upload session that hashes bytes as they arrive. */
+  startUpload(options?: { algorithms?: DigestAlgorithm[] }): Promise<UploadSession>;
+  /** Re-opens a session by id (also after a restart), or undefined when unknown. */
+  resumeUpload(id: string): Promise<UploadSession | undefined>;
+  /** Removes a blob; false when it was not there. */
+  delete(digest: Digest): Promise<boolean>;
+  /** Every stored digest. */
+  list(): AsyncIterable<Digest>;
+  /** Releases resources. */
+  close(): Promise<void>;
+}
+
+/** An open upload. Appends are serialised by the caller; sessions hash incrementally. */
+export interface UploadSession {
+  readonly id: string;
+  /** Bytes received so far. */
+  readonly size: number;
+  /**
+   * Appends bytes and returns the new size. When `expectedLength` is given the body must be exactly that long
+   * (SIZE_INVALID otherwise). A failed append leaves the session exactly as it was before.
+   */
+  append(body: ReadableStream<Uint8Array> | Uint8Array, expectedLength?: number): Promise<number>;
+  /** Verifies the content against `expected` and makes it a blob atomically. DIGEST_INVALID on mismatch. */
+  commit(expected: Digest): Promise<BlobInfo>;
+  /** Discards the session and its bytes. */
+  cancel(): Promise<void>;
+}
+
+/** A manifest as the index keeps it: the exact bytes plus what listings need. */
+export interface ManifestRecord {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  /** The exact uploaded bytes. */
+  body: Uint8Array;
+  artifactType?: string;
+  subject?: Digest;
+  annotations?: Record<string, string>;
+}
+
+/** A referrers-list entry (an OCI descriptor). */
+export interface ReferrerDescriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** What a manifest put must find present, checked inside the write transaction. */
+export interface ManifestRequirements {
+  blobs: Digest[];
+  manifests: Digest[];
+}
+
+/** A page of names (tags, repositories) in lexical order. */
+export interface Page {
+  items: string[];
+  /** True when more items follow the last one returned. */
+  more: boolean;
+}
+
+/**
+ * Metadata: repository links, manifests, tags and referrers. The one source of truth for what a repository holds.
+ * Writes are durable when their promise resolves.
+ */
+export interface MetadataIndex {
+  /** True when the blob is linked into the repository. */
+  hasBlob(repository: string, digest: Digest): boolean;
+  /** Links a stored blob into a repository. */
+  linkBlob(repository: string, digest: Digest): Promise<void>;
+  /** Unlinks a blob from a repository; false when it was not linked. */
+  unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
+  /** A repository (other than `except`) that links the blob, for anonymous mounts. */
+  findBlobRepository(digest: Digest, except?: string): string | undefined;
+  /** True when any repository links the blob (GC and deletes of the global store). */
+  isBlobLinkedAnywhere(digest: Digest): boolean;
+
+  /** The manifest stored in the repository under this digest. */
+  getManifest(repository: string, digest: Digest): ManifestRecord | undefined;
+  /** The digest a tag points at. */
+  resolveTag(repository: string, tag: string): Digest | undefined;
+  /**
+   * Stores a manifest and moves `tags` to it, with its referrer edge, in ONE transaction.
+   * Throws MANIFEST_BLOB_UNKNOWN (listing what is missing) when a requirement is not met at commit time.
+   */
+  putManifest(repository: string, record: ManifestRecord, tags: string[], requires: ManifestRequirements): Promise<void>;
+  /** Deletes a manifest, its tags and its referrer edge; false when absent. */
+  deleteManifest(repository: string, digest: Digest): Promise<boolean>;
+  /** Deletes a tag; false when absent. */
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Tags in lexical order after `last`, at most `limit`. */
+  listTags(repository: string, options: { last?: string; limit: number }): Page;
+  /** Tags pointing at `digest`. */
+  tagsOf(repository: string, digest: Digest): string[];
+  /** Referrers of a subject, optionally of one artifact type. */
+  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[];
+  /** True when the repository holds anything (blob link, manifest or tag). */
+  hasRepository(repository: string): boolean;
+  /** Repositories in lexical order after `last`, at most `limit`. */
+  listRepositories(options: { last?: string; limit: number }): Page;
+  /** Releases resources. */
+  close(): Promise<void>;
+}
