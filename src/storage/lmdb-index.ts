@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
+import { referrerOf } from './records.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
 
 type Key = string[];
@@ -30,7 +31,7 @@ export class LmdbIndex implements MetadataIndex {
   private readonly links: Database<true, Key>;
   private readonly linksByDigest: Database<true, Key>;
   private readonly referrers: Database<ReferrerDescriptor, Key>;
-  private readonly repositories: Database<true, Key>;
+  private readonly repositories: Database<true, string>;
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
@@ -42,7 +43,7 @@ export class LmdbIndex implements MetadataIndex {
     this.links = db('links');
     this.linksByDigest = db('links-by-digest');
     this.referrers = db('referrers');
-    this.repositories = db('repositories');
+    this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
@@ -54,7 +55,7 @@ export class LmdbIndex implements MetadataIndex {
     await this.write(() => {
       this.links.put([repository, digest], true);
       this.linksByDigest.put([digest, repository], true);
-      this.repositories.put([repository], true);
+      this.repositories.put(repository, true);
     });
   }
 
@@ -97,7 +98,7 @@ export class LmdbIndex implements MetadataIndex {
       if (absent.length) return absent;
       const { digest, ...stored } = record;
       this.manifests.put([repository, digest], stored);
-      this.repositories.put([repository], true);
+      this.repositories.put(repository, true);
       for (const tag of tags) {
         const previous = this.tags.get([repository, tag]);
         if (previous) this.tagsByDigest.remove([repository, previous, tag]);
@@ -139,7 +140,7 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   listTags(repository: string, options: { last?: string; limit: number }): Page {
-    return page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }), 1, options);
+    return page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }).map((k) => k[1]!), options);
   }
 
   tagsOf(repository: string, digest: Digest): string[] {
@@ -163,10 +164,8 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   listRepositories(options: { last?: string; limit: number }): Page {
-    const live = this.repositories
-      .getKeys({ start: [options.last ?? ''] })
-      .filter((k) => this.hasRepository(k[0]!));
-    return page(live, 0, options);
+    const live = this.repositories.getKeys({ start: options.last ?? '' }).filter((name) => this.hasRepository(name));
+    return page(live, options);
   }
 
   async close(): Promise<void> {
@@ -181,19 +180,10 @@ export class LmdbIndex implements MetadataIndex {
   }
 }
 
-/** The referrers-list descriptor of a manifest (distribution-spec "Listing Referrers"). */
-export function referrerOf(record: ManifestRecord): ReferrerDescriptor {
-  const d: ReferrerDescriptor = { mediaType: record.mediaType, digest: record.digest, size: record.size };
-  if (record.artifactType !== undefined) d.artifactType = record.artifactType;
-  if (record.annotations !== undefined) d.annotations = record.annotations;
-  return d;
-}
-
-/** Takes names strictly after `last`, at most `limit`, from keys in order; `at` is the key element holding the name. */
-function page(keys: Iterable<Key>, at: number, options: { last?: string; limit: number }): Page {
+/** Takes names strictly after `last`, at most `limit`, from names in order. */
+function page(names: Iterable<string>, options: { last?: string; limit: number }): Page {
   const items: string[] = [];
-  for (const key of keys) {
-    const name = key[at]!;
+  for (const name of names) {
     if (options.last !== undefined && name <= options.last) continue;
     if (items.length === options.limit) return { items, more: true };
     items.push(name);

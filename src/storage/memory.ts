@@ -1,0 +1,233 @@
+/**
+ * In-memory storage for tests and embedding: the same contracts as the filesystem + LMDB stores, nothing on disk.
+ */
+import { RegistryError } from '../errors.ts';
+import { digestAlgorithm, digestOf, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
+import { MultiHasher } from './hashing.ts';
+import { referrerOf } from './records.ts';
+import type { Storage } from './storage.ts';
+import { pumpBody } from './stream-writer.ts';
+import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, UploadSession } from './types.ts';
+import type { UploadEntry, UploadLedger } from './upload-ledger.ts';
+
+/** A complete in-memory storage bundle. */
+export function memoryStorage(): Storage {
+  return { blobs: new MemoryBlobStore(), index: new MemoryIndex(), ledger: new MemoryUploadLedger() };
+}
+
+/** {@link BlobStore} in memory. */
+export class MemoryBlobStore implements BlobStore {
+  private readonly blobs = new Map<Digest, Uint8Array>();
+  private readonly sessions = new Map<string, MemoryUploadSession>();
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    const bytes = this.blobs.get(digest);
+    return bytes ? { digest, size: bytes.byteLength } : undefined;
+  }
+
+  async open(digest: Digest): Promise<Blob | undefined> {
+    const bytes = this.blobs.get(digest);
+    return bytes ? new Blob([bytes]) : undefined;
+  }
+
+  async put(digest: Digest, bytes: Uint8Array): Promise<BlobInfo> {
+    const actual = digestOf(bytes, digestAlgorithm(digest));
+    if (actual !== digest) throw new RegistryError('DIGEST_INVALID', undefined, { detail: { expected: digest, actual } });
+    this.blobs.set(digest, bytes.slice());
+    return { digest, size: bytes.byteLength };
+  }
+
+  async startUpload(options: { algorithms?: DigestAlgorithm[] } = {}): Promise<UploadSession> {
+    const session = new MemoryUploadSession(this, crypto.randomUUID(), new MultiHasher(options.algorithms ?? ['sha256']));
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  async resumeUpload(id: string): Promise<UploadSession | undefined> {
+    return this.sessions.get(id);
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    return this.blobs.delete(digest);
+  }
+
+  async *list(): AsyncIterable<Digest> {
+    yield* [...this.blobs.keys()];
+  }
+
+  async close(): Promise<void> {}
+
+  /** Stores finished upload bytes (called by a session). */
+  commitBytes(id: string, digest: Digest, bytes: Uint8Array): void {
+    this.sessions.delete(id);
+    this.blobs.set(digest, bytes);
+  }
+
+  /** Forgets a session. */
+  release(id: string): void {
+    this.sessions.delete(id);
+  }
+}
+
+class MemoryUploadSession implements UploadSession {
+  private chunks: Uint8Array[] = [];
+  private bytes = 0;
+  private finished = false;
+
+  constructor(private readonly store: MemoryBlobStore, readonly id: string, private hasher: MultiHasher) {}
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  async append(body: ReadableStream<Uint8Array> | Uint8Array, expectedLength?: number): Promise<number> {
+    if (this.finished) throw new RegistryError('BLOB_UPLOAD_UNKNOWN');
+    const saved = this.hasher.snapshot();
+    const added: Uint8Array[] = [];
+    try {
+      const n = await pumpBody(body, expectedLength, (chunk) => {
+        added.push(chunk.slice());
+        this.hasher.update(chunk);
+      });
+      this.chunks.push(...added);
+      this.bytes += n;
+      return this.bytes;
+    } catch (e) {
+      this.hasher = saved;
+      throw e;
+    }
+  }
+
+  async commit(expected: Digest): Promise<BlobInfo> {
+    if (this.finished) throw new RegistryError('BLOB_UPLOAD_UNKNOWN');
+    const bytes = Buffer.concat(this.chunks);
+    const algorithm = digestAlgorithm(expected);
+    const actual = this.hasher.digest(algorithm) ?? digestOf(bytes, algorithm);
+    if (actual !== expected) throw new RegistryError('DIGEST_INVALID', undefined, { detail: { expected, actual } });
+    this.finished = true;
+    this.store.commitBytes(this.id, expected, new Uint8Array(bytes));
+    return { digest: expected, size: this.bytes };
+  }
+
+  async cancel(): Promise<void> {
+    this.finished = true;
+    this.chunks = [];
+    this.store.release(this.id);
+  }
+}
+
+/** {@link MetadataIndex} in memory, with the same ordering rules as the LMDB index. */
+export class MemoryIndex implements MetadataIndex {
+  private readonly links = new Map<string, Set<Digest>>();
+  private readonly manifests = new Map<string, Map<Digest, ManifestRecord>>();
+  private readonly tags = new Map<string, Map<string, Digest>>();
+  private readonly referrers = new Map<string, Map<Digest, Map<Digest, ReferrerDescriptor>>>();
+
+  hasBlob(repository: string, digest: Digest): boolean {
+    return this.links.get(repository)?.has(digest) ?? false;
+  }
+  async linkBlob(repository: string, digest: Digest): Promise<void> {
+    getOrCreate(this.links, repository, () => new Set()).add(digest);
+  }
+  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+    return this.links.get(repository)?.delete(digest) ?? false;
+  }
+  findBlobRepository(digest: Digest, except?: string): string | undefined {
+    for (const repository of [...this.links.keys()].sort()) {
+      if (repository !== except && this.links.get(repository)!.has(digest)) return repository;
+    }
+    return undefined;
+  }
+  isBlobLinkedAnywhere(digest: Digest): boolean {
+    return this.findBlobRepository(digest) !== undefined;
+  }
+  getManifest(repository: string, digest: Digest): ManifestRecord | undefined {
+    return this.manifests.get(repository)?.get(digest);
+  }
+  resolveTag(repository: string, tag: string): Digest | undefined {
+    return this.tags.get(repository)?.get(tag);
+  }
+  async putManifest(repository: string, record: ManifestRecord, tags: string[], requires: ManifestRequirements): Promise<void> {
+    const missing = [
+      ...requires.blobs.filter((d) => !this.hasBlob(repository, d)),
+      ...requires.manifests.filter((d) => !this.getManifest(repository, d)),
+    ];
+    if (missing.length) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blobs or manifests: ${missing.slice(0, 5).join(', ')}`, { detail: { missing } });
+    }
+    getOrCreate(this.manifests, repository, () => new Map()).set(record.digest, { ...record, body: record.body.slice() });
+    const repoTags = getOrCreate(this.tags, repository, () => new Map());
+    for (const tag of tags) repoTags.set(tag, record.digest);
+    if (record.subject) {
+      const bySubject = getOrCreate(this.referrers, repository, () => new Map());
+      getOrCreate(bySubject, record.subject, () => new Map()).set(record.digest, referrerOf(record));
+    }
+  }
+  async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
+    const record = this.manifests.get(repository)?.get(digest);
+    if (!record) return false;
+    this.manifests.get(repository)!.delete(digest);
+    const repoTags = this.tags.get(repository);
+    for (const [tag, target] of repoTags ?? []) if (target === digest) repoTags!.delete(tag);
+    if (record.subject) this.referrers.get(repository)?.get(record.subject)?.delete(digest);
+    return true;
+  }
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.tags.get(repository)?.delete(tag) ?? false;
+  }
+  listTags(repository: string, options: { last?: string; limit: number }): Page {
+    return pageOf([...(this.tags.get(repository)?.keys() ?? [])], options);
+  }
+  tagsOf(repository: string, digest: Digest): string[] {
+    return [...(this.tags.get(repository) ?? [])].filter(([, d]) => d === digest).map(([t]) => t).sort(byteOrder);
+  }
+  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[] {
+    const entries = [...(this.referrers.get(repository)?.get(subject)?.values() ?? [])].sort((a, b) => byteOrder(a.digest, b.digest));
+    return artifactType === undefined ? entries : entries.filter((d) => d.artifactType === artifactType);
+  }
+  hasRepository(repository: string): boolean {
+    return Boolean(this.links.get(repository)?.size || this.manifests.get(repository)?.size || this.tags.get(repository)?.size);
+  }
+  listRepositories(options: { last?: string; limit: number }): Page {
+    const names = new Set([...this.links.keys(), ...this.manifests.keys(), ...this.tags.keys()]);
+    return pageOf([...names].filter((r) => this.hasRepository(r)), options);
+  }
+  async close(): Promise<void> {}
+}
+
+/** {@link UploadLedger} in memory. */
+export class MemoryUploadLedger implements UploadLedger {
+  private readonly entries = new Map<string, UploadEntry>();
+  add(entry: UploadEntry): void {
+    this.entries.set(entry.id, { ...entry });
+  }
+  get(id: string): UploadEntry | undefined {
+    return this.entries.get(id);
+  }
+  touch(id: string, at: number): void {
+    const e = this.entries.get(id);
+    if (e) e.touchedAt = at;
+  }
+  remove(id: string): void {
+    this.entries.delete(id);
+  }
+  idleSince(before: number): UploadEntry[] {
+    return [...this.entries.values()].filter((e) => e.touchedAt < before);
+  }
+  close(): void {}
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function pageOf(names: string[], options: { last?: string; limit: number }): Page {
+  const after = names.sort(byteOrder).filter((n) => options.last === undefined || n > options.last);
+  return { items: after.slice(0, options.limit), more: after.length > options.limit };
+}

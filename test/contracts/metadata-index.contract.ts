@@ -1,0 +1,156 @@
+/**
+ * The MetadataIndex contract: links, manifests, tags, referrers and listings behave alike in every implementation.
+ * Usage: `metadataIndexContract('my index', async () => ({ index, cleanup }))` inside a bun test file.
+ */
+import { afterEach, describe, expect, test } from 'bun:test';
+import { digestOf, type Digest } from '../../src/oci/digest.ts';
+import { RegistryError } from '../../src/errors.ts';
+import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
+import type { ManifestRecord, MetadataIndex } from '../../src/storage/types.ts';
+
+/** Makes a fresh, empty index; `cleanup` removes whatever it left behind. */
+export type MakeMetadataIndex = () => Promise<{ index: MetadataIndex; cleanup?: () => Promise<void> }>;
+
+const none = { blobs: [], manifests: [] };
+
+function record(text: string, extra: Partial<ManifestRecord> = {}): ManifestRecord {
+  const body = new TextEncoder().encode(text);
+  return { digest: digestOf(body), mediaType: OCI_MANIFEST, size: body.byteLength, body, ...extra };
+}
+
+/** Registers the MetadataIndex contract tests. */
+export function metadataIndexContract(name: string, make: MakeMetadataIndex): void {
+  describe(`MetadataIndex contract: ${name}`, () => {
+    let cleanups: (() => Promise<void>)[] = [];
+    const fresh = async () => {
+      const { index, cleanup } = await make();
+      cleanups.push(async () => {
+        await index.close();
+        await cleanup?.();
+      });
+      return index;
+    };
+    afterEach(async () => {
+      for (const c of cleanups) await c();
+      cleanups = [];
+    });
+
+    test('blob links are per repository', async () => {
+      const index = await fresh();
+      const d = digestOf('blob');
+      await index.linkBlob('a/one', d);
+      expect(index.hasBlob('a/one', d)).toBe(true);
+      expect(index.hasBlob('a/two', d)).toBe(false);
+      expect(index.findBlobRepository(d)).toBe('a/one');
+      expect(index.findBlobRepository(d, 'a/one')).toBeUndefined();
+      expect(await index.unlinkBlob('a/one', d)).toBe(true);
+      expect(await index.unlinkBlob('a/one', d)).toBe(false);
+      expect(index.isBlobLinkedAnywhere(d)).toBe(false);
+    });
+
+    test('a repository name that prefixes another does not see its links or tags', async () => {
+      const index = await fresh();
+      const d = digestOf('x');
+      await index.linkBlob('repo2', d);
+      const m = record('{"m":1}');
+      await index.putManifest('repo2', m, ['t'], none);
+      expect(index.hasBlob('repo', d)).toBe(false);
+      expect(index.hasRepository('repo')).toBe(false);
+      expect(index.listTags('repo', { limit: 10 }).items).toEqual([]);
+    });
+
+    test('putManifest stores the exact bytes and moves tags in one step', async () => {
+      const index = await fresh();
+      const m1 = record('{"v":1}');
+      const m2 = record('{"v":2}');
+      await index.putManifest('r', m1, ['latest', 'v1'], none);
+      expect(index.resolveTag('r', 'latest')).toBe(m1.digest);
+      expect(new TextDecoder().decode(index.getManifest('r', m1.digest)!.body)).toBe('{"v":1}');
+      await index.putManifest('r', m2, ['latest'], none);
+      expect(index.resolveTag('r', 'latest')).toBe(m2.digest);
+      expect(index.tagsOf('r', m1.digest)).toEqual(['v1']);
+      expect(index.tagsOf('r', m2.digest)).toEqual(['latest']);
+    });
+
+    test('putManifest refuses missing blobs and child manifests and writes nothing', async () => {
+      const index = await fresh();
+      const blob = digestOf('layer');
+      const child = record('{"child":true}');
+      const m = record('{"parent":true}');
+      const error = await index.putManifest('r', m, ['t'], { blobs: [blob], manifests: [child.digest] }).then(() => undefined, (e) => e);
+      expect(error).toBeInstanceOf(RegistryError);
+      expect((error as RegistryError).code).toBe('MANIFEST_BLOB_UNKNOWN');
+      expect(index.getManifest('r', m.digest)).toBeUndefined();
+      expect(index.resolveTag('r', 't')).toBeUndefined();
+      await index.linkBlob('r', blob);
+      await index.putManifest('r', child, [], none);
+      await index.putManifest('r', m, ['t'], { blobs: [blob], manifests: [child.digest] });
+      expect(index.resolveTag('r', 't')).toBe(m.digest);
+    });
+
+    test('deleteManifest removes its tags and referrer edge; deleteTag keeps the manifest', async () => {
+      const index = await fresh();
+      const subject = digestOf('subject');
+      const m = record('{"ref":1}', { subject, artifactType: 'application/x.sig' });
+      await index.putManifest('r', m, ['a', 'b'], none);
+      expect(index.listReferrers('r', subject).map((d) => d.digest)).toEqual([m.digest]);
+      expect(await index.deleteTag('r', 'a')).toBe(true);
+      expect(await index.deleteTag('r', 'a')).toBe(false);
+      expect(index.getManifest('r', m.digest)).toBeDefined();
+      expect(await index.deleteManifest('r', m.digest)).toBe(true);
+      expect(index.resolveTag('r', 'b')).toBeUndefined();
+      expect(index.listReferrers('r', subject)).toEqual([]);
+      expect(await index.deleteManifest('r', m.digest)).toBe(false);
+    });
+
+    test('tags list in byte order with last/limit pagination', async () => {
+      const index = await fresh();
+      const m = record('{"tags":1}');
+      const tags = ['b', 'A', 'a', '1.0', '1.0-rc', 'Z', '_x', 'z'];
+      await index.putManifest('r', m, tags, none);
+      const sorted = [...tags].sort();
+      expect(index.listTags('r', { limit: 100 })).toEqual({ items: sorted, more: false });
+      const first = index.listTags('r', { limit: 3 });
+      expect(first).toEqual({ items: sorted.slice(0, 3), more: true });
+      expect(index.listTags('r', { last: first.items[2], limit: 100 }).items).toEqual(sorted.slice(3));
+      expect(index.listTags('r', { last: 'zz', limit: 100 })).toEqual({ items: [], more: false });
+      expect(index.listTags('r', { limit: 0 })).toEqual({ items: [], more: true });
+    });
+
+    test('referrers are per subject, carry artifactType and annotations, and filter by artifactType', async () => {
+      const index = await fresh();
+      const subject = digestOf('image');
+      const sig = record('{"sig":1}', { subject, artifactType: 'application/x.sig', annotations: { k: 'v' } });
+      const sbom = record('{"sbom":1}', { subject, artifactType: 'application/x.sbom' });
+      const other = record('{"other":1}', { subject: digestOf('another'), artifactType: 'application/x.sig' });
+      for (const m of [sig, sbom, other]) await index.putManifest('r', m, [], none);
+      const all = index.listReferrers('r', subject);
+      expect(all.map((d) => d.digest).sort()).toEqual([sig.digest, sbom.digest].sort());
+      const onlySig = index.listReferrers('r', subject, 'application/x.sig');
+      expect(onlySig).toEqual([{ mediaType: OCI_MANIFEST, digest: sig.digest, size: sig.size, artifactType: 'application/x.sig', annotations: { k: 'v' } }]);
+      expect(index.listReferrers('other-repo', subject)).toEqual([]);
+    });
+
+    test('repositories are listed in order with pagination, and emptied ones disappear', async () => {
+      const index = await fresh();
+      const d = digestOf('shared');
+      for (const r of ['b/x', 'a', 'c']) await index.linkBlob(r, d);
+      expect(index.listRepositories({ limit: 10 }).items).toEqual(['a', 'b/x', 'c']);
+      expect(index.listRepositories({ limit: 1 })).toEqual({ items: ['a'], more: true });
+      expect(index.listRepositories({ last: 'a', limit: 10 }).items).toEqual(['b/x', 'c']);
+      await index.unlinkBlob('b/x', d);
+      expect(index.hasRepository('b/x')).toBe(false);
+      expect(index.listRepositories({ limit: 10 }).items).toEqual(['a', 'c']);
+    });
+
+    test('concurrent manifest puts to one tag leave the tag on one of them, consistently indexed', async () => {
+      const index = await fresh();
+      const ms = Array.from({ length: 20 }, (_, i) => record(`{"n":${i}}`));
+      await Promise.all(ms.map((m) => index.putManifest('r', m, ['race'], none)));
+      const winner = index.resolveTag('r', 'race') as Digest;
+      expect(ms.map((m) => m.digest)).toContain(winner);
+      const tagged = ms.filter((m) => index.tagsOf('r', m.digest).includes('race'));
+      expect(tagged.map((m) => m.digest)).toEqual([winner]);
+    });
+  });
+}
