@@ -11,4 +11,6 @@ export type { Authorize, AuthRequest, AuthResult, AuthAction } from './http/auth
 export type { RegistryEvent, RegistryEvents } from './core/context.ts';
 export { createLogger, type Logger, type LogLevel } from './logger.ts';
 export { parseDigest, digestOf, type Digest, type DigestAlgorithm } from './oci/digest.ts';
+export { memoryStorage, MemoryBlobStore, MemoryIndex, MemoryUploadLedger } from './storage/memory.ts';
+export { registryPlugin } from './http/plugin.ts';
 export * as mediaTypes from './oci/media-types.ts';
