@@ -14,3 +14,4 @@ export { parseDigest, digestOf, type Digest, type DigestAlgorithm } from './oci/
 export { memoryStorage, MemoryBlobStore, MemoryIndex, MemoryUploadLedger } from './storage/memory.ts';
 export { registryPlugin } from './http/plugin.ts';
 export * as mediaTypes from './oci/media-types.ts';
+export { importLayout, type ImportReport } from './layout/import-layout.ts';

@@ -171,10 +171,8 @@ export class RegistryClient {
   async mountBlob(repository: string, digest: string, from?: string): Promise<boolean> {
     const query = `mount=${digest}${from ? `&from=${from}` : ''}`;
     const res = await this.request('POST', `/v2/${repository}/blobs/uploads/?${query}`, { repository, actions: ['pull', 'push'] });
-    await res.body?.cancel();
-    if (res.status === 201) return true;
-    await expectStatus(res, [202], 'POST mount');
-    return false;
+    await settle(res, [201, 202], 'POST mount');
+    return res.status === 201;
   }
 
   /**
@@ -183,9 +181,8 @@ export class RegistryClient {
    */
   async pushBlob(repository: string, body: Uint8Array | ReadableStream<Uint8Array>, digest: string, options: { chunkSize?: number } = {}): Promise<void> {
     const start = await this.request('POST', `/v2/${repository}/blobs/uploads/`, { repository, actions: ['pull', 'push'] });
-    await start.body?.cancel();
+    await settle(start, [201, 202], 'POST upload');
     if (start.status === 201) return;
-    await expectStatus(start, [202], 'POST upload');
     let location = this.resolve(start, `/v2/${repository}/blobs/uploads/`);
     const push = { repository, actions: ['pull', 'push'] as Action[] };
     if (body instanceof ReadableStream || options.chunkSize) {
@@ -199,21 +196,18 @@ export class RegistryClient {
           offset += chunk.byteLength;
         }
         const res = await this.request('PATCH', location, { ...push, headers, body: chunk });
-        await res.body?.cancel();
-        await expectStatus(res, [202], 'PATCH upload');
+        await settle(res, [202], 'PATCH upload');
         location = this.resolve(res, location);
       }
       const done = await this.request('PUT', withQuery(location, `digest=${digest}`), { ...push, headers: { 'Content-Length': '0' } });
-      await done.body?.cancel();
-      return expectStatus(done, [201], 'PUT upload');
+      return settle(done, [201], 'PUT upload');
     }
     const done = await this.request('PUT', withQuery(location, `digest=${digest}`), {
       ...push,
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.byteLength) },
       body,
     });
-    await done.body?.cancel();
-    await expectStatus(done, [201], 'PUT upload');
+    await settle(done, [201], 'PUT upload');
   }
 
   /** Every tag, following Link pagination; undefined for an unknown repository. */
@@ -293,6 +287,12 @@ function filterType(list: ReferrerDescriptor[], artifactType: string | undefined
 
 async function expectOk(res: Response, what: string): Promise<void> {
   if (!res.ok) throw await failure(res, what);
+}
+
+/** Checks the status (reading the error body on failure), then discards the body. */
+async function settle(res: Response, statuses: number[], what: string): Promise<void> {
+  await expectStatus(res, statuses, what);
+  await res.body?.cancel();
 }
 
 async function expectStatus(res: Response, statuses: number[], what: string): Promise<void> {
