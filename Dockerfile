@@ -1,0 +1,20 @@
+# Marina: a Bun-native OCI registry. The Bun runtime comes from npm (the `bun` package), so the image needs Node.js only to install.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+FROM debian:bookworm-slim
+WORKDIR /app
+RUN useradd --system --uid 10001 --home-dir /var/lib/marina marina && mkdir -p /var/lib/marina && chown marina /var/lib/marina
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json bunfig.toml ./
+COPY src ./src
+COPY bin ./bin
+USER marina
+ENV MARINA_HOST=0.0.0.0 MARINA_PORT=5000 MARINA_DATA=/var/lib/marina MARINA_LOG_FORMAT=json
+VOLUME /var/lib/marina
+EXPOSE 5000
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/app/node_modules/.bin/bun", "src/cli/main.ts"]
+CMD ["serve"]
