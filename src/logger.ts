@@ -18,7 +18,7 @@ export interface Logger {
 
 /** True for a valid level name. */
 export function isLogLevel(value: string): value is LogLevel {
-  return value in RANK;
+  return Object.hasOwn(RANK, value);
 }
 
 /** How log lines look: JSON objects (for collectors) or `time LEVEL msg key=value` (for people). */
@@ -33,7 +33,7 @@ export function createLogger(
   const log = (at: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (RANK[at] < RANK[logger.level]) return;
     const time = new Date().toISOString();
-    sink(format === 'json' ? `${JSON.stringify({ time, level: at, msg, ...fields }, errorReplacer)}\n` : textLine(time, at, msg, fields));
+    sink(format === 'json' ? `${JSON.stringify({ ...fields, time, level: at, msg }, errorReplacer)}\n` : textLine(time, at, msg, fields));
   };
   const logger: Logger = {
     level,

@@ -3,6 +3,7 @@ import type { RegistryEvents } from './core/context.ts';
 import type { Authorize } from './http/auth.ts';
 import type { Logger } from './logger.ts';
 import type { Storage } from './storage/storage.ts';
+import type { MirrorOptions } from './mirror/options.ts';
 
 /** How a registry is built. Every field is optional. */
 export interface RegistryOptions {
@@ -32,6 +33,11 @@ export interface RegistryOptions {
   events?: RegistryEvents;
   /** Where logs go. @default JSON lines on stderr at level info */
   logger?: Logger;
+  /**
+   * Pull-through mirror of upstream registries. `spoolDir` and `ledgerFile` default to the storage's data
+   * directory (or a temporary directory and an in-memory ledger for storage without one).
+   */
+  mirror?: Omit<MirrorOptions, 'spoolDir' | 'ledgerFile'> & Partial<Pick<MirrorOptions, 'spoolDir' | 'ledgerFile'>>;
 }
 
 /** The defaults applied by createRegistry. */

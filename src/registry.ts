@@ -2,6 +2,9 @@
  * createRegistry: the core operations bound to a set of stores, plus the HTTP faces (a fetch handler and an Elysia
  * plugin). The server in `src/cli` is one user of this; applications embed it the same way.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as blobs from './core/blobs.ts';
 import type { CoreContext, CoreSettings } from './core/context.ts';
 import { KeyedMutex } from './core/keyed-mutex.ts';
@@ -10,6 +13,7 @@ import * as manifests from './core/manifests.ts';
 import * as referrers from './core/referrers.ts';
 import * as uploads from './core/uploads.ts';
 import { createDispatcher } from './http/dispatch.ts';
+import { Mirror } from './mirror/mirror.ts';
 import { registryPlugin } from './http/plugin.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { digestOf, parseDigest } from './oci/digest.ts';
@@ -46,6 +50,8 @@ export interface Registry {
   listRepositories(query?: listings.PageQuery): listings.Listing;
   /** Referrers of a subject, optionally filtered by artifact type. */
   listReferrers(repository: string, subject: string, artifactType?: string): referrers.ReferrersPage;
+  /** The pull-through mirror, when configured (counters, eviction). */
+  readonly mirror: Mirror | undefined;
   /** Purges upload sessions idle longer than the configured timeout; returns how many. */
   purgeUploads(): Promise<number>;
   /** Stops timers and closes the stores. */
@@ -72,12 +78,19 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     onListenerError: (error) => logger.error('event listener failed', { error }),
     locks: new KeyedMutex(),
   };
-  const fetch = createDispatcher({ core, logger, authorize: options.authorize, http: { chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength } });
+  const mirror = options.mirror ? createMirror(core, options.mirror, storage, logger) : undefined;
+  const fetch = createDispatcher({
+    core,
+    logger,
+    mirror,
+    authorize: options.authorize,
+    http: { chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength },
+  });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;
   const purgeUploads = () => uploads.purgeIdleUploads(core, idleMs);
   const purgeTimer = setInterval(() => {
     purgeUploads().catch((error) => logger.error('upload purge failed', { error }));
-  }, Math.min(idleMs, 60 * 60 * 1000));
+  }, Math.max(1000, Math.min(idleMs, 60 * 60 * 1000)));
   purgeTimer.unref();
 
   return {
@@ -106,11 +119,20 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     listReferrers: (repository, subject, artifactType) =>
       referrers.listReferrers(core, parseRepositoryName(repository), parseDigest(subject), { artifactType }),
     purgeUploads,
+    mirror,
     async close() {
       clearInterval(purgeTimer);
+      await mirror?.close();
       await storage.blobs.close();
       await storage.index.close();
       storage.ledger.close();
     },
   };
+}
+
+function createMirror(core: CoreContext, options: NonNullable<RegistryOptions['mirror']>, storage: Storage, logger: Logger): Mirror {
+  // The spool sits beside the uploads so a verified fill becomes a blob by rename.
+  const spoolDir = options.spoolDir ?? (storage.root ? path.join(storage.root, 'uploads') : fs.mkdtempSync(path.join(os.tmpdir(), 'marina-spool-')));
+  const ledgerFile = options.ledgerFile ?? (storage.root ? path.join(storage.root, 'mirror.sqlite') : ':memory:');
+  return new Mirror(core, { ...options, spoolDir, ledgerFile }, logger);
 }

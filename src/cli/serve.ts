@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage } from '../storage/storage.ts';
-import { readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
+import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
+import { mirrorOptions } from './mirror-config.ts';
 import { VERSION } from './version.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
@@ -24,6 +25,11 @@ Options:
   --no-referrers           turn off the referrers API       (env ${ENV_NAMES.referrersEnabled}=false)
   --max-manifest-size <n>  largest manifest in bytes        (default 4194304, env ${ENV_NAMES.maxManifestSize})
   --no-sync                skip fsync on commit (tests only; unsafe on power loss)
+  --mirror <name=url>      mirror an upstream registry, repeatable   (env MARINA_MIRRORS=a=url,b=url)
+                           e.g. --mirror docker.io=https://registry-1.docker.io
+  --mirror-default <name>  upstream for plain names (default: the first --mirror)
+  --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
+  --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -46,6 +52,10 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'no-referrers': { type: 'boolean' },
       'max-manifest-size': { type: 'string' },
       'no-sync': { type: 'boolean' },
+      mirror: { type: 'string', multiple: true },
+      'mirror-default': { type: 'string' },
+      'mirror-freshness': { type: 'string' },
+      'cache-max': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +72,10 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     referrersEnabled: values['no-referrers'] ? false : undefined,
     maxManifestSize: values['max-manifest-size'],
     sync: values['no-sync'] ? false : undefined,
+    mirrors: values.mirror?.map(parseMirrorSpec),
+    mirrorDefault: values['mirror-default'],
+    mirrorFreshness: values['mirror-freshness'],
+    cacheMax: values['cache-max'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -81,13 +95,14 @@ export async function serve(argv: string[]): Promise<void> {
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
     maxManifestSize: config.maxManifestSize,
+    mirror: mirrorOptions(config, process.env),
     logger,
   });
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    fetch: app.fetch,
+    fetch: (request) => (shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request)),
     // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Large commits (hash check + fsync) and slow clients must not hit Bun's 10 s idle default.
@@ -97,7 +112,7 @@ export async function serve(argv: string[]): Promise<void> {
       return new Response(null, { status: 500 });
     },
   });
-  const mode = config.readOnly ? 'read-only registry' : 'registry';
+  const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
   logger.info(`marina ${VERSION} listening on http://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     address: `${server.hostname}:${server.port}`,
     data,
@@ -112,8 +127,9 @@ export async function serve(argv: string[]): Promise<void> {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       await server.stop(false);
+      const stats = registry.mirror?.stats();
       await registry.close();
-      logger.info('stopped');
+      logger.info('stopped', stats ? { mirror: stats } : undefined);
       resolve();
     };
     const onTerm = () => void stop('SIGTERM');
@@ -125,4 +141,14 @@ export async function serve(argv: string[]): Promise<void> {
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Elysia 1.4 locates the path with `url.indexOf('/', 11)`, which assumes an authority of at least four characters;
+ * requests with a shorter Host (`reg`, `r:1`) go straight to the registry handler, which parses URLs itself.
+ */
+function shortAuthority(url: string): boolean {
+  const start = url.indexOf('://') + 3;
+  const slash = url.indexOf('/', start);
+  return slash - start < 4;
 }

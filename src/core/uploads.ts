@@ -2,7 +2,7 @@
  * Blob uploads (distribution-spec "Pushing blobs"): monolithic POST, POST+PUT, chunked PATCH, streamed PATCH,
  * cross-repository mount, cancel. Sessions are owned by one repository and serialised per id.
  */
-import { RegistryError } from '../errors.ts';
+import { isRegistryError, RegistryError } from '../errors.ts';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
 import type { ByteRange } from '../oci/range.ts';
 import type { BlobInfo, UploadSession } from '../storage/types.ts';
@@ -55,17 +55,23 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
   const session = await ctx.blobs.startUpload({ algorithms });
   const now = Date.now();
   ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
-  try {
-    if (input.body) await session.append(input.body, input.length);
-    if (input.digest) {
-      const blob = await commitAndLink(ctx, repository, session, input.digest);
-      return { kind: 'created', blob, mounted: false };
+  // Under the session's lock, like a PATCH, so the idle purge cannot cancel a slow body while it is still arriving.
+  return ctx.locks.run(`upload:${session.id}`, async (): Promise<StartUploadResult> => {
+    try {
+      if (input.body) {
+        await session.append(input.body, input.length);
+        ctx.ledger.touch(session.id, Date.now());
+      }
+      if (input.digest) {
+        const blob = await commitAndLink(ctx, repository, session, input.digest);
+        return { kind: 'created', blob, mounted: false };
+      }
+    } catch (e) {
+      await discard(ctx, session);
+      throw e;
     }
-  } catch (e) {
-    await discard(ctx, session);
-    throw e;
-  }
-  return { kind: 'session', id: session.id, size: session.size };
+    return { kind: 'session', id: session.id, size: session.size };
+  });
 }
 
 /** The state of an open upload. @throws BLOB_UPLOAD_UNKNOWN */
@@ -93,15 +99,20 @@ export async function finishUpload(ctx: CoreContext, repository: string, id: str
   const blob = await ctx.locks.run(`upload:${id}`, async () => {
     const session = await sessionOf(ctx, repository, id);
     if (options.body) await appendChecked(ctx, session, options.body, options);
-    const blob = await commitAndLink(ctx, repository, session, digest);
-    ctx.ledger.remove(id);
-    return blob;
+    try {
+      return await commitAndLink(ctx, repository, session, digest);
+    } catch (error) {
+      // A digest mismatch ends the upload, as in Distribution: a retried PUT must not append its chunk twice.
+      if (isRegistryError(error) && error.code === 'DIGEST_INVALID') await discard(ctx, session);
+      throw error;
+    }
   });
   return blob;
 }
 
 /** Cancels an upload and frees its bytes. */
 export async function cancelUpload(ctx: CoreContext, repository: string, id: string): Promise<void> {
+  assertWritable(ctx);
   await ctx.locks.run(`upload:${id}`, async () => {
     const session = await sessionOf(ctx, repository, id);
     await discard(ctx, session);
@@ -111,14 +122,20 @@ export async function cancelUpload(ctx: CoreContext, repository: string, id: str
 /** Removes uploads untouched for `maxIdleMs`; returns how many went. */
 export async function purgeIdleUploads(ctx: CoreContext, maxIdleMs: number): Promise<number> {
   let purged = 0;
-  for (const entry of ctx.ledger.idleSince(Date.now() - maxIdleMs)) {
+  const cutoff = Date.now() - maxIdleMs;
+  for (const entry of ctx.ledger.idleSince(cutoff)) {
     await ctx.locks.run(`upload:${entry.id}`, async () => {
+      // Look again under the lock: a PATCH that held it may have touched (or finished) the session meanwhile.
+      const current = ctx.ledger.get(entry.id);
+      if (!current || current.touchedAt >= cutoff) return;
       const session = await ctx.blobs.resumeUpload(entry.id);
       if (session) await session.cancel();
       ctx.ledger.remove(entry.id);
       purged++;
     });
   }
+  // Files no session owns: left by a crash between creating a file and recording it, or by interrupted fills.
+  purged += (await ctx.blobs.sweep?.(maxIdleMs, (id) => ctx.ledger.get(id) !== undefined)) ?? 0;
   return purged;
 }
 

@@ -11,6 +11,8 @@ import { enforce, permits, type AuthAction, type Authorize } from './auth.ts';
 import { getBlob, removeBlob } from './blob-handlers.ts';
 import { getBase, getCatalog, getReferrers, getTags } from './listing-handlers.ts';
 import { deleteManifestResponse, getManifestResponse, putManifestResponse } from './manifest-handlers.ts';
+import type { Mirror } from '../mirror/mirror.ts';
+import { mirrorRead } from './mirror-handlers.ts';
 import { matchRoute, splitUrl, type Route } from './paths.ts';
 import type { Exchange, HttpSettings } from './request.ts';
 import { errorResponse } from './responses.ts';
@@ -30,6 +32,9 @@ const HANDLERS: { [K in Route['kind']]: Partial<Record<string, Handler>> } = {
   referrers: { GET: getReferrers },
 };
 
+// Endpoints a mirror answers from its cache or upstream; the rest (uploads, deletes) act on the local store.
+const MIRRORED_READS: ReadonlySet<Route['kind']> = new Set(['manifest', 'blob', 'tags', 'referrers']);
+
 const ACTION: Record<string, AuthAction> = { GET: 'pull', HEAD: 'pull', POST: 'push', PUT: 'push', PATCH: 'push', DELETE: 'delete' };
 
 /** Everything the handler needs. */
@@ -38,11 +43,13 @@ export interface DispatchOptions {
   http: HttpSettings;
   logger: Logger;
   authorize?: Authorize;
+  /** The pull-through mirror, when configured. */
+  mirror?: Mirror;
 }
 
 /** Builds the `Request → Response` handler of a registry. */
 export function createDispatcher(options: DispatchOptions): (request: Request) => Promise<Response> {
-  const { core, http, logger, authorize } = options;
+  const { core, http, logger, authorize, mirror } = options;
   return async function dispatch(request: Request): Promise<Response> {
     const started = logger.enabled('debug') ? performance.now() : 0;
     const method = request.method;
@@ -69,17 +76,26 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     }
     // An upload's own DELETE (cancel) is part of pushing, not a delete of content.
     const action = route.kind === 'upload' ? 'push' : ACTION[method] ?? 'pull';
-    const name = 'name' in route ? parseRepositoryName(route.name) : null;
-    await enforce(authorize, { request, repository: name, action });
+    let name = 'name' in route ? parseRepositoryName(route.name) : null;
+    const query = new URLSearchParams(search);
     const exchange: Exchange = {
       request,
       method,
       route,
-      query: new URLSearchParams(search),
+      query,
       core,
       http,
       mayPull: (repository) => permits(authorize, { request, repository, action: 'pull' }),
     };
+    const target = mirror && name !== null ? mirror.route(name, query.get('ns')) : undefined;
+    if (mirror && target) {
+      await enforce(authorize, { request, repository: target.local, action });
+      if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);
+      mirror.assertWritable(target);
+      name = target.local;
+    } else {
+      await enforce(authorize, { request, repository: name, action });
+    }
     const response = await handler(exchange, name ?? '');
     if (method !== 'HEAD' || response.body === null) return response;
     // Generic HEAD: the GET's headers (Content-Length included) without its body.

@@ -4,6 +4,7 @@ import { negotiate } from '../core/negotiate.ts';
 import { parseTag } from '../oci/names.ts';
 import { paths, type Route } from './paths.ts';
 import { readLimited, type Exchange } from './request.ts';
+import { manifestResponse } from './representations.ts';
 import { baseHeaders, empty } from './responses.ts';
 
 type ManifestRoute = Extract<Route, { kind: 'manifest' }>;
@@ -11,16 +12,11 @@ type ManifestRoute = Extract<Route, { kind: 'manifest' }>;
 /** Serves manifest bytes from the index record, exactly as pushed. */
 export async function getManifestResponse(x: Exchange<ManifestRoute>, name: string): Promise<Response> {
   const stored = getManifest(x.core, name, x.route.reference);
-  const record = negotiate(x.core, name, stored, x.request.headers.get('accept'));
-  const headers = baseHeaders({
-    'Content-Type': record.mediaType,
-    'Docker-Content-Digest': record.digest,
-    ETag: `"${record.digest}"`,
-    'Content-Length': String(record.size),
-  });
-  if (x.method === 'HEAD') return empty(200, headers, record.size);
-  notePull(x.core, name, x.route.reference, record);
-  return new Response(record.body, { status: 200, headers });
+  // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
+  const byDigest = x.route.reference.includes(':');
+  const record = byDigest ? stored : negotiate(x.core, name, stored, x.request.headers.get('accept'));
+  if (x.method !== 'HEAD') notePull(x.core, name, x.route.reference, record);
+  return manifestResponse(record, x.method === 'HEAD');
 }
 
 /** Stores a manifest (201 + Location, OCI-Subject, OCI-Tag). */

@@ -23,9 +23,9 @@ export interface Exchange<R extends Route = Route> {
 
 /** The request body as a stream, or undefined when the request declares none. */
 export function bodyOf(request: Request): ReadableStream<Uint8Array> | undefined {
-  const length = request.headers.get('content-length');
-  if (length === '0') return undefined;
-  if (length === null && !request.headers.has('transfer-encoding')) return undefined;
+  if (request.headers.get('content-length') === '0') return undefined;
+  // Not keyed on Content-Length/Transfer-Encoding: a Request built in-process (registry.fetch, app.handle) carries its
+  // body with neither header, and Bun.serve already gives a bodyless request a null body.
   return request.body ?? undefined;
 }
 

@@ -73,6 +73,18 @@ export class FsBlobStore implements BlobStore {
     return this.publish(tmp, digest, bytes.byteLength);
   }
 
+  async importFile(file: string, digest: Digest, size: number): Promise<BlobInfo> {
+    if (this.sync) {
+      const fd = fs.openSync(file, 'r');
+      try {
+        await fsync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    return this.publish(file, digest, size);
+  }
+
   /** Moves a finished, synced file into place; a concurrent commit of the same digest is harmless. */
   async publish(file: string, digest: Digest, size: number): Promise<BlobInfo> {
     const target = this.blobPath(digest);
@@ -141,9 +153,21 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** Upload ids present on disk (live or left by an earlier process). */
-  async listUploads(): Promise<string[]> {
-    return (await readdirOrEmpty(this.uploadsDir)).filter((n) => UPLOAD_ID.test(n));
+  async sweep(maxAgeMs: number, isOpen: (id: string) => boolean): Promise<number> {
+    const cutoff = Date.now() - maxAgeMs;
+    let removed = 0;
+    for (const name of await readdirOrEmpty(this.uploadsDir)) {
+      if (UPLOAD_ID.test(name) && (this.sessions.has(name) || isOpen(name))) continue;
+      const file = path.join(this.uploadsDir, name);
+      try {
+        if ((await fs.promises.stat(file)).mtimeMs >= cutoff) continue;
+        await fs.promises.rm(file, { force: true });
+        removed++;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {

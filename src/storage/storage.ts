@@ -10,6 +10,8 @@ export interface Storage {
   blobs: BlobStore;
   index: MetadataIndex;
   ledger: UploadLedger;
+  /** The data directory, for stores kept on disk (the mirror puts its spool and ledger beside them). */
+  root?: string;
 }
 
 /** Options of {@link fsStorage}. */
@@ -27,5 +29,6 @@ export function fsStorage(options: FsStorageOptions): Storage {
     blobs: new FsBlobStore({ root, sync: options.sync }),
     index: new LmdbIndex({ dir: path.join(root, 'index') }),
     ledger: new SqliteUploadLedger(path.join(root, 'ledger.sqlite')),
+    root,
   };
 }

@@ -25,6 +25,16 @@ export interface BlobStore {
   startUpload(options?: { algorithms?: DigestAlgorithm[] }): Promise<UploadSession>;
   /** Re-opens a session by id (also after a restart), or undefined when unknown. */
   resumeUpload(id: string): Promise<UploadSession | undefined>;
+  /**
+   * Optional fast path: takes ownership of a complete local file whose content the caller has already verified
+   * against `digest` (the mirror's spool files). Without it, callers stream the file through an upload session.
+   */
+  importFile?(file: string, digest: Digest, size: number): Promise<BlobInfo>;
+  /**
+   * Optional housekeeping: removes partial files (uploads, temporary puts, mirror spools) untouched for `maxAgeMs`
+   * whose upload id `isOpen` does not claim; returns how many went.
+   */
+  sweep?(maxAgeMs: number, isOpen: (id: string) => boolean): Promise<number>;
   /** Removes a blob; false when it was not there. */
   delete(digest: Digest): Promise<boolean>;
   /** Every stored digest. */

@@ -58,7 +58,7 @@ describe('examples/elysia-auth', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="example"');
 
-    const auth = (token: string) => (input: RequestInfo | URL, init?: RequestInit) =>
+    const auth = (token: string) => (input: string | URL | Request, init?: RequestInit) =>
       fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), Authorization: `Bearer ${token}` } });
     const pusher = new RegistryClient({ registry: url, fetch: auth('ci-token') as typeof fetch });
     const manifest = await pushImage(pusher, 'team/app', 'v1', 'elysia layer');

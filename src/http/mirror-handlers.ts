@@ -1,0 +1,77 @@
+/** Reads of mirrored repositories: the same wire format as local reads, plus Cache-Status, Warning and OCI-Namespace. */
+import { parseReference } from '../core/references.ts';
+import { parseDigest } from '../oci/digest.ts';
+import { OCI_INDEX } from '../oci/media-types.ts';
+import { isTag } from '../oci/names.ts';
+import type { CacheOutcome, Mirror } from '../mirror/mirror.ts';
+import type { MirrorTarget } from '../mirror/routing.ts';
+import { badQuery } from '../core/listings.ts';
+import { paths } from './paths.ts';
+import { blobHeaders, blobResponse, manifestResponse, sliceBlob } from './representations.ts';
+import type { Exchange } from './request.ts';
+import { baseHeaders, empty, json } from './responses.ts';
+
+// RFC 9211 Cache-Status, with Marina's own word for each outcome in `detail`.
+const CACHE_STATUS: Record<CacheOutcome, string> = {
+  hit: 'marina; hit',
+  revalidated: 'marina; hit; detail=revalidated',
+  stale: 'marina; hit; detail=stale',
+  miss: 'marina; fwd=miss',
+  joined: 'marina; fwd=miss; collapsed; detail=joined',
+};
+
+/** Answers a GET or HEAD for a mirrored repository. */
+export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarget): Promise<Response> {
+  const head = x.method === 'HEAD';
+  const route = x.route;
+  const decorate = (headers: Headers, outcome: CacheOutcome) => {
+    headers.set('Cache-Status', CACHE_STATUS[outcome]);
+    if (outcome === 'stale') headers.set('Warning', '299 - "upstream unavailable; serving cached content that may be stale"');
+    const ns = x.query.get('ns');
+    if (ns !== null) headers.set('OCI-Namespace', ns);
+    return headers;
+  };
+  switch (route.kind) {
+    case 'manifest': {
+      parseReference(route.reference);
+      const { record, outcome } = await mirror.manifest(target, route.reference);
+      return manifestResponse(record, head, decorate(baseHeaders(), outcome));
+    }
+    case 'blob': {
+      const digest = parseDigest(route.digest);
+      const blob = await mirror.blob(target, digest, head);
+      const headers = decorate(blobHeaders(digest), blob.outcome);
+      if (blob.kind === 'remote-head' || head) return empty(200, headers, blob.size ?? 0);
+      if (blob.kind === 'stored') return blobResponse(headers, blob.size, x.request.headers.get('range'), sliceBlob(blob.body));
+      const fill = blob.fill;
+      // Without a size from upstream the response has to be chunked; ranges need the size, so they wait for it.
+      if (blob.size === undefined) return new Response(fill.reader(), { status: 200, headers });
+      return blobResponse(headers, blob.size, x.request.headers.get('range'), (r) => fill.reader(r?.start ?? 0, r?.end));
+    }
+    case 'tags': {
+      const { tags, outcome } = await mirror.tags(target);
+      const n = x.query.get('n');
+      const last = x.query.get('last');
+      if (n !== null && !/^\d{1,9}$/.test(n)) throw badQuery('n', 'must be a non-negative integer');
+      if (last !== null && !isTag(last)) throw badQuery('last', 'is not a valid tag');
+      const after = last === null ? tags : tags.filter((t) => t > last);
+      const page = n === null ? after : after.slice(0, Number(n));
+      const headers = decorate(baseHeaders(), outcome);
+      const final = page.at(-1);
+      if (page.length < after.length && final !== undefined) {
+        headers.set('Link', `<${paths.tags(route.name)}?${new URLSearchParams({ n: String(n), last: final })}>; rel="next"`);
+      }
+      return json({ name: route.name, tags: page }, 200, headers);
+    }
+    case 'referrers': {
+      const subject = parseDigest(route.digest);
+      const artifactType = x.query.get('artifactType') ?? undefined;
+      const { manifests, outcome } = await mirror.referrers(target, subject, artifactType);
+      const headers = decorate(baseHeaders(), outcome);
+      if (artifactType !== undefined) headers.set('OCI-Filters-Applied', 'artifactType');
+      return json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }, 200, headers, OCI_INDEX);
+    }
+    default:
+      throw new Error(`not a mirrored read: ${route.kind}`);
+  }
+}

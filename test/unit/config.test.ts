@@ -1,0 +1,153 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ENV_NAMES, readConfigFile, readEnv, resolveConfig, SERVE_DEFAULTS } from '../../src/cli/config.ts';
+import { serveConfig } from '../../src/cli/serve.ts';
+import { tempDir } from '../helpers/registry.ts';
+
+const dir = tempDir('marina-config-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('resolveConfig', () => {
+  test('returns the defaults when nothing is set', () => {
+    expect(resolveConfig()).toEqual(SERVE_DEFAULTS);
+    expect(SERVE_DEFAULTS).toMatchObject({ host: '127.0.0.1', port: 5000, logLevel: 'info', deleteEnabled: true, readOnly: false, sync: true });
+  });
+
+  test('lets later layers win and ignores undefined values', () => {
+    const config = resolveConfig({ port: 1, host: 'a' }, { port: 2, host: undefined }, { port: 3 });
+    expect(config.port).toBe(3);
+    expect(config.host).toBe('a');
+  });
+
+  test('converts strings from the environment and flags to numbers and booleans', () => {
+    const config = resolveConfig({ port: '8080', deleteEnabled: 'false', readOnly: 'true', sync: '0', maxManifestSize: '2048' });
+    expect(config).toMatchObject({ port: 8080, deleteEnabled: false, readOnly: true, sync: false, maxManifestSize: 2048 });
+  });
+
+  test('allows port 0 (pick a free port)', () => {
+    expect(resolveConfig({ port: '0' }).port).toBe(0);
+  });
+
+  test.each([
+    ['port', { port: 'http' }],
+    ['port', { port: 70000 }],
+    ['port', { port: -1 }],
+    ['port', { port: '' }],
+    ['host', { host: '' }],
+    ['data', { data: '' }],
+    ['logLevel', { logLevel: 'loud' }],
+    ['logFormat', { logFormat: 'xml' }],
+    ['deleteEnabled', { deleteEnabled: 'maybe' }],
+    ['readOnly', { readOnly: 'yes please' }],
+    ['maxManifestSize', { maxManifestSize: 100 }],
+    ['prot', { prot: 5000 }],
+  ])('names the field %s when its value is refused', (field, layer) => {
+    const message = failure(() => resolveConfig(layer));
+    expect(message).toContain('invalid configuration');
+    expect(message).toContain(`${field}:`);
+  });
+
+  test('lists every problem at once', () => {
+    const message = failure(() => resolveConfig({ port: 'x', logLevel: 'y' }));
+    expect(message).toContain('port:');
+    expect(message).toContain('logLevel:');
+  });
+
+  // Strings from flags and the environment must be plain decimal integers: no truncation, no hex, no exponents.
+  test('refuses a port that is not a plain decimal integer instead of truncating it', () => {
+    for (const port of ['1e3', '8080.5', '0x10', 8080.5]) expect(failure(() => resolveConfig({ port }))).toContain('port:');
+  });
+});
+
+describe('readEnv', () => {
+  test('reads MARINA_* variables into their settings and skips empty and foreign ones', () => {
+    const simple = ['port', 'data', 'logLevel', 'logFormat', 'deleteEnabled', 'readOnly', 'referrersEnabled', 'maxManifestSize', 'sync'] as const;
+    const env: Record<string, string> = { OTHER: 'x', MARINA_HOST: '' };
+    for (const key of simple) env[ENV_NAMES[key]] = `value-of-${key}`;
+    const read = readEnv(env);
+    expect(read.host).toBeUndefined();
+    expect(read.OTHER).toBeUndefined();
+    expect(read.port).toBe('value-of-port');
+    expect(Object.keys(read).sort()).toEqual([...simple].sort());
+  });
+
+  test('names each core setting with a MARINA_ variable', () => {
+    expect(ENV_NAMES).toMatchObject({
+      host: 'MARINA_HOST', port: 'MARINA_PORT', data: 'MARINA_DATA', logLevel: 'MARINA_LOG_LEVEL', logFormat: 'MARINA_LOG_FORMAT',
+      deleteEnabled: 'MARINA_DELETE', readOnly: 'MARINA_READ_ONLY', referrersEnabled: 'MARINA_REFERRERS',
+      maxManifestSize: 'MARINA_MAX_MANIFEST_SIZE', sync: 'MARINA_SYNC',
+    });
+  });
+});
+
+describe('readConfigFile', () => {
+  test('reads JSON settings', () => {
+    expect(readConfigFile(write('a.json', '{"port": 6000, "logLevel": "warn"}'))).toEqual({ port: 6000, logLevel: 'warn' });
+  });
+
+  test('reads TOML settings', () => {
+    expect(readConfigFile(write('a.toml', 'port = 6001\nreadOnly = true\n'))).toEqual({ port: 6001, readOnly: true });
+  });
+
+  test('refuses a file whose top level is not an object, naming the file', () => {
+    const file = write('list.json', '[1, 2]');
+    expect(failure(() => readConfigFile(file))).toContain(file);
+  });
+
+  test('fails on malformed JSON', () => {
+    expect(failure(() => readConfigFile(write('bad.json', '{port:')))).toBeTruthy();
+  });
+});
+
+describe('serveConfig precedence', () => {
+  test('flags beat the environment, which beats the config file, which beats the defaults', () => {
+    const file = write('p.json', JSON.stringify({ port: 1001, host: '10.0.0.1', data: '/from/file', logLevel: 'error' }));
+    const env = { MARINA_CONFIG: file, MARINA_PORT: '1002', MARINA_HOST: '10.0.0.2' };
+    const config = serveConfig(['--port', '1003'], env);
+    expect(config).toMatchObject({ port: 1003, host: '10.0.0.2', data: '/from/file', logLevel: 'error', logFormat: 'text' });
+  });
+
+  test('--config wins over MARINA_CONFIG', () => {
+    const a = write('a2.json', '{"port": 2001}');
+    const b = write('b2.json', '{"port": 2002}');
+    expect(serveConfig(['--config', b], { MARINA_CONFIG: a })).toMatchObject({ port: 2002 });
+  });
+
+  test('maps the switch flags onto settings', () => {
+    const config = serveConfig(['--no-delete', '--read-only', '--no-referrers', '--no-sync', '--max-manifest-size', '4096'], {});
+    expect(config).toMatchObject({ deleteEnabled: false, readOnly: true, referrersEnabled: false, sync: false, maxManifestSize: 4096 });
+  });
+
+  test('leaves a switch to the environment when its flag is absent', () => {
+    expect(serveConfig([], { MARINA_DELETE: 'false', MARINA_READ_ONLY: 'true' })).toMatchObject({ deleteEnabled: false, readOnly: true });
+  });
+
+  test('answers help for --help and -h', () => {
+    expect(serveConfig(['--help'], {})).toBe('help');
+    expect(serveConfig(['-h', '--port', 'not-checked'], {})).toBe('help');
+  });
+
+  test('refuses unknown flags', () => {
+    expect(failure(() => serveConfig(['--prot', '1'], {}))).toContain('--prot');
+  });
+
+  test('refuses a bad value with the field name', () => {
+    expect(failure(() => serveConfig(['--log-level', 'chatty'], {}))).toContain('logLevel');
+  });
+});
