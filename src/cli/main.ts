@@ -1,4 +1,5 @@
 /** The `marina` command: dispatches to subcommands. */
+import { cache } from './cache.ts';
 import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
 
@@ -8,6 +9,7 @@ Usage: marina <command> [options]
 
 Commands:
   serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
+  cache        list or prune the pull-through mirror cache (ls | prune)
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -15,7 +17,8 @@ Run 'marina <command> --help' for a command's options.
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve,
-  version: async () => void process.stdout.write(`${VERSION}\n`),
+  cache,
+  version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 
 async function main(argv: string[]): Promise<number> {
