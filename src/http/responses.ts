@@ -4,10 +4,25 @@ import { isRegistryError, RegistryError } from '../errors.ts';
 /** Sent on every response, so Docker-era clients recognise a v2 registry. */
 export const API_VERSION_HEADER = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
 
-/** Headers with the API version header already set. */
+let dateSecond = 0;
+let dateValue = '';
+
+/** The Date header value, formatted once per second. Bun omits Date on HEAD responses unless it is set. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/** Headers with the API version and Date headers already set. */
 export function baseHeaders(init?: Record<string, string>): Headers {
   const h = new Headers(init);
   h.set(API_VERSION_HEADER[0], API_VERSION_HEADER[1]);
+  h.set('Date', httpDate());
   return h;
 }
 
@@ -31,7 +46,7 @@ export function empty(status: number, headers: Headers = baseHeaders(), contentL
  */
 export function errorResponse(error: unknown, method: string): Response {
   const e = isRegistryError(error) ? error : new RegistryError('UNKNOWN', 'internal server error');
-  const headers = baseHeaders(e.headers);
-  if (method === 'HEAD') return empty(e.status, headers);
-  return json(e.toBody(), e.status, headers);
+  const response = json(e.toBody(), e.status, baseHeaders(e.headers));
+  // HEAD gets the headers GET would send, Content-Type and Content-Length included (RFC 9110 §9.3.2), no body.
+  return method === 'HEAD' ? new Response(null, { status: e.status, headers: response.headers }) : response;
 }

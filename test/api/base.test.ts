@@ -74,11 +74,13 @@ describe('routing', () => {
     await expectError(await c.get('/v2/base/repo/tags/list/extra'), 404, 'UNSUPPORTED');
   });
 
-  test('answers a HEAD of an unknown endpoint with 404 and an empty body', async () => {
+  test('answers a HEAD of an unknown endpoint with 404, an empty body and the GET error headers', async () => {
     const res = await c.head('/v2/base/repo/unknown');
+    const get = await c.get('/v2/base/repo/unknown');
     expect(res.status).toBe(404);
     expect(await res.text()).toBe('');
-    expect(res.headers.get('content-length')).toBe('0');
+    expect(res.headers.get('content-length')).toBe(String((await get.arrayBuffer()).byteLength));
+    expect(res.headers.get('content-type')).toBe('application/json');
   });
 
   test.each([
@@ -152,10 +154,12 @@ describe('error responses', () => {
     expect(error.detail).toEqual({ digest: MISSING });
   });
 
-  test('have no body for HEAD, but keep the status and Content-Length 0', async () => {
+  test('have no body for HEAD, but keep the status and the Content-Length and Content-Type GET would send', async () => {
     const res = await c.head(`/v2/base/repo/blobs/${MISSING}`);
+    const get = await c.get(`/v2/base/repo/blobs/${MISSING}`);
     expect(res.status).toBe(404);
-    expect(res.headers.get('content-length')).toBe('0');
+    expect(res.headers.get('content-length')).toBe(String((await get.arrayBuffer()).byteLength));
+    expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.text()).toBe('');
   });
 });
