@@ -78,7 +78,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     onListenerError: (error) => logger.error('event listener failed', { error }),
     locks: new KeyedMutex(),
   };
-  const mirror = options.mirror ? createMirror(core, options.mirror, storage, logger) : undefined;
+  const mirrored = options.mirror ? createMirror(core, options.mirror, storage, logger) : undefined;
+  const mirror = mirrored?.mirror;
   const fetch = createDispatcher({
     core,
     logger,
@@ -123,6 +124,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     async close() {
       clearInterval(purgeTimer);
       await mirror?.close();
+      if (mirrored?.tempDir) fs.rmSync(mirrored.tempDir, { recursive: true, force: true });
       await storage.blobs.close();
       await storage.index.close();
       storage.ledger.close();
@@ -130,9 +132,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   };
 }
 
-function createMirror(core: CoreContext, options: NonNullable<RegistryOptions['mirror']>, storage: Storage, logger: Logger): Mirror {
+/** The mirror, and a temporary spool directory to remove on close when the storage has no directory of its own. */
+function createMirror(core: CoreContext, options: NonNullable<RegistryOptions['mirror']>, storage: Storage, logger: Logger): { mirror: Mirror; tempDir?: string } {
   // The spool sits beside the uploads so a verified fill becomes a blob by rename.
-  const spoolDir = options.spoolDir ?? (storage.root ? path.join(storage.root, 'uploads') : fs.mkdtempSync(path.join(os.tmpdir(), 'marina-spool-')));
+  const tempDir = options.spoolDir || storage.root ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'marina-spool-'));
+  const spoolDir = options.spoolDir ?? tempDir ?? path.join(storage.root!, 'uploads');
   const ledgerFile = options.ledgerFile ?? (storage.root ? path.join(storage.root, 'mirror.sqlite') : ':memory:');
-  return new Mirror(core, { ...options, spoolDir, ledgerFile }, logger);
+  return { mirror: new Mirror(core, { ...options, spoolDir, ledgerFile }, logger), tempDir };
 }

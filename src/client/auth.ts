@@ -18,6 +18,8 @@ interface CachedToken {
 /** Answers 401 challenges and remembers tokens per scope. */
 export class Authenticator {
   private readonly tokens = new Map<string, CachedToken>();
+  /** Set once the registry challenged with Basic: then credentials go with every request, saving a round trip. */
+  private basicWanted = false;
 
   constructor(
     private readonly credentials: Credentials | undefined,
@@ -30,7 +32,7 @@ export class Authenticator {
   cached(scope: string): string | undefined {
     const t = this.tokens.get(scope);
     if (t && t.expiresAt > Date.now()) return `Bearer ${t.token}`;
-    return undefined;
+    return this.basicWanted ? this.basic() : undefined;
   }
 
   /** Basic credentials, for registries that challenge with Basic. */
@@ -45,7 +47,10 @@ export class Authenticator {
    */
   async answer(wwwAuthenticate: string, scope: string, registryHost: string): Promise<string | undefined> {
     for (const challenge of parseChallenges(wwwAuthenticate)) {
-      if (challenge.scheme === 'basic') return this.basic();
+      if (challenge.scheme === 'basic') {
+        this.basicWanted = this.credentials !== undefined;
+        return this.basic();
+      }
       if (challenge.scheme !== 'bearer' || !challenge.params.realm) continue;
       const realm = new URL(challenge.params.realm);
       const url = new URL(realm);

@@ -108,7 +108,8 @@ export class RegistryClient {
     const header = res.headers.get('docker-content-digest');
     const expected = reference.includes(':') ? parseDigest(reference) : header ? parseDigest(header) : digestOf(body);
     const actual = digestOf(body, digestAlgorithm(expected));
-    if (actual !== expected) throw new RegistryError('DIGEST_INVALID', `manifest ${reference} does not match its digest ${expected}`);
+    // The registry sent content that is not what it named: a bad answer from the far side, hence 502.
+    if (actual !== expected) throw new RegistryError('DIGEST_INVALID', `manifest ${reference} does not match its digest ${expected}`, { status: 502 });
     return { digest: expected, mediaType: res.headers.get('content-type') ?? OCI_MANIFEST, body };
   }
 

@@ -87,7 +87,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       http,
       mayPull: (repository) => permits(authorize, { request, repository, action: 'pull' }),
     };
-    const target = mirror && name !== null ? mirror.route(name, query.get('ns')) : undefined;
+    const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {
       await enforce(authorize, { request, repository: target.local, action });
       if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);

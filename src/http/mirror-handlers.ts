@@ -59,7 +59,11 @@ export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarg
       const headers = decorate(baseHeaders(), outcome);
       const final = page.at(-1);
       if (page.length < after.length && final !== undefined) {
-        headers.set('Link', `<${paths.tags(route.name)}?${new URLSearchParams({ n: String(n), last: final })}>; rel="next"`);
+        // The next page must reach the same upstream, so containerd's ns goes along.
+        const next = new URLSearchParams({ n: String(n), last: final });
+        const ns = x.query.get('ns');
+        if (ns !== null) next.set('ns', ns);
+        headers.set('Link', `<${paths.tags(route.name)}?${next}>; rel="next"`);
       }
       return json({ name: route.name, tags: page }, 200, headers);
     }

@@ -10,6 +10,11 @@ import { RegistryError } from '../errors.ts';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { MultiHasher } from '../storage/hashing.ts';
 
+/** Readers wait for at least this many new bytes while a fill is running… */
+const READ_BATCH = 256 * 1024;
+/** …and read at most this much at a time. */
+const READ_MAX = 1024 * 1024;
+
 /** Where a fill's bytes come from: a response starting at `offset` (a 206 for offset > 0). */
 export type FetchFrom = (offset: number) => Promise<Response>;
 
@@ -29,7 +34,12 @@ export class BlobFill {
   readonly done: Promise<void>;
   private waiters: (() => void)[] = [];
   private markStarted!: () => void;
+  private aborted: unknown;
+  private stopBody: ((reason: unknown) => void) | undefined;
 
+  /**
+   * @param idleTimeoutMs a body that sends nothing for this long counts as broken (and is resumed or fails)
+   */
   constructor(
     readonly digest: Digest,
     readonly spoolFile: string,
@@ -37,12 +47,16 @@ export class BlobFill {
     private readonly retries: number,
     private readonly publish: (file: string, size: number) => Promise<void>,
     private readonly onBytes: (n: number) => void,
+    private readonly idleTimeoutMs = 30_000,
   ) {
     this.started = new Promise((resolve) => (this.markStarted = resolve));
-    this.done = this.run().finally(() => {
-      this.markStarted();
-      this.wake();
-    });
+    this.done = this.run()
+      // Only the spool itself failing (no space, no permission) gets here; the fill fails like any other.
+      .catch((error: unknown) => void (this.error ??= error))
+      .finally(() => {
+        this.markStarted();
+        this.wake();
+      });
   }
 
   /** A stream of the blob's bytes [start, end] read from the spool as they arrive. */
@@ -65,8 +79,11 @@ export class BlobFill {
           }
           // The last byte is held back until the digest is verified, so a client never completes a bad blob.
           const available = this.complete ? this.written : Math.min(this.written, last);
-          if (position < available) {
-            const length = Math.min(256 * 1024, available - position, last - position + 1);
+          // While more bytes are on their way, wait for a worthwhile piece: many readers sending every small
+          // upstream chunk on their own would spend the event loop on tiny writes.
+          const coming = !this.complete && this.error === undefined && this.written < Math.min(last + 1, this.size ?? Number.MAX_SAFE_INTEGER);
+          if (position < available && !(coming && available - position < READ_BATCH)) {
+            const length = Math.min(READ_MAX, available - position, last - position + 1);
             const buffer = new Uint8Array(length);
             const n = fs.readSync(fd, buffer, 0, length, position);
             position += n;
@@ -75,7 +92,9 @@ export class BlobFill {
           }
           if (this.error !== undefined) {
             close();
-            controller.error(this.error);
+            // Erroring with a reason makes Bun.serve print it to stderr, outside the logger (the mirror logs the
+            // failed fill once); without one, Bun just resets the connection, which is all the client must see.
+            controller.error(undefined);
             return;
           }
           if (this.complete) continue;
@@ -84,6 +103,15 @@ export class BlobFill {
       },
       cancel: close,
     }, { highWaterMark: 0 });
+  }
+
+  /** Stops the fill: readers fail with `reason`, nothing is stored. Resolves when the fill has ended. */
+  abort(reason: unknown): Promise<void> {
+    if (!this.complete && this.error === undefined && this.aborted === undefined) {
+      this.aborted = reason;
+      this.stopBody?.(reason);
+    }
+    return this.done;
   }
 
   private wake(): void {
@@ -100,38 +128,51 @@ export class BlobFill {
     let attempts = 0;
     try {
       for (;;) {
+        let answered = false;
         try {
-          const res = await this.fetchFrom(this.written);
-          if (this.written > 0 && res.status !== 206) {
+          if (this.aborted !== undefined) throw this.aborted;
+          const offset = this.written;
+          const res = await this.fetchFrom(offset);
+          answered = true;
+          if (offset > 0 && res.status !== 206) {
             // The upstream ignored Range: start over from the first byte.
             this.written = 0;
             fs.ftruncateSync(fd, 0);
             hasher = new MultiHasher([algorithm]);
           }
-          if (this.size === undefined) {
-            const length = Number(res.headers.get('content-length'));
-            if (res.status === 200 && Number.isFinite(length)) this.size = length;
-            const range = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
-            if (res.status === 206 && range) this.size = Number(range[1]);
-            this.markStarted();
+          if (res.status === 206) {
+            const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+            if (!range || Number(range[1]) !== offset) {
+              await res.body?.cancel();
+              throw new Error(`upstream answered Range ${offset}- with Content-Range ${res.headers.get('content-range')}`);
+            }
+            if (this.size === undefined && range[2] !== '*') this.size = Number(range[2]);
+          } else if (this.size === undefined) {
+            const length = res.headers.get('content-length');
+            if (length !== null && /^\d+$/.test(length)) this.size = Number(length);
           }
+          this.markStarted();
           if (!res.body) throw new Error('upstream sent no body');
-          for await (const chunk of res.body) {
+          await this.drain(res.body, (chunk) => {
             let off = 0;
             while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off, this.written + off);
             hasher.update(chunk);
             this.written += chunk.byteLength;
             this.onBytes(chunk.byteLength);
             this.wake();
-          }
-          if (this.size !== undefined && this.written < this.size) throw new Error(`upstream closed at ${this.written} of ${this.size} bytes`);
+          });
+          if (this.size !== undefined && this.written !== this.size) throw new Error(`upstream closed at ${this.written} of ${this.size} bytes`);
           break;
         } catch (error) {
-          // A definitive answer (404, 401, digest problems) is not retried; broken transfers are.
-          if (error instanceof RegistryError && error.status < 500 && error.status !== 429) throw error;
+          if (this.aborted !== undefined) throw this.aborted;
+          // A definitive answer (404, 401, 429, digest problems) is not retried, and neither is an upstream that
+          // cannot be reached at all (fail fast); a transfer that broke is resumed from where it stopped.
+          if (error instanceof RegistryError && error.status < 500) throw error;
+          if (!answered && this.written === 0) throw error;
           if (++attempts > this.retries) throw error;
         }
       }
+      if (this.aborted !== undefined) throw this.aborted;
       const actual = hasher.digest(algorithm);
       if (actual !== this.digest) {
         throw new RegistryError('DIGEST_INVALID', `upstream sent content for ${this.digest} that hashes to ${actual}; not cached`, { status: 502 });
@@ -146,6 +187,38 @@ export class BlobFill {
       fs.closeSync(fd);
     }
   }
+
+  /** Reads a body chunk by chunk; a body silent for `idleTimeoutMs` (or an abort) cancels it and throws. */
+  private async drain(body: ReadableStream<Uint8Array>, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    const reader = body.getReader();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let fail!: (reason: unknown) => void;
+    const stopped = new Promise<never>((_, reject) => (fail = reject));
+    stopped.catch(() => undefined);
+    const stop = (reason: unknown) => {
+      fail(reason);
+      reader.cancel(reason).catch(() => undefined);
+    };
+    this.stopBody = stop;
+    if (this.aborted !== undefined) stop(this.aborted);
+    try {
+      for (;;) {
+        timer = setTimeout(() => stop(new Error(`upstream sent nothing for ${this.idleTimeoutMs} ms`)), this.idleTimeoutMs);
+        const { done, value } = await Promise.race([reader.read(), stopped]);
+        clearTimeout(timer);
+        if (done) return;
+        onChunk(value);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.stopBody = undefined;
+      try {
+        reader.releaseLock();
+      } catch {
+        // A read still pending after a cancel; the stream is done with either way.
+      }
+    }
+  }
 }
 
 /** Fills keyed by digest, so concurrent misses join one upstream fetch. */
@@ -155,11 +228,19 @@ export class FillRegistry {
   /** The fill in progress for this digest, or a new one from `start`. */
   join(digest: Digest, start: () => BlobFill): { fill: BlobFill; joined: boolean } {
     const existing = this.fills.get(digest);
-    if (existing) return { fill: existing, joined: true };
+    // A failed fill is only waiting to be forgotten; a new request deserves a new try.
+    if (existing && existing.error === undefined) return { fill: existing, joined: true };
     const fill = start();
     this.fills.set(digest, fill);
-    void fill.done.then(() => this.fills.delete(digest));
+    void fill.done.then(() => {
+      if (this.fills.get(digest) === fill) this.fills.delete(digest);
+    });
     return { fill, joined: false };
+  }
+
+  /** Aborts every running fill and waits for them to end. */
+  async abortAll(reason: unknown): Promise<void> {
+    await Promise.all([...this.fills.values()].map((fill) => fill.abort(reason)));
   }
 
   /** Fills still running. */

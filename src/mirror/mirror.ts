@@ -12,6 +12,7 @@ import { parseManifest } from '../oci/manifest.ts';
 import type { ManifestRecord, ReferrerDescriptor } from '../storage/types.ts';
 import { ALL_MANIFEST_TYPES } from '../client/client.ts';
 import { BlobFill, FillRegistry } from './blob-fill.ts';
+import { Eviction } from './eviction.ts';
 import { MirrorLedger } from './ledger.ts';
 import { freshnessMs, type MirrorOptions } from './options.ts';
 import { MirrorRouter, type MirrorTarget } from './routing.ts';
@@ -51,7 +52,7 @@ export class Mirror {
   private readonly upstreams = new Map<string, Upstream>();
   private readonly fills = new FillRegistry();
   private readonly inflightManifests = new Map<string, Promise<MirroredManifest>>();
-  private evicting: Promise<void> | undefined;
+  private readonly eviction: Eviction;
   private readonly counters = { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0, evictedImages: 0 };
 
   constructor(
@@ -68,11 +69,15 @@ export class Mirror {
     if (!this.upstreams.has(fallback)) throw new Error(`default upstream "${fallback}" is not configured`);
     this.router = new MirrorRouter(options.upstreams, fallback);
     this.ledger = new MirrorLedger(options.ledgerFile);
+    this.eviction = new Eviction(core, this.ledger, options, logger, () => this.counters.evictedImages++);
   }
 
-  /** The mirror target of a request, or undefined for local repositories. */
-  route(name: string, ns: string | null): MirrorTarget | undefined {
-    return this.router.resolve(name, ns, (n) => this.core.index.hasRepository(n));
+  /**
+   * The mirror target of a request, or undefined for local repositories.
+   * @param write true for pushes and deletes, which never go to the default upstream (a plain name stays local)
+   */
+  route(name: string, ns: string | null, write = false): MirrorTarget | undefined {
+    return this.router.resolve(name, ns, (n) => this.core.index.hasRepository(n), write);
   }
 
   /** @throws DENIED for writes into a mirrored namespace that is not a local overlay. */
@@ -86,7 +91,13 @@ export class Mirror {
   async manifest(target: MirrorTarget, reference: string): Promise<MirroredManifest> {
     const key = `${target.local}@${reference}`;
     const inflight = this.inflightManifests.get(key);
-    if (inflight) return { ...(await inflight), outcome: 'joined' };
+    if (inflight) {
+      const shared = await inflight;
+      // Only a request that waited on an upstream fetch has joined anything; a cache answer is a hit for it too.
+      const outcome: CacheOutcome = shared.outcome === 'miss' ? 'joined' : shared.outcome;
+      this.count(outcome);
+      return { ...shared, outcome };
+    }
     const work = this.resolveManifest(target, reference);
     this.inflightManifests.set(key, work);
     try {
@@ -111,14 +122,20 @@ export class Mirror {
     }
     const upstream = this.upstream(target);
     if (head) {
-      const size = await upstream.client.headBlob(target.remote, digest);
+      let size: number | undefined;
+      try {
+        size = await upstream.client.headBlob(target.remote, digest);
+      } catch (error) {
+        throw upstreamError(error);
+      }
       if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
       this.counters.misses++;
       return { kind: 'remote-head', size, outcome: 'miss' };
     }
     const { fill, joined } = this.fills.join(digest, () => this.startFill(target, digest, upstream));
     await fill.started;
-    if (fill.error !== undefined && fill.written === 0) throw upstreamError(fill.error);
+    // A fill that already failed has removed its spool: nothing to stream (the next request starts a new fill).
+    if (fill.error !== undefined) throw upstreamError(fill.error);
     if (joined) {
       this.counters.joined++;
       // The fill links the blob into the repository that started it; link it into this one too.
@@ -134,13 +151,15 @@ export class Mirror {
   /** The upstream's tags (cached tags when it is unreachable). */
   async tags(target: MirrorTarget): Promise<{ tags: string[]; outcome: CacheOutcome }> {
     try {
-      const tags = await this.upstream(target).client.listTags(target.remote);
-      if (tags === undefined) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: target.remote } });
-      return { tags: tags.sort(byteOrder), outcome: 'miss' };
+      const upstreamTags = await this.upstream(target).client.listTags(target.remote);
+      // An overlay also lists the tags pushed into it.
+      const local = target.upstream.overlay ? this.localTags(target) : [];
+      if (upstreamTags === undefined && !local.length) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: target.remote } });
+      return { tags: [...new Set([...(upstreamTags ?? []), ...local])].sort(byteOrder), outcome: 'miss' };
     } catch (error) {
       if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw upstreamError(error);
       this.counters.stale++;
-      return { tags: this.core.index.listTags(target.local, { limit: Number.MAX_SAFE_INTEGER }).items, outcome: 'stale' };
+      return { tags: this.localTags(target), outcome: 'stale' };
     }
   }
 
@@ -156,6 +175,10 @@ export class Mirror {
     }
   }
 
+  private localTags(target: MirrorTarget): string[] {
+    return this.core.index.listTags(target.local, { limit: Number.MAX_SAFE_INTEGER }).items;
+  }
+
   /** Counters, including each upstream's. */
   stats(): MirrorStats {
     const upstreams: Record<string, UpstreamStats> = {};
@@ -167,29 +190,19 @@ export class Mirror {
    * Evicts least recently used images (and then lone blobs) until the cache is below `targetBytes`.
    * Pushed local content is never in the ledger, so it is never evicted.
    */
-  async evict(targetBytes: number, onProgress?: (message: string) => void): Promise<{ images: number; bytes: number }> {
-    const before = this.ledger.totalBytes();
-    let images = 0;
-    while (this.ledger.totalBytes() > targetBytes) {
-      const [oldest] = this.ledger.leastRecentlyUsed(1);
-      if (oldest) {
-        await this.dropImage(oldest.repository, oldest.digest as Digest);
-        images++;
-        onProgress?.(`evicted ${oldest.repository}@${oldest.digest}`);
-        continue;
-      }
-      const [blob] = this.ledger.orphanBlobs(1);
-      if (!blob) break;
-      await this.dropBlob(blob.repository, blob.digest as Digest);
-      onProgress?.(`evicted blob ${blob.repository}@${blob.digest}`);
-    }
-    this.counters.evictedImages += images;
-    return { images, bytes: before - this.ledger.totalBytes() };
+  evict(targetBytes: number, onProgress?: (message: string) => void): Promise<{ images: number; bytes: number }> {
+    return this.eviction.evict(targetBytes, onProgress);
   }
 
-  /** Waits for running fills and closes the ledger. */
+  /** Resolves once no eviction is running (eviction starts in the background when a fill or fetch crosses the budget). */
+  idle(): Promise<void> {
+    return this.eviction.idle();
+  }
+
+  /** Stops running fills (their readers fail, nothing half-filled is stored), waits for eviction, closes the ledger. */
   async close(): Promise<void> {
-    await this.evicting;
+    await this.fills.abortAll(new RegistryError('UNKNOWN', 'the registry is shutting down', { status: 503 }));
+    await this.eviction.idle();
     this.ledger.close();
   }
 
@@ -209,10 +222,17 @@ export class Mirror {
     const cached = cachedDigest ? index.getManifest(target.local, cachedDigest) : undefined;
     const checked = this.ledger.tag(target.local, tag);
     const upstream = this.upstream(target);
+    // A tag the ledger never saw come from upstream was pushed here (an overlay): it is local content.
+    if (cached && checked === undefined && target.upstream.overlay) return { record: cached, outcome: 'hit' };
     const fresh = checked !== undefined && Date.now() - checked.checkedAt < freshnessMs(target.upstream, target.remote);
-    if (cached && (fresh || upstream.conserving)) {
+    if (cached && fresh) {
       this.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'hit' };
+    }
+    if (cached && upstream.conserving) {
+      // Past its freshness, but the upstream asked us to back off (429) or its pull budget is nearly spent.
+      this.ledger.touchImage(target.local, cached.digest);
+      return { record: cached, outcome: 'stale' };
     }
     try {
       const head = await upstream.client.headManifest(target.remote, tag);
@@ -252,13 +272,13 @@ export class Mirror {
     // Indexes are stored whole; their children and every blob are fetched lazily, when clients ask.
     await this.core.index.putManifest(target.local, record, [], { blobs: [], manifests: [] });
     this.ledger.addImage(target.local, digest, record.size, parsed.blobs);
-    this.scheduleEviction();
+    this.eviction.schedule();
     return record;
   }
 
   private startFill(target: MirrorTarget, digest: Digest, upstream: Upstream): BlobFill {
     const spool = path.join(this.options.spoolDir, `${digest.replace(':', '-')}-${crypto.randomUUID()}`);
-    return new BlobFill(
+    const fill = new BlobFill(
       digest,
       spool,
       (offset) => upstream.client.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}),
@@ -269,10 +289,16 @@ export class Mirror {
           await this.core.index.linkBlob(target.local, digest);
         });
         this.ledger.addBlob(target.local, digest, size);
-        this.scheduleEviction();
+        this.eviction.schedule();
       },
       (n) => (upstream.stats.bytesFetched += n),
+      this.options.upstreamTimeoutMs ?? 5000,
     );
+    void fill.done.then(() => {
+      if (fill.error === undefined) return;
+      this.logger.warn('blob fill failed; nothing cached', { repository: target.local, digest, bytes: fill.written, error: String(fill.error) });
+    });
+    return fill;
   }
 
   private async adopt(file: string, digest: Digest, size: number): Promise<void> {
@@ -284,33 +310,6 @@ export class Mirror {
     const session = await blobs.startUpload({ algorithms: [digest.startsWith('sha512:') ? 'sha512' : 'sha256'] });
     await session.append(Bun.file(file).stream());
     await session.commit(digest);
-  }
-
-  private scheduleEviction(): void {
-    const max = this.options.cacheMaxBytes;
-    if (max === undefined || this.evicting) return;
-    if (this.ledger.totalBytes() <= max * (this.options.highWatermark ?? 0.95)) return;
-    this.evicting = this.evict(max * (this.options.lowWatermark ?? 0.8))
-      .then(({ images, bytes }) => this.logger.info('cache eviction', { images, bytes, cacheBytes: this.ledger.totalBytes() }))
-      .catch((error) => this.logger.error('cache eviction failed', { error }))
-      .finally(() => (this.evicting = undefined));
-  }
-
-  private async dropImage(repository: string, digest: Digest): Promise<void> {
-    await this.core.index.deleteManifest(repository, digest);
-    for (const { digest: blob } of this.ledger.removeImage(repository, digest)) await this.unlink(repository, blob as Digest);
-  }
-
-  private async dropBlob(repository: string, digest: Digest): Promise<void> {
-    this.ledger.removeBlob(repository, digest);
-    await this.unlink(repository, digest);
-  }
-
-  private async unlink(repository: string, digest: Digest): Promise<void> {
-    await this.core.locks.run(`blob:${digest}`, async () => {
-      await this.core.index.unlinkBlob(repository, digest);
-      if (!this.core.index.isBlobLinkedAnywhere(digest)) await this.core.blobs.delete(digest);
-    });
   }
 
   private upstream(target: MirrorTarget): Upstream {
@@ -330,10 +329,17 @@ export function isUpstreamFailure(error: unknown): boolean {
   return !isRegistryError(error) || error.status >= 500 || error.status === 429;
 }
 
-/** Maps an upstream failure to what the client sees: definitive answers pass through, outages become 503. */
+/**
+ * Maps an upstream failure to what the client sees: definitive answers pass through, outages become 503. An
+ * upstream 401 is the mirror's own credentials failing (or a private repository); passed on as 401 it would be a
+ * challenge-less 401 the client cannot answer, so it becomes DENIED.
+ */
 function upstreamError(error: unknown): unknown {
+  if (isRegistryError(error) && error.status === 401) {
+    return new RegistryError('DENIED', `the upstream refused the mirror's request: ${error.message}`, { cause: error });
+  }
   if (isRegistryError(error) && !isUpstreamFailure(error)) return error;
-  if (isRegistryError(error) && error.status === 429) return new RegistryError('TOOMANYREQUESTS', error.message);
+  if (isRegistryError(error) && error.status === 429) return new RegistryError('TOOMANYREQUESTS', error.message, { headers: error.headers });
   return new RegistryError('UNKNOWN', `upstream unavailable: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
 }
 

@@ -7,6 +7,9 @@ import { RegistryClient } from '../client/client.ts';
 import { RegistryError } from '../errors.ts';
 import { DOCKER_HUB, type UpstreamOptions } from './options.ts';
 
+/** How long a reported low pull budget stops revalidation before it is asked again. */
+const RATE_LIMIT_MEMORY_MS = 60_000;
+
 /** Counters of one upstream. */
 export interface UpstreamStats {
   requests: number;
@@ -20,6 +23,7 @@ export class Upstream {
   readonly client: RegistryClient;
   readonly stats: UpstreamStats = { requests: 0, blobRequests: 0, bytesFetched: 0, failures: 0 };
   private remaining: number | undefined;
+  private remainingSeenAt = 0;
   private throttledUntil = 0;
 
   constructor(
@@ -38,9 +42,13 @@ export class Upstream {
     });
   }
 
-  /** True while the upstream asked us to back off or its pull budget is nearly spent. */
+  /**
+   * True while the upstream asked us to back off or its pull budget is nearly spent. A low budget is believed for a
+   * minute after it was last reported; then one revalidation may learn the new one (budgets refill over time).
+   */
   get conserving(): boolean {
-    return Date.now() < this.throttledUntil || (this.remaining !== undefined && this.remaining < this.reserve);
+    if (Date.now() < this.throttledUntil) return true;
+    return this.remaining !== undefined && this.remaining < this.reserve && Date.now() - this.remainingSeenAt < RATE_LIMIT_MEMORY_MS;
   }
 
   /** True while a 429 asked us to wait. */
@@ -49,7 +57,10 @@ export class Upstream {
   }
 
   private async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    if (this.throttled) throw new RegistryError('TOOMANYREQUESTS', `upstream ${this.options.name} asked to back off`);
+    if (this.throttled) {
+      const seconds = Math.ceil((this.throttledUntil - Date.now()) / 1000);
+      throw new RegistryError('TOOMANYREQUESTS', `upstream ${this.options.name} asked to back off for ${seconds} s more`, { headers: { 'Retry-After': String(seconds) } });
+    }
     this.stats.requests++;
     const url = String(input instanceof Request ? input.url : input);
     if (/\/blobs\/[^/]+$/.test(new URL(url).pathname) && init?.method !== 'HEAD') this.stats.blobRequests++;
@@ -71,11 +82,19 @@ export class Upstream {
     const remaining = res.headers.get('ratelimit-remaining');
     if (remaining !== null) {
       const n = Number.parseInt(remaining, 10);
-      if (Number.isFinite(n)) this.remaining = n;
+      if (Number.isFinite(n)) {
+        this.remaining = n;
+        this.remainingSeenAt = Date.now();
+      }
     }
-    if (res.status === 429) {
-      const retryAfter = Number.parseInt(res.headers.get('retry-after') ?? '', 10);
-      this.throttledUntil = Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000;
-    }
+    if (res.status === 429) this.throttledUntil = Date.now() + retryAfterMs(res.headers.get('retry-after'));
   }
+}
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); 60 s when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number {
+  const text = (value ?? '').trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isFinite(date) ? Math.max(0, date - now) : 60_000;
 }
