@@ -32,6 +32,9 @@ const HANDLERS: { [K in Route['kind']]: Partial<Record<string, Handler>> } = {
   referrers: { GET: getReferrers },
 };
 
+// Shared by requests without a query string; handlers only read it.
+const EMPTY_QUERY: URLSearchParams = new URLSearchParams();
+
 // Endpoints a mirror answers from its cache or upstream; the rest (uploads, deletes) act on the local store.
 const MIRRORED_READS: ReadonlySet<Route['kind']> = new Set(['manifest', 'blob', 'tags', 'referrers']);
 
@@ -77,7 +80,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     // An upload's own DELETE (cancel) is part of pushing, not a delete of content.
     const action = route.kind === 'upload' ? 'push' : ACTION[method] ?? 'pull';
     let name = 'name' in route ? parseRepositoryName(route.name) : null;
-    const query = new URLSearchParams(search);
+    const query = search ? new URLSearchParams(search) : EMPTY_QUERY;
     const exchange: Exchange = {
       request,
       method,
@@ -89,11 +92,11 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     };
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {
-      await enforce(authorize, { request, repository: target.local, action });
+      if (authorize) await enforce(authorize, { request, repository: target.local, action });
       if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);
       mirror.assertWritable(target);
       name = target.local;
-    } else {
+    } else if (authorize) {
       await enforce(authorize, { request, repository: name, action });
     }
     const response = await handler(exchange, name ?? '');

@@ -35,7 +35,7 @@ export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarg
     case 'manifest': {
       parseReference(route.reference);
       const { record, outcome } = await mirror.manifest(target, route.reference);
-      return manifestResponse(record, head, decorate(baseHeaders(), outcome));
+      return manifestResponse(record, head, decorate(new Headers(), outcome));
     }
     case 'blob': {
       const digest = parseDigest(route.digest);

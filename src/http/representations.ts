@@ -6,7 +6,7 @@ import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { parseRangeHeader, type ByteRange } from '../oci/range.ts';
 import type { ManifestRecord } from '../storage/types.ts';
-import { baseHeaders, empty } from './responses.ts';
+import { API_VERSION_HEADER, baseHeaders, httpDate } from './responses.ts';
 
 /** Headers of a blob response, before length and range. */
 export function blobHeaders(digest: Digest): Headers {
@@ -54,12 +54,19 @@ export function sliceBlob(body: Blob): (range: ByteRange | undefined) => Blob {
   return (range) => (range ? body.slice(range.start, range.end + 1) : body);
 }
 
-/** A manifest response: the stored bytes with their media type; empty body on HEAD. */
-export function manifestResponse(record: ManifestRecord, head: boolean, headers: Headers = baseHeaders()): Response {
-  headers.set('Content-Type', record.mediaType);
-  headers.set('Docker-Content-Digest', record.digest);
-  headers.set('ETag', `"${record.digest}"`);
-  if (head) return empty(200, headers, record.size);
-  headers.set('Content-Length', String(record.size));
-  return new Response(record.body, { status: 200, headers });
+/**
+ * A manifest response: the stored bytes with their media type; empty body on HEAD. `extra` adds headers (the
+ * mirror's Cache-Status). Headers are built as one object literal: this is the hottest response of a registry.
+ */
+export function manifestResponse(record: ManifestRecord, head: boolean, extra?: Headers): Response {
+  const headers: Record<string, string> = {
+    [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
+    Date: httpDate(),
+    'Content-Type': record.mediaType,
+    'Content-Length': String(record.size),
+    'Docker-Content-Digest': record.digest,
+    ETag: `"${record.digest}"`,
+  };
+  if (extra) for (const [name, value] of extra) headers[name] = value;
+  return new Response(head ? null : record.body, { status: 200, headers });
 }

@@ -8,7 +8,7 @@ let dateSecond = 0;
 let dateValue = '';
 
 /** The Date header value, formatted once per second. Bun omits Date on HEAD responses unless it is set. */
-function httpDate(): string {
+export function httpDate(): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {

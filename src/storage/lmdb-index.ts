@@ -7,11 +7,11 @@ import * as path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
+import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
 import { referrerOf } from './records.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
 
 type Key = string[];
-type StoredManifest = Omit<ManifestRecord, 'digest'>;
 
 // Names, tags and digests are validated ASCII, so '\x7f' sorts after every value in a range.
 const HIGH = '\x7f';
@@ -27,7 +27,7 @@ export class LmdbIndex implements MetadataIndex {
   private readonly root: RootDatabase;
   private readonly tags: Database<Digest, Key>;
   private readonly tagsByDigest: Database<true, Key>;
-  private readonly manifests: Database<StoredManifest, Key>;
+  private readonly manifests: Database<Uint8Array, Key>;
   private readonly links: Database<true, Key>;
   private readonly linksByDigest: Database<true, Key>;
   private readonly referrers: Database<ReferrerDescriptor, Key>;
@@ -39,7 +39,7 @@ export class LmdbIndex implements MetadataIndex {
     const db = <V>(name: string) => this.root.openDB<V, Key>({ name });
     this.tags = db('tags');
     this.tagsByDigest = db('tags-by-digest');
-    this.manifests = db('manifests');
+    this.manifests = this.root.openDB<Uint8Array, Key>({ name: 'manifests', encoding: 'binary' });
     this.links = db('links');
     this.linksByDigest = db('links-by-digest');
     this.referrers = db('referrers');
@@ -80,8 +80,8 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   getManifest(repository: string, digest: Digest): ManifestRecord | undefined {
-    const stored = this.manifests.get([repository, digest]);
-    return stored ? { ...stored, digest } : undefined;
+    const stored = this.manifests.getBinary([repository, digest]);
+    return stored ? decodeManifestRecord(digest, stored) : undefined;
   }
 
   resolveTag(repository: string, tag: string): Digest | undefined {
@@ -96,8 +96,8 @@ export class LmdbIndex implements MetadataIndex {
         ...requires.manifests.filter((d) => !this.manifests.doesExist([repository, d])),
       ];
       if (absent.length) return absent;
-      const { digest, ...stored } = record;
-      this.manifests.put([repository, digest], stored);
+      const digest = record.digest;
+      this.manifests.put([repository, digest], encodeManifestRecord(record));
       this.repositories.put(repository, true);
       for (const tag of tags) {
         const previous = this.tags.get([repository, tag]);
@@ -117,8 +117,9 @@ export class LmdbIndex implements MetadataIndex {
 
   async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
     return this.write(() => {
-      const stored = this.manifests.get([repository, digest]);
-      if (!stored) return false;
+      const value = this.manifests.getBinary([repository, digest]);
+      if (!value) return false;
+      const stored = decodeManifestRecord(digest, value);
       this.manifests.remove([repository, digest]);
       for (const key of [...this.tagsByDigest.getKeys({ start: [repository, digest], end: [repository, digest, HIGH] })]) {
         this.tags.remove([repository, key[2]!]);
