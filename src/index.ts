@@ -15,3 +15,4 @@ export { memoryStorage, MemoryBlobStore, MemoryIndex, MemoryUploadLedger } from 
 export { registryPlugin } from './http/plugin.ts';
 export * as mediaTypes from './oci/media-types.ts';
 export { importLayout, type ImportReport } from './layout/import-layout.ts';
+export type { GcOptions, GcReport } from './core/gc.ts';

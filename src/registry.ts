@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as blobs from './core/blobs.ts';
+import * as gc from './core/gc.ts';
 import type { CoreContext, CoreSettings } from './core/context.ts';
 import { KeyedMutex } from './core/keyed-mutex.ts';
 import * as listings from './core/listings.ts';
@@ -52,6 +53,8 @@ export interface Registry {
   listReferrers(repository: string, subject: string, artifactType?: string): referrers.ReferrersPage;
   /** The pull-through mirror, when configured (counters, eviction). */
   readonly mirror: Mirror | undefined;
+  /** Removes blob links no manifest references (after a grace period) and blob files no repository links. */
+  collectGarbage(options?: gc.GcOptions): Promise<gc.GcReport>;
   /** Purges upload sessions idle longer than the configured timeout; returns how many. */
   purgeUploads(): Promise<number>;
   /** Stops timers and closes the stores. */
@@ -120,6 +123,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     listReferrers: (repository, subject, artifactType) =>
       referrers.listReferrers(core, parseRepositoryName(repository), parseDigest(subject), { artifactType }),
     purgeUploads,
+    collectGarbage: (gcOptions) => gc.collectGarbage(core, gcOptions),
     mirror,
     async close() {
       clearInterval(purgeTimer);

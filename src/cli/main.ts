@@ -1,5 +1,6 @@
 /** The `marina` command: dispatches to subcommands. */
 import { cache } from './cache.ts';
+import { gc } from './gc.ts';
 import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
 
@@ -10,6 +11,7 @@ Usage: marina <command> [options]
 Commands:
   serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
   cache        list or prune the pull-through mirror cache (ls | prune)
+  gc           remove unreferenced blobs from a data directory
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -18,6 +20,7 @@ Run 'marina <command> --help' for a command's options.
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve,
   cache,
+  gc,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 

@@ -28,7 +28,8 @@ export class LmdbIndex implements MetadataIndex {
   private readonly tags: Database<Digest, Key>;
   private readonly tagsByDigest: Database<true, Key>;
   private readonly manifests: Database<Uint8Array, Key>;
-  private readonly links: Database<true, Key>;
+  /** [repository, digest] → when the link was made (ms), which garbage collection's grace period reads. */
+  private readonly links: Database<number | true, Key>;
   private readonly linksByDigest: Database<true, Key>;
   private readonly referrers: Database<ReferrerDescriptor, Key>;
   private readonly repositories: Database<true, string>;
@@ -53,7 +54,7 @@ export class LmdbIndex implements MetadataIndex {
   async linkBlob(repository: string, digest: Digest): Promise<void> {
     if (this.hasBlob(repository, digest)) return;
     await this.write(() => {
-      this.links.put([repository, digest], true);
+      this.links.put([repository, digest], Date.now());
       this.linksByDigest.put([digest, repository], true);
       this.repositories.put(repository, true);
     });
@@ -77,6 +78,17 @@ export class LmdbIndex implements MetadataIndex {
 
   isBlobLinkedAnywhere(digest: Digest): boolean {
     return this.findBlobRepository(digest) !== undefined;
+  }
+
+  listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[] {
+    return [...this.links.getRange({ start: [repository], end: [repository, HIGH] })].map(({ key, value }) => ({
+      digest: key[1] as Digest,
+      linkedAt: typeof value === 'number' ? value : 0,
+    }));
+  }
+
+  listManifestDigests(repository: string): Digest[] {
+    return [...this.manifests.getKeys({ start: [repository], end: [repository, HIGH] })].map((k) => k[1] as Digest);
   }
 
   getManifest(repository: string, digest: Digest): ManifestRecord | undefined {

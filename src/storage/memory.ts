@@ -118,7 +118,7 @@ class MemoryUploadSession implements UploadSession {
 
 /** {@link MetadataIndex} in memory, with the same ordering rules as the LMDB index. */
 export class MemoryIndex implements MetadataIndex {
-  private readonly links = new Map<string, Set<Digest>>();
+  private readonly links = new Map<string, Map<Digest, number>>();
   private readonly manifests = new Map<string, Map<Digest, ManifestRecord>>();
   private readonly tags = new Map<string, Map<string, Digest>>();
   private readonly referrers = new Map<string, Map<Digest, Map<Digest, ReferrerDescriptor>>>();
@@ -127,7 +127,8 @@ export class MemoryIndex implements MetadataIndex {
     return this.links.get(repository)?.has(digest) ?? false;
   }
   async linkBlob(repository: string, digest: Digest): Promise<void> {
-    getOrCreate(this.links, repository, () => new Set()).add(digest);
+    const links = getOrCreate(this.links, repository, () => new Map<Digest, number>());
+    if (!links.has(digest)) links.set(digest, Date.now());
   }
   async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
     return this.links.get(repository)?.delete(digest) ?? false;
@@ -140,6 +141,12 @@ export class MemoryIndex implements MetadataIndex {
   }
   isBlobLinkedAnywhere(digest: Digest): boolean {
     return this.findBlobRepository(digest) !== undefined;
+  }
+  listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[] {
+    return [...(this.links.get(repository) ?? [])].map(([digest, linkedAt]) => ({ digest, linkedAt })).sort((a, b) => byteOrder(a.digest, b.digest));
+  }
+  listManifestDigests(repository: string): Digest[] {
+    return [...(this.manifests.get(repository)?.keys() ?? [])].sort(byteOrder);
   }
   getManifest(repository: string, digest: Digest): ManifestRecord | undefined {
     return this.manifests.get(repository)?.get(digest);

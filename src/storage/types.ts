@@ -108,6 +108,10 @@ export interface MetadataIndex {
   findBlobRepository(digest: Digest, except?: string): string | undefined;
   /** True when any repository links the blob (GC and deletes of the global store). */
   isBlobLinkedAnywhere(digest: Digest): boolean;
+  /** The blobs linked into a repository, with when each link was made (ms since the epoch), in digest order. */
+  listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[];
+  /** The digests of the manifests stored in a repository, in digest order. */
+  listManifestDigests(repository: string): Digest[];
 
   /** The manifest stored in the repository under this digest. */
   getManifest(repository: string, digest: Digest): ManifestRecord | undefined;

@@ -143,6 +143,24 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       expect(index.listRepositories({ limit: 10 }).items).toEqual(['a', 'c']);
     });
 
+    test('lists a repository\'s blob links with their link time, and its manifest digests, in digest order', async () => {
+      const index = await fresh();
+      const before = Date.now();
+      const [a, b] = [digestOf('link a'), digestOf('link b')].sort() as [Digest, Digest];
+      await index.linkBlob('r', b);
+      await index.linkBlob('r', a);
+      await index.linkBlob('r2', a);
+      const links = index.listBlobLinks('r');
+      expect(links.map((l) => l.digest)).toEqual([a, b]);
+      for (const l of links) expect(l.linkedAt).toBeGreaterThanOrEqual(before);
+      const [m1, m2] = [record('{"one":1}'), record('{"two":2}')].sort((x, y) => (x.digest < y.digest ? -1 : 1)) as [ManifestRecord, ManifestRecord];
+      await index.putManifest('r', m2, [], none);
+      await index.putManifest('r', m1, [], none);
+      expect(index.listManifestDigests('r')).toEqual([m1.digest, m2.digest]);
+      expect(index.listManifestDigests('r2')).toEqual([]);
+      expect(index.listBlobLinks('nothing')).toEqual([]);
+    });
+
     test('concurrent manifest puts to one tag leave the tag on one of them, consistently indexed', async () => {
       const index = await fresh();
       const ms = Array.from({ length: 20 }, (_, i) => record(`{"n":${i}}`));

@@ -1,0 +1,76 @@
+/** Garbage collection through the library: unreferenced links go after the grace period, shared blobs stay. */
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createLogger } from '../../src/logger.ts';
+import { digestOf } from '../../src/oci/digest.ts';
+import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
+import { createRegistry, type Registry } from '../../src/registry.ts';
+import { fsStorage } from '../../src/storage/storage.ts';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+let registry: Registry;
+let dir: string;
+afterEach(async () => {
+  await registry.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function open(): Registry {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marina-gc-'));
+  registry = createRegistry({ storage: fsStorage({ root: dir, sync: false }), logger: createLogger('silent') });
+  return registry;
+}
+
+async function image(repository: string, tag: string, layers: string[]): Promise<void> {
+  const config = enc(`{"image":"${repository}:${tag}"}`);
+  await registry.putBlob(repository, config);
+  for (const l of layers) await registry.putBlob(repository, enc(l));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.byteLength },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(l), size: l.length })),
+  });
+  await registry.putManifest(repository, tag, manifest);
+}
+
+describe('collectGarbage', () => {
+  test('removes links no manifest references and the files no repository links, keeping referenced ones', async () => {
+    open();
+    await image('app', 'v1', ['shared layer', 'v1 layer']);
+    await image('other', 'v1', ['shared layer']);
+    await registry.putBlob('app', enc('orphan upload'));
+    await registry.putBlob('other', enc('orphan elsewhere'));
+    // By digest: deleting the tag alone would leave the manifest, and its references, in place.
+    await registry.deleteManifest('app', registry.getManifest('app', 'v1').digest);
+    const manifest = registry.getManifest('other', 'v1');
+    expect(manifest).toBeDefined();
+
+    const dry = await registry.collectGarbage({ graceMs: 0, dryRun: true });
+    expect(dry.unlinked).toBe(5);
+    expect((await registry.getBlob('app', digestOf('orphan upload'))).size).toBe('orphan upload'.length);
+
+    const lines: string[] = [];
+    const report = await registry.collectGarbage({ graceMs: 0, onProgress: (m) => lines.push(m) });
+    expect(report).toMatchObject({ repositories: 2, unlinked: 5 });
+    // app lost every link (its manifest was deleted); other keeps its image, loses its orphan.
+    await expect(registry.getBlob('app', digestOf('shared layer'))).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+    expect((await registry.getBlob('other', digestOf('shared layer'))).size).toBe('shared layer'.length);
+    await expect(registry.getBlob('other', digestOf('orphan elsewhere'))).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+    // Files: 'v1 layer', app's config and both orphans are gone from disk; the shared layer stays.
+    expect(report.deletedBlobs).toBe(4);
+    expect(await registry.storage.blobs.stat(digestOf('v1 layer'))).toBeUndefined();
+    expect(await registry.storage.blobs.stat(digestOf('shared layer'))).toBeDefined();
+    expect(lines.some((l) => l.startsWith('other:'))).toBe(true);
+  });
+
+  test('keeps links and files younger than the grace period (a push in progress)', async () => {
+    open();
+    await registry.putBlob('app', enc('layer pushed before its manifest'));
+    const report = await registry.collectGarbage({ graceMs: 60_000 });
+    expect(report).toMatchObject({ unlinked: 0, deletedBlobs: 0 });
+    expect((await registry.getBlob('app', digestOf('layer pushed before its manifest'))).size).toBeGreaterThan(0);
+  });
+});
