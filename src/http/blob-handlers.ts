@@ -2,7 +2,7 @@
 import { deleteBlob, openBlob, statBlob } from '../core/blobs.ts';
 import { parseDigest } from '../oci/digest.ts';
 import type { Route } from './paths.ts';
-import { blobHeaders, blobResponse, sliceBlob } from './representations.ts';
+import { blobHeaders, blobResponse, headResponse, sliceBlob } from './representations.ts';
 import type { Exchange } from './request.ts';
 import { empty } from './responses.ts';
 
@@ -12,7 +12,7 @@ type BlobRoute = Extract<Route, { kind: 'blob' }>;
 export async function getBlob(x: Exchange<BlobRoute>, name: string): Promise<Response> {
   const digest = parseDigest(x.route.digest);
   const headers = blobHeaders(digest);
-  if (x.method === 'HEAD') return empty(200, headers, (await statBlob(x.core, name, digest)).size);
+  if (x.method === 'HEAD') return headResponse(headers, (await statBlob(x.core, name, digest)).size);
   const blob = await openBlob(x.core, name, digest);
   return blobResponse(headers, blob.size, x.request.headers.get('range'), sliceBlob(blob.body));
 }

@@ -7,9 +7,9 @@ import type { CacheOutcome, Mirror } from '../mirror/mirror.ts';
 import type { MirrorTarget } from '../mirror/routing.ts';
 import { badQuery } from '../core/listings.ts';
 import { paths } from './paths.ts';
-import { blobHeaders, blobResponse, manifestResponse, sliceBlob } from './representations.ts';
+import { blobHeaders, blobResponse, headResponse, manifestResponse, sliceBlob, type HeaderRecord } from './representations.ts';
 import type { Exchange } from './request.ts';
-import { baseHeaders, empty, json } from './responses.ts';
+import { baseHeaders, json } from './responses.ts';
 
 // RFC 9211 Cache-Status, with Marina's own word for each outcome in `detail`.
 const CACHE_STATUS: Record<CacheOutcome, string> = {
@@ -24,24 +24,24 @@ const CACHE_STATUS: Record<CacheOutcome, string> = {
 export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarget): Promise<Response> {
   const head = x.method === 'HEAD';
   const route = x.route;
-  const decorate = (headers: Headers, outcome: CacheOutcome) => {
-    headers.set('Cache-Status', CACHE_STATUS[outcome]);
-    if (outcome === 'stale') headers.set('Warning', '299 - "upstream unavailable; serving cached content that may be stale"');
+  const decorate = (headers: HeaderRecord, outcome: CacheOutcome): HeaderRecord => {
+    headers['Cache-Status'] = CACHE_STATUS[outcome];
+    if (outcome === 'stale') headers.Warning = '299 - "upstream unavailable; serving cached content that may be stale"';
     const ns = x.query.get('ns');
-    if (ns !== null) headers.set('OCI-Namespace', ns);
+    if (ns !== null) headers['OCI-Namespace'] = ns;
     return headers;
   };
   switch (route.kind) {
     case 'manifest': {
       parseReference(route.reference);
       const { record, outcome } = await mirror.manifest(target, route.reference);
-      return manifestResponse(record, head, decorate(new Headers(), outcome));
+      return manifestResponse(record, head, decorate({}, outcome));
     }
     case 'blob': {
       const digest = parseDigest(route.digest);
       const blob = await mirror.blob(target, digest, head);
       const headers = decorate(blobHeaders(digest), blob.outcome);
-      if (blob.kind === 'remote-head' || head) return empty(200, headers, blob.size ?? 0);
+      if (blob.kind === 'remote-head' || head) return headResponse(headers, blob.size ?? 0);
       if (blob.kind === 'stored') return blobResponse(headers, blob.size, x.request.headers.get('range'), sliceBlob(blob.body));
       const fill = blob.fill;
       // Without a size from upstream the response has to be chunked; ranges need the size, so they wait for it.
@@ -56,7 +56,7 @@ export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarg
       if (last !== null && !isTag(last)) throw badQuery('last', 'is not a valid tag');
       const after = last === null ? tags : tags.filter((t) => t > last);
       const page = n === null ? after : after.slice(0, Number(n));
-      const headers = decorate(baseHeaders(), outcome);
+      const headers = baseHeaders(decorate({}, outcome));
       const final = page.at(-1);
       if (page.length < after.length && final !== undefined) {
         // The next page must reach the same upstream, so containerd's ns goes along.
@@ -71,7 +71,7 @@ export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarg
       const subject = parseDigest(route.digest);
       const artifactType = x.query.get('artifactType') ?? undefined;
       const { manifests, outcome } = await mirror.referrers(target, subject, artifactType);
-      const headers = decorate(baseHeaders(), outcome);
+      const headers = baseHeaders(decorate({}, outcome));
       if (artifactType !== undefined) headers.set('OCI-Filters-Applied', 'artifactType');
       return json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }, 200, headers, OCI_INDEX);
     }

@@ -6,18 +6,29 @@ import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { parseRangeHeader, type ByteRange } from '../oci/range.ts';
 import type { ManifestRecord } from '../storage/types.ts';
-import { API_VERSION_HEADER, baseHeaders, httpDate } from './responses.ts';
+import { API_VERSION_HEADER, httpDate } from './responses.ts';
+
+/** Response headers as a plain object: cheaper than `Headers` on the hot read paths, converted once by Response. */
+export type HeaderRecord = Record<string, string>;
 
 /** Headers of a blob response, before length and range. */
-export function blobHeaders(digest: Digest): Headers {
-  return baseHeaders({
+export function blobHeaders(digest: Digest): HeaderRecord {
+  return {
+    [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
+    Date: httpDate(),
     'Content-Type': 'application/octet-stream',
     'Docker-Content-Digest': digest,
     'Accept-Ranges': 'bytes',
     ETag: `"${digest}"`,
     // Bun adds `Content-Disposition: filename="<file on disk>"` to file bodies unless one is set; ours names nothing.
     'Content-Disposition': 'attachment',
-  });
+  };
+}
+
+/** A body-less 200 (HEAD) carrying the Content-Length a GET would send. */
+export function headResponse(headers: HeaderRecord, size: number): Response {
+  headers['Content-Length'] = String(size);
+  return new Response(null, { status: 200, headers });
 }
 
 /**
@@ -25,7 +36,7 @@ export function blobHeaders(digest: Digest): Headers {
  * stored blobs, so files still go out with sendfile; a stream for blobs still being filled).
  */
 export function blobResponse(
-  headers: Headers,
+  headers: HeaderRecord,
   size: number,
   rangeHeader: string | null,
   slice: (range: ByteRange | undefined) => Blob | ReadableStream<Uint8Array>,
@@ -41,11 +52,11 @@ export function blobResponse(
   }
   if (range.kind === 'partial') {
     const { start, end } = range.range;
-    headers.set('Content-Range', `bytes ${start}-${end}/${size}`);
-    headers.set('Content-Length', String(end - start + 1));
+    headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    headers['Content-Length'] = String(end - start + 1);
     return new Response(slice(range.range), { status: 206, headers });
   }
-  headers.set('Content-Length', String(size));
+  headers['Content-Length'] = String(size);
   return new Response(slice(undefined), { status: 200, headers });
 }
 
@@ -58,8 +69,8 @@ export function sliceBlob(body: Blob): (range: ByteRange | undefined) => Blob {
  * A manifest response: the stored bytes with their media type; empty body on HEAD. `extra` adds headers (the
  * mirror's Cache-Status). Headers are built as one object literal: this is the hottest response of a registry.
  */
-export function manifestResponse(record: ManifestRecord, head: boolean, extra?: Headers): Response {
-  const headers: Record<string, string> = {
+export function manifestResponse(record: ManifestRecord, head: boolean, extra?: HeaderRecord): Response {
+  const headers: HeaderRecord = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
     Date: httpDate(),
     'Content-Type': record.mediaType,
@@ -67,6 +78,6 @@ export function manifestResponse(record: ManifestRecord, head: boolean, extra?: 
     'Docker-Content-Digest': record.digest,
     ETag: `"${record.digest}"`,
   };
-  if (extra) for (const [name, value] of extra) headers[name] = value;
+  if (extra) Object.assign(headers, extra);
   return new Response(head ? null : record.body, { status: 200, headers });
 }
