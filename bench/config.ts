@@ -1,0 +1,90 @@
+/**
+ * The two run profiles. `full` is the issue's matrix (≤ 15 min on 2 cores); `quick` is the CI smoke test
+ * (< 2 min): the same scenarios with small sizes and counts, one round each.
+ */
+import { GiB, KiB, MiB } from './lib/units.ts';
+
+/** One blob-push case: how, how big, how many clients at once. */
+export interface PushCase {
+  mode: 'monolithic' | 'chunked';
+  size: number;
+  clients: number;
+}
+
+const pushMatrix = (sizes: number[], clients: number[]): PushCase[] =>
+  sizes.flatMap((size) => clients.flatMap((c) => (['monolithic', 'chunked'] as const).map((mode) => ({ mode, size, clients: c }))));
+
+/** Everything that differs between a quick and a full run. */
+export interface Profile {
+  name: 'quick' | 'full';
+  /** Hard cap on the whole run; scenarios still pending when it is reached are skipped and reported as such. */
+  budgetSec: number;
+  /** Cap on one scenario (all its cases, rounds and targets). */
+  scenarioCapSec: number;
+  /** Rounds (A B A B …) for cheap measurements. */
+  rounds: number;
+  /** Rounds for measurements that move gigabytes. */
+  heavyRounds: number;
+  /** Load window of request-rate measurements, whole seconds (wrk's unit). */
+  windowSec: number;
+  /** Load window of bandwidth measurements. */
+  bigWindowSec: number;
+  /** Short unmeasured load before each case, per target, to warm JITs and caches. */
+  warmupSec: number;
+  blobGet: { sizes: number[]; concurrency: number[] };
+  range: { length: number; blobSize: number; concurrency: number };
+  manifest: { connections: number };
+  /** Blob pushes, in the order run (the heaviest last, where the caps cut first). */
+  push: { cases: PushCase[]; chunkSize: number; windowSec: number; maxPerClient: number };
+  image: { clients: number; layers: number; layerSize: number; windowSec: number; maxPerClient: number };
+  tags: { count: number; pageSize: number; connections: number };
+  referrers: { count: number; connections: number };
+  coldStart: { bulkBlobs: number; rounds: number };
+  /** Concurrent pushes and pulls of big blobs, stopped after `windowSec`: peak server memory under load. */
+  mixed: { size: number; pushers: number; pullers: number; windowSec: number };
+  limits: { hashBytes: number; diskBytes: number; repeats: number };
+}
+
+/** The issue's full matrix. */
+export const FULL: Profile = {
+  name: 'full',
+  budgetSec: 15 * 60,
+  scenarioCapSec: 600,
+  rounds: 3,
+  heavyRounds: 2,
+  windowSec: 1,
+  bigWindowSec: 1,
+  warmupSec: 0.3,
+  blobGet: { sizes: [1 * KiB, 1 * MiB, 64 * MiB, 1 * GiB], concurrency: [1, 16, 64] },
+  range: { length: 1 * MiB, blobSize: 1 * GiB, concurrency: 16 },
+  manifest: { connections: 64 },
+  push: { cases: pushMatrix([64 * MiB, 1 * GiB], [1, 8]), chunkSize: 8 * MiB, windowSec: 1, maxPerClient: 8 },
+  image: { clients: 16, layers: 5, layerSize: 256 * KiB, windowSec: 2, maxPerClient: 200 },
+  tags: { count: 10_000, pageSize: 1000, connections: 16 },
+  referrers: { count: 1000, connections: 16 },
+  coldStart: { bulkBlobs: 100_000, rounds: 5 },
+  mixed: { size: 1 * GiB, pushers: 8, pullers: 8, windowSec: 6 },
+  limits: { hashBytes: 256 * MiB, diskBytes: 512 * MiB, repeats: 3 },
+};
+
+/** The CI smoke test: every scenario end to end, small. */
+export const QUICK: Profile = {
+  name: 'quick',
+  budgetSec: 110,
+  scenarioCapSec: 30,
+  rounds: 1,
+  heavyRounds: 1,
+  windowSec: 1,
+  bigWindowSec: 1,
+  warmupSec: 0.2,
+  blobGet: { sizes: [1 * KiB, 16 * MiB], concurrency: [1, 16] },
+  range: { length: 1 * MiB, blobSize: 16 * MiB, concurrency: 4 },
+  manifest: { connections: 16 },
+  push: { cases: pushMatrix([16 * MiB], [2]), chunkSize: 8 * MiB, windowSec: 1, maxPerClient: 2 },
+  image: { clients: 4, layers: 5, layerSize: 16 * KiB, windowSec: 1, maxPerClient: 20 },
+  tags: { count: 500, pageSize: 100, connections: 4 },
+  referrers: { count: 100, connections: 4 },
+  coldStart: { bulkBlobs: 2000, rounds: 2 },
+  mixed: { size: 16 * MiB, pushers: 2, pullers: 2, windowSec: 2 },
+  limits: { hashBytes: 64 * MiB, diskBytes: 64 * MiB, repeats: 1 },
+};

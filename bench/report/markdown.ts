@@ -1,0 +1,100 @@
+/** Renders a run as Markdown: setup, the issue's goals, one table per scenario with ratios, then the details. */
+import { duration, mib, num } from '../lib/units.ts';
+import { evaluateGoals } from './goals.ts';
+import { cpuUnit, marinaRatio, type RunResults, type TargetResult } from './results.ts';
+
+/** The whole report. */
+export function renderMarkdown(r: RunResults): string {
+  const out: string[] = [];
+  out.push(`# Marina benchmark — ${r.mode} run`, '');
+  out.push(...setup(r), '');
+  out.push('## Goals (issue #5)', '', '| Goal | Verdict | Detail |', '| --- | --- | --- |');
+  for (const g of evaluateGoals(r)) out.push(`| ${g.goal} | **${g.verdict}** | ${g.detail} |`);
+  out.push('', resultTables(r));
+  out.push('## Details', '', detailTable(r), '');
+  if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
+  return out.join('\n');
+}
+
+/** Machine, command, targets, generators and limits. */
+function setup(r: RunResults): string[] {
+  const m = r.machine;
+  const lines = [
+    `- **When**: ${r.startedAt}, ${duration(r.durationSec)} in all; command \`${r.command}\``,
+    `- **Machine**: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}, Linux ${m.kernel}, data on ${m.filesystem}; load average at start ${m.loadAverage.toFixed(2)}`,
+    `- **Pinning**: ${r.pinning}`,
+    `- **Load generators**: ${Object.entries(r.generators)
+      .map(([k, v]) => `${k} (${v})`)
+      .join(', ')}; each cell names the one that produced it`,
+    `- **Limits of this machine**: SHA-256 (Bun.CryptoHasher) ${num(r.limits.sha256MiBps)} MiB/s on one core; disk sequential write + fsync ${num(r.limits.diskWriteFsyncMiBps)} MiB/s`,
+    `- **Seeding**: ${Object.entries(r.seedingSec)
+      .map(([k, v]) => `${k} ${duration(v)}`)
+      .join(', ')}`,
+    '',
+    '| Target | Version | Notes |',
+    '| --- | --- | --- |',
+    ...r.targets.map((t) => `| ${t.label} | ${t.version} | ${t.notes.join('; ')} |`),
+  ];
+  return lines;
+}
+
+/** One table per scenario: medians per target, then Marina's ratio to each other target (> 1 = Marina better). */
+export function resultTables(r: RunResults): string {
+  const others = r.targets.filter((t) => t.id !== 'marina');
+  const out: string[] = [];
+  out.push('## Results', '');
+  out.push('Median of the rounds; ± is half the range between the best and worst round, relative to the median. Ratios are Marina ÷ target for throughput and target ÷ Marina for time and memory, so above 1× always means Marina is better.', '');
+  for (const s of r.scenarios) {
+    const cases = r.cases.filter((c) => c.scenario === s.id);
+    if (!cases.length) continue;
+    out.push(`### ${s.title}`, '', s.description, '');
+    out.push(`| Case | Unit | ${r.targets.map((t) => t.label).join(' | ')} | ${others.map((t) => `Marina vs ${t.label}`).join(' | ')} |`);
+    out.push(`| --- | --- | ${r.targets.map(() => '---:').join(' | ')} | ${others.map(() => '---:').join(' | ')} |`);
+    for (const c of cases) {
+      const cells = r.targets.map((t) => cell(c.targets[t.id]));
+      const ratios = others.map((t) => {
+        const x = marinaRatio(c, t.id);
+        return Number.isFinite(x) ? `${x.toFixed(2)}×` : '–';
+      });
+      out.push(`| ${c.title} | ${c.unit} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    }
+    const gaps = new Map<string, string>();
+    for (const c of cases) {
+      for (const t of r.targets) {
+        const x = c.targets[t.id];
+        if (x && x.status !== 'ok' && !gaps.has(t.id)) gaps.set(t.id, `${t.label}: ${x.status}${x.reason ? ` (${x.reason})` : ''}`);
+      }
+    }
+    if (gaps.size) out.push('', `n/a — ${[...gaps.values()].join('; ')}.`);
+    const remarks = r.targets.flatMap((t) => cases.map((c) => c.targets[t.id]?.note).filter(Boolean).slice(0, 1).map((n) => `${t.label}: ${n}`));
+    if (remarks.length) out.push('', `Note — ${remarks.join('; ')}.`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function cell(t: TargetResult | undefined): string {
+  if (!t) return '–';
+  if (t.status !== 'ok') return 'n/a';
+  const spread = t.samples.length > 1 ? ` ±${(t.spread * 50).toFixed(0)}%` : '';
+  return `${num(t.median)}${spread}${t.errors ? ` ⚠${t.errors} errors` : ''}`;
+}
+
+/** Latency, server CPU, peak RSS and the generator of every measured cell. */
+function detailTable(r: RunResults): string {
+  const out = [
+    '| Case | Target | Median | Rounds | p50 | p99 | Server CPU | Server CPU per unit | Server peak RSS | Errors | Generator |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const c of r.cases) {
+    for (const t of r.targets) {
+      const x = c.targets[t.id];
+      if (!x || x.status !== 'ok') continue;
+      const ms = (v: number | undefined) => (v === undefined ? '–' : `${num(v)} ms`);
+      out.push(
+        `| ${c.title} | ${t.label} | ${num(x.median)} ${c.unit} | ${x.samples.length} | ${ms(x.p50Ms)} | ${ms(x.p99Ms)} | ${x.cpuShare === undefined ? '–' : `${(x.cpuShare * 100).toFixed(0)}%`} | ${x.cpuPerUnit === undefined ? '–' : `${num(x.cpuPerUnit)} ${cpuUnit(c.unit)}`} | ${x.peakRssMiB === undefined ? '–' : mib(x.peakRssMiB * 2 ** 20)} | ${x.errors} | ${x.generator} |`,
+      );
+    }
+  }
+  return out.join('\n');
+}

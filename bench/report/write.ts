@@ -1,0 +1,48 @@
+/** Writes a run's results: `<name>.json`, `<name>.md`, `<name>.svg`, and the README's results section. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { evaluateGoals } from './goals.ts';
+import { renderMarkdown, resultTables } from './markdown.ts';
+import type { RunResults } from './results.ts';
+import { renderSvg } from './svg.ts';
+
+const BEGIN = '<!-- results:begin (written by bench/run.ts; do not edit by hand) -->';
+const END = '<!-- results:end -->';
+
+/** Writes the three result files; returns their paths. */
+export function writeResults(results: RunResults, dir: string, name: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = { json: path.join(dir, `${name}.json`), md: path.join(dir, `${name}.md`), svg: path.join(dir, `${name}.svg`) };
+  const json = { ...results, goals: evaluateGoals(results) };
+  fs.writeFileSync(files.json, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  fs.writeFileSync(files.md, renderMarkdown(results));
+  fs.writeFileSync(files.svg, renderSvg(results));
+  return Object.values(files);
+}
+
+/** Replaces the README's results section (between the markers) with this run's goals and tables. */
+export function updateReadme(readme: string, results: RunResults, relSvg: string): boolean {
+  if (!fs.existsSync(readme)) return false;
+  const text = fs.readFileSync(readme, 'utf8');
+  const begin = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (begin < 0 || end < begin) return false;
+  const goals = evaluateGoals(results);
+  const section = [
+    BEGIN,
+    '',
+    `Run of ${results.startedAt} (${results.mode}, ${Math.round(results.durationSec)} s) on ${results.machine.cpu}, ${results.machine.cores} cores, load average ${results.machine.loadAverage.toFixed(2)} at start; ${results.targets.map((t) => `${t.label} ${t.version}`).join(', ')}. Full report with latency, server CPU and memory per cell: [results/latest.md](results/latest.md).`,
+    '',
+    '| Goal | Verdict | Detail |',
+    '| --- | --- | --- |',
+    ...goals.map((g) => `| ${g.goal} | **${g.verdict}** | ${g.detail} |`),
+    '',
+    `![throughput per case](${relSvg})`,
+    '',
+    // One heading level down: the README's own section is `## Latest results`.
+    resultTables(results).replace(/^### /gm, '#### ').replace(/^## Results/m, '### Results'),
+    END,
+  ].join('\n');
+  fs.writeFileSync(readme, text.slice(0, begin) + section + text.slice(end + END.length));
+  return true;
+}

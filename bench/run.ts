@@ -1,0 +1,217 @@
+/**
+ * Marina's benchmark harness (issue #5). One command runs every scenario against Marina, CNCF Distribution 2.8
+ * and v3 (when installed) and the Bun limits, side by side on the same data, and writes
+ * bench/results/<name>.{md,json,svg}.
+ *
+ *   bun bench/run.ts            full matrix (≤ 15 min on 2 cores) → results/latest.*, README section updated
+ *   bun bench/run.ts --quick    CI smoke test (< 2 min) → results/quick.*; fails only if the harness or Marina fails
+ *
+ * Options: --targets marina,dist2,dist3,limit  --only <scenario,…>  --generator auto|bun  --no-pin  --keep
+ *          --workdir <dir>  --out <dir>  --name <name>  --budget <sec>  --profile-marina <dir>  --no-readme
+ *          --marina-flags '<bun flags>' (e.g. --smol)  --dist2 <path>  --dist3 <path>
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { FULL, QUICK, type Profile } from './config.ts';
+import { buildDataSet } from './data/dataset.ts';
+import { describeMachine } from './lib/machine.ts';
+import { pinSelf, planPinning } from './lib/pinning.ts';
+import { Progress } from './lib/progress.ts';
+import { findTools, versionLine } from './lib/tools.ts';
+import { duration } from './lib/units.ts';
+import { evaluateGoals } from './report/goals.ts';
+import type { RunResults } from './report/results.ts';
+import { updateReadme, writeResults } from './report/write.ts';
+import { plannedMeasurements, runScenarios } from './runner.ts';
+import { blobGetScenario, rangeScenario } from './scenarios/blob-get.ts';
+import { coldStartScenario } from './scenarios/cold-start.ts';
+import { measureLimits } from './scenarios/limits.ts';
+import { referrersScenario, tagsScenario } from './scenarios/listings.ts';
+import { manifestScenario } from './scenarios/manifest-get.ts';
+import { mixedScenario } from './scenarios/mixed.ts';
+import { blobPushScenario, imagePushScenario } from './scenarios/push.ts';
+import type { Scenario, ScenarioEnv } from './scenarios/types.ts';
+import { BunLimitTarget } from './targets/bun-limit.ts';
+import { DistributionStore, DistributionTarget } from './targets/distribution.ts';
+import { MarinaTarget } from './targets/marina.ts';
+import type { Target } from './targets/types.ts';
+
+const { values: opts } = parseArgs({
+  args: process.argv.slice(2),
+  strict: true,
+  options: {
+    quick: { type: 'boolean' },
+    targets: { type: 'string' },
+    only: { type: 'string' },
+    generator: { type: 'string', default: 'auto' },
+    'no-pin': { type: 'boolean' },
+    keep: { type: 'boolean' },
+    workdir: { type: 'string' },
+    out: { type: 'string' },
+    name: { type: 'string' },
+    budget: { type: 'string' },
+    'profile-marina': { type: 'string' },
+    'marina-flags': { type: 'string' },
+    'no-readme': { type: 'boolean' },
+    dist2: { type: 'string' },
+    dist3: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+if (opts.help) {
+  const doc = fs.readFileSync(import.meta.path, 'utf8');
+  process.stdout.write(`${doc.slice(doc.indexOf('/**') + 3, doc.indexOf('*/')).replace(/^ \* ?/gm, '').trim()}\n`);
+  process.exit(0);
+}
+
+const profile: Profile = { ...(opts.quick ? QUICK : FULL) };
+if (opts.budget) profile.budgetSec = Number(opts.budget);
+const only = opts.only ? new Set(opts.only.split(',')) : undefined;
+// A partial run (--only) seeds only the big data its scenarios read, so profiling one scenario starts fast.
+if (only && !only.has('cold-start')) {
+  profile.coldStart = { ...profile.coldStart, bulkBlobs: 0 };
+  if (!only.has('tags')) profile.tags = { ...profile.tags, count: 1 };
+  if (!only.has('referrers')) profile.referrers = { ...profile.referrers, count: 2 };
+}
+const progress = new Progress();
+const pinning = planPinning(!opts['no-pin']);
+pinSelf(pinning);
+const workdir = opts.workdir ? path.resolve(opts.workdir) : fs.mkdtempSync(path.join(os.tmpdir(), 'marina-bench-'));
+fs.mkdirSync(workdir, { recursive: true });
+const outDir = path.resolve(opts.out ?? path.join(import.meta.dir, 'results'));
+const name = opts.name ?? (profile.name === 'full' ? 'latest' : 'quick');
+// Keep back time for stopping servers and writing reports, so the whole run stays inside the budget.
+const deadline = performance.now() + (profile.budgetSec - (profile.name === 'full' ? 40 : 8)) * 1000;
+const warnings: string[] = [];
+const tools = findTools({ ...(opts.dist2 ? { dist2: opts.dist2 } : {}), ...(opts.dist3 ? { dist3: opts.dist3 } : {}) });
+const wanted = new Set((opts.targets ?? 'marina,dist2,dist3,limit').split(','));
+
+const targets: Target[] = [];
+const env = { workdir, pinning };
+const bunFlags = opts['marina-flags']?.split(/\s+/).filter(Boolean) ?? [];
+if (opts['profile-marina']) bunFlags.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(opts['profile-marina'])}`);
+if (wanted.has('marina')) targets.push(new MarinaTarget(env, { bunFlags }));
+const distStore = new DistributionStore(path.join(workdir, 'distribution'));
+for (const [id, label, binary, hint] of [
+  ['dist2', 'Distribution 2.8', tools.dist2, 'Debian docker-registry (bash .ci/install-tools.sh upstream)'],
+  ['dist3', 'Distribution v3', tools.dist3, 'registry-v3 (bash .ci/install-tools.sh bench)'],
+] as const) {
+  if (!wanted.has(id)) continue;
+  if (binary) targets.push(new DistributionTarget(env, { id, label, binary }, distStore));
+  else warnings.push(`${label} not found: ${hint}; its column is empty`);
+}
+if (wanted.has('limit')) targets.push(new BunLimitTarget(env));
+
+const generatorEnv = { tools, cores: pinning.load, bunOnly: opts.generator === 'bun' };
+if (!tools.wrk && !generatorEnv.bunOnly) warnings.push('wrk not found: small GETs use the bundled Bun client');
+if (!tools.oha && !generatorEnv.bunOnly) warnings.push('oha not found: HEAD uses the bundled Bun client');
+const generators: Record<string, string> = { bun: `bundled client on Bun ${Bun.version}` };
+if (tools.wrk && !generatorEnv.bunOnly) generators.wrk = versionLine(tools.wrk, ['-v']).split(' ').slice(0, 2).join(' ');
+if (tools.oha && !generatorEnv.bunOnly) generators.oha = versionLine(tools.oha);
+
+let stopping = false;
+const stopAll = async () => {
+  stopping = true;
+  await Promise.allSettled(targets.map((t) => t.stop()));
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    progress.note(`${signal}: stopping servers`);
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+const startedAt = new Date();
+const machine = describeMachine(workdir);
+progress.note(`${profile.name} run in ${workdir}; budget ${profile.budgetSec} s`);
+progress.note(pinning.description);
+progress.note(`targets: ${targets.map((t) => `${t.label} ${t.version}`).join(', ')}`);
+for (const w of warnings) progress.note(`warning: ${w}`);
+
+let exitCode = 0;
+try {
+  progress.note('measuring limits (SHA-256, disk write + fsync)');
+  const limits = measureLimits(profile, workdir);
+  progress.note(`SHA-256 ${limits.sha256MiBps.toFixed(0)} MiB/s, disk write + fsync ${limits.diskWriteFsyncMiBps.toFixed(0)} MiB/s`);
+
+  const seedingSec: Record<string, number> = {};
+  let t = performance.now();
+  const data = buildDataSet(profile, path.join(workdir, 'content'));
+  seedingSec['data set'] = (performance.now() - t) / 1000;
+  for (const target of targets) {
+    t = performance.now();
+    progress.note(`seeding ${target.label}`);
+    await target.seed(data);
+    seedingSec[target.label] = (performance.now() - t) / 1000;
+  }
+  progress.note(`seeded in ${Object.entries(seedingSec).map(([k, v]) => `${k} ${duration(v)}`).join(', ')}`);
+  for (const target of targets) {
+    const ms = await target.start();
+    progress.note(`${target.label} up at ${target.baseUrl} (pid ${target.pid}, ${ms.toFixed(0)} ms)`);
+  }
+
+  const scenarioEnv: ScenarioEnv = { profile, data, generators: generatorEnv, workdir };
+  const all: Scenario[] = [
+    blobGetScenario(scenarioEnv),
+    manifestScenario(scenarioEnv),
+    rangeScenario(scenarioEnv),
+    tagsScenario(scenarioEnv),
+    referrersScenario(scenarioEnv),
+    coldStartScenario(scenarioEnv),
+    imagePushScenario(scenarioEnv),
+    mixedScenario(scenarioEnv),
+    // Last: its heaviest cases (8 × 1 GiB) are what the time caps cut first.
+    blobPushScenario(scenarioEnv),
+  ];
+  const scenarios = all.filter((s) => !only || only.has(s.id));
+  progress.plan(plannedMeasurements(scenarios, targets));
+  const cases = await runScenarios(scenarios, targets, { deadline, scenarioCapSec: profile.scenarioCapSec }, progress);
+  await stopAll();
+
+  const results: RunResults = {
+    schema: 1,
+    mode: profile.name,
+    command: ['bun bench/run.ts', ...process.argv.slice(2)].join(' '),
+    startedAt: startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),
+    durationSec: progress.elapsed(),
+    machine,
+    pinning: pinning.description,
+    generators,
+    targets: targets.map((x) => ({ id: x.id, label: x.label, role: x.role, version: x.version, notes: x.notes })),
+    limits,
+    seedingSec,
+    scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description })),
+    cases,
+    warnings,
+  };
+  const skipped = cases.flatMap((c) => Object.entries(c.targets).filter(([, r]) => r.status === 'skipped').map(([id]) => `${c.id}@${id}`));
+  if (skipped.length) warnings.push(`time cap reached; not measured: ${skipped.join(', ')}`);
+  const files = writeResults(results, outDir, name);
+  progress.note(`wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+  if (profile.name === 'full' && !opts['no-readme'] && !opts.out && !opts.only && !opts.targets) {
+    if (updateReadme(path.join(import.meta.dir, 'README.md'), results, `results/${name}.svg`)) progress.note('updated bench/README.md');
+  }
+  for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.verdict} (${g.detail})`);
+
+  // The smoke test's verdict: every Marina case measured without errors (never a speed threshold).
+  const broken = cases.filter((c) => {
+    const m = c.targets.marina;
+    return m && (m.status === 'failed' || m.errors > 0);
+  });
+  if (broken.length) {
+    exitCode = 1;
+    for (const c of broken) progress.note(`FAILED: ${c.id} on Marina: ${c.targets.marina!.reason ?? `${c.targets.marina!.errors} errors`}`);
+  }
+  progress.note(`done in ${duration(progress.elapsed())}`);
+} catch (e) {
+  exitCode = 1;
+  progress.note(`harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+} finally {
+  if (!stopping) await stopAll();
+  if (!opts.keep && !opts.workdir) fs.rmSync(workdir, { recursive: true, force: true });
+  else progress.note(`kept ${workdir}`);
+}
+process.exit(exitCode);

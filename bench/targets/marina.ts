@@ -1,0 +1,74 @@
+/** Marina itself: `bun src/cli/main.ts serve` on a data directory seeded through its library. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DataSet } from '../data/dataset.ts';
+import { seedMarina } from './marina-seed.ts';
+import { ProcessTarget, type TargetEnv } from './process-target.ts';
+import type { Feature } from './types.ts';
+
+/** The repository root (bench/ lives in it). */
+export const REPO_ROOT = path.resolve(import.meta.dir, '../..');
+
+/** Options of the Marina target. */
+export interface MarinaOptions {
+  /** Extra `bun` flags before the script, e.g. `--cpu-prof --cpu-prof-dir=…` when profiling. */
+  bunFlags?: string[];
+}
+
+/** Marina's `serve` command with fsync on (its default), logging at warn. */
+export class MarinaTarget extends ProcessTarget {
+  readonly id = 'marina';
+  readonly label = 'Marina';
+  readonly role = 'subject' as const;
+  readonly version: string;
+  readonly features: ReadonlySet<Feature> = new Set<Feature>(['blob-get', 'range', 'manifest', 'push', 'image-push', 'tags', 'referrers', 'cold-start']);
+
+  constructor(
+    env: TargetEnv,
+    private readonly options: MarinaOptions = {},
+  ) {
+    super(env);
+    this.version = marinaVersion();
+    this.notes.push('durable commits (fsync of each blob and of the index), as `serve` runs by default');
+    if (options.bunFlags?.length) this.notes.push(`bun flags: ${options.bunFlags.join(' ')}`);
+  }
+
+  private get data(): string {
+    return path.join(this.dir, 'data');
+  }
+
+  async seed(data: DataSet): Promise<void> {
+    await seedMarina(this.data, data);
+  }
+
+  protected command(port: number) {
+    const argv = [process.execPath, ...(this.options.bunFlags ?? []), path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve'];
+    argv.push('--host', '127.0.0.1', '--port', String(port), '--data', this.data, '--log-level', 'warn');
+    return { argv };
+  }
+
+  forgetBlobs(digests: string[]): void {
+    for (const digest of digests) {
+      const hex = digest.slice(digest.indexOf(':') + 1);
+      fs.rmSync(path.join(this.data, 'blobs', 'sha256', hex.slice(0, 2), hex), { force: true });
+    }
+  }
+
+  forgetUploads(): void {
+    emptyDir(path.join(this.data, 'uploads'));
+  }
+}
+
+/** Removes the files in a directory, keeping the directory. */
+export function emptyDir(dir: string): void {
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+}
+
+/** `0.1.0 (4a76487)`, with `+dirty` when src/ has uncommitted changes. */
+function marinaVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version?: string };
+  const git = (args: string[]) => Bun.spawnSync(['git', '-C', REPO_ROOT, ...args], { stderr: 'ignore' });
+  const commit = git(['rev-parse', '--short', 'HEAD']).stdout.toString().trim();
+  const dirty = git(['status', '--porcelain', '--', 'src']).stdout.toString().trim() !== '';
+  return `${pkg.version ?? '?'}${commit ? ` (${commit}${dirty ? '+dirty' : ''})` : ''}`;
+}
