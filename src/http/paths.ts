@@ -14,26 +14,48 @@ export type Route =
   | { kind: 'upload'; name: string; id: string }
   | { kind: 'referrers'; name: string; digest: string };
 
-// Greedy `(.+)` keeps the longest name, so a repository may itself contain "blobs" or "manifests" components.
-const PATTERNS: [RegExp, (m: RegExpExecArray) => Route][] = [
-  [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: 'tags', name: m[1]! })],
-  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: 'manifest', name: m[1]!, reference: m[2]! })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'uploads', name: m[1]! })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1]!, id: m[2]! })],
-  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1]!, digest: m[2]! })],
-  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: 'referrers', name: m[1]!, digest: m[2]! })],
-];
-
-/** Finds the endpoint a path names, or undefined. */
+/**
+ * Finds the endpoint a path names, or undefined. The name is everything between `/v2/` and the LAST endpoint
+ * marker, so a repository may itself contain "blobs" or "manifests" components; the part after a marker is one
+ * path segment. Plain string searches: this runs on every request.
+ */
 export function matchRoute(pathname: string): Route | undefined {
-  if (pathname === '/v2/' || pathname === '/v2') return { kind: 'base' };
+  if (!pathname.startsWith('/v2/')) return pathname === '/v2' ? { kind: 'base' } : undefined;
+  if (pathname.length === 4) return { kind: 'base' };
   if (pathname === '/v2/_catalog') return { kind: 'catalog' };
-  for (const [pattern, build] of PATTERNS) {
-    const m = pattern.exec(pathname);
-    if (m) return build(m);
+  if (pathname.endsWith('/tags/list')) {
+    const name = pathname.slice(4, -'/tags/list'.length);
+    return name ? { kind: 'tags', name } : undefined;
+  }
+  const slash = pathname.lastIndexOf('/');
+  const last = pathname.slice(slash + 1);
+  const rest = pathname.slice(0, slash);
+  if (rest.endsWith('/blobs/uploads')) {
+    const name = rest.slice(4, -'/blobs/uploads'.length);
+    if (!name) return undefined;
+    return last ? { kind: 'upload', name, id: last } : { kind: 'uploads', name };
+  }
+  if (!last) return undefined;
+  if (last === 'uploads' && rest.endsWith('/blobs')) {
+    const name = rest.slice(4, -'/blobs'.length);
+    return name ? { kind: 'uploads', name } : undefined;
+  }
+  for (const [marker, kind] of SEGMENT_ROUTES) {
+    if (!rest.endsWith(marker)) continue;
+    const name = rest.slice(4, -marker.length);
+    if (!name) return undefined;
+    if (kind === 'manifest') return { kind, name, reference: last };
+    return { kind, name, digest: last };
   }
   return undefined;
 }
+
+// Endpoints of the form /v2/<name><marker>/<one segment>.
+const SEGMENT_ROUTES: [string, 'manifest' | 'blob' | 'referrers'][] = [
+  ['/manifests', 'manifest'],
+  ['/blobs', 'blob'],
+  ['/referrers', 'referrers'],
+];
 
 /** Splits a request URL into path and query without a full URL parse (the hot path). */
 export function splitUrl(url: string): { pathname: string; search: string } {
