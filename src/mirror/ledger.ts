@@ -2,9 +2,8 @@
  * The mirror's cache ledger (bun:sqlite): tag freshness, cached images with their blobs, sizes and access times.
  * It lives in the data directory, so a restart neither forgets freshness nor stampedes the upstream.
  */
-import { Database } from 'bun:sqlite';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type { Database } from 'bun:sqlite';
+import { openSqlite } from '../storage/sqlite.ts';
 
 /** A cached image (a manifest in a mirrored repository) as eviction sees it. */
 export interface CachedImage {
@@ -20,10 +19,7 @@ export class MirrorLedger {
   private readonly q;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file, { create: true, strict: true });
-    this.db.run('PRAGMA journal_mode = WAL');
-    this.db.run('PRAGMA synchronous = NORMAL');
+    this.db = openSqlite(file);
     this.db.run(`CREATE TABLE IF NOT EXISTS tags (
       repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, checked_at INTEGER NOT NULL,
       PRIMARY KEY (repository, tag))`);

@@ -2,9 +2,8 @@
  * The upload ledger (bun:sqlite): which repository owns which open upload session, and when it was last touched,
  * so sessions survive restarts and abandoned ones can be purged.
  */
-import { Database } from 'bun:sqlite';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type { Database } from 'bun:sqlite';
+import { openSqlite } from './sqlite.ts';
 
 /** One open upload. */
 export interface UploadEntry {
@@ -31,10 +30,7 @@ export class SqliteUploadLedger implements UploadLedger {
   private readonly q;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file, { create: true, strict: true });
-    this.db.run('PRAGMA journal_mode = WAL');
-    this.db.run('PRAGMA synchronous = NORMAL');
+    this.db = openSqlite(file);
     this.db.run(`CREATE TABLE IF NOT EXISTS uploads (
       id TEXT PRIMARY KEY, repository TEXT NOT NULL, started_at INTEGER NOT NULL, touched_at INTEGER NOT NULL)`);
     this.db.run('CREATE INDEX IF NOT EXISTS uploads_touched ON uploads (touched_at)');
