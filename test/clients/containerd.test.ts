@@ -12,69 +12,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MEDIA, type Fixtures, type ImageInfo } from '../fixtures/make-images.ts';
 import { chainId, getFixtures, pushLayout, readLayoutBlob, removeTempDirs, run, sameBytes, sha256, startMarina, tempDir, tool, versionOf, HOOK_TIMEOUT_MS, type Marina } from './harness.ts';
+import { startContainerd, type ContainerdDaemon } from '../support/containerd.ts';
 
 let marina: Marina;
 let fx: Fixtures;
 let work: string;
 let socket: string;
-let daemon: ReturnType<typeof Bun.spawn> | undefined;
-let daemonLog = '';
+let daemon: ContainerdDaemon | undefined;
 let snapshotter = 'native';
 const NAMESPACE = 'marina-test';
-
-async function startContainerd(): Promise<void> {
-  const containerd = tool('containerd');
-  socket = path.join(work, 'containerd.sock');
-  const config = `version = 2
-root = "${work}/root"
-state = "${work}/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-]
-[grpc]
-  address = "${socket}"
-[ttrpc]
-  address = "${socket}.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${work}/opt"
-`;
-  fs.writeFileSync(path.join(work, 'config.toml'), config);
-  const proc = Bun.spawn([containerd, '--config', path.join(work, 'config.toml')], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
-  daemon = proc;
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) daemonLog += decoder.decode(chunk, { stream: true });
-  })();
-  void new Response(proc.stdout).text();
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`containerd exited with ${proc.exitCode}:\n${daemonLog.slice(-4000)}`);
-    if (fs.existsSync(socket)) {
-      const v = await run([tool('ctr'), '--address', socket, 'version'], { allowFailure: true, timeoutMs: 5_000 });
-      if (v.code === 0) return;
-    }
-    await Bun.sleep(50);
-  }
-  throw new Error(`containerd did not answer on ${socket} within 20 s:\n${daemonLog.slice(-4000)}`);
-}
-
-async function stopContainerd(): Promise<void> {
-  if (!daemon || daemon.exitCode !== null) return;
-  daemon.kill('SIGTERM');
-  const killer = setTimeout(() => daemon?.kill('SIGKILL'), 10_000);
-  await daemon.exited;
-  clearTimeout(killer);
-}
 
 function ctr(args: string[], options: { stdoutPath?: string; timeoutMs?: number } = {}) {
   return run([tool('ctr'), '--address', socket, '--namespace', NAMESPACE, ...args], { timeoutMs: options.timeoutMs ?? 120_000, stdoutPath: options.stdoutPath });
@@ -123,7 +69,8 @@ beforeAll(async () => {
   fx = getFixtures();
   marina = await startMarina();
   work = tempDir('containerd');
-  await startContainerd();
+  daemon = await startContainerd(work);
+  socket = daemon.socket;
   const plugins = (await run([tool('ctr'), '--address', socket, 'plugins', 'ls'])).stdout;
   snapshotter = process.env.MARINA_CTR_SNAPSHOTTER ?? (/io\.containerd\.snapshotter\.v1\s+overlayfs\s+\S+\s+ok/.test(plugins) ? 'overlayfs' : 'native');
   console.log(`containerd snapshotter in use: ${snapshotter}`);
@@ -142,7 +89,7 @@ beforeAll(async () => {
 }, HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
-  await stopContainerd();
+  await daemon?.stop();
   await marina?.stop();
   const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => work && l.includes(work));
   if (mounts.length) console.error(`containerd left mounts behind (temp dirs kept):\n${mounts.join('\n')}`);
@@ -217,7 +164,7 @@ describe('containerd (ctr)', () => {
 
   test('containerd and the registry logged no unexpected errors', () => {
     expect(marina.errors()).toEqual([]);
-    const errors = daemonLog.split('\n').filter((l) => /level=(error|fatal)/.test(l));
+    const errors = (daemon?.log() ?? '').split('\n').filter((l) => /level=(error|fatal)/.test(l));
     expect(errors).toEqual([]);
   });
 });
