@@ -20,9 +20,21 @@ export interface Listing {
 
 /** Tags of a repository in lexical order. @throws NAME_UNKNOWN for a repository that holds nothing. */
 export function listTags(ctx: CoreContext, repository: string, query: PageQuery): Listing {
-  if (query.last !== undefined && !isTag(query.last)) throw badQuery('last', 'is not a valid tag');
+  checkLastTag(query);
   if (!ctx.index.hasRepository(repository)) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: repository } });
   return toListing(ctx.index.listTags(repository, { last: query.last, limit: limitOf(ctx, query) }));
+}
+
+/** A page of tags already in lexical order (a mirror's upstream list), by the same rules as {@link listTags}. */
+export function pageTags(ctx: CoreContext, tags: string[], query: PageQuery): Listing {
+  checkLastTag(query);
+  const after = query.last === undefined ? tags : tags.filter((t) => t > query.last!);
+  const limit = limitOf(ctx, query);
+  return toListing({ items: after.slice(0, limit), more: after.length > limit });
+}
+
+function checkLastTag(query: PageQuery): void {
+  if (query.last !== undefined && !isTag(query.last)) throw badQuery('last', 'is not a valid tag');
 }
 
 /** Repositories in lexical order (`GET /v2/_catalog`). */

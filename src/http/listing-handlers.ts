@@ -47,7 +47,8 @@ export function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>,
   return json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: page.manifests }, 200, headers, OCI_INDEX);
 }
 
-function pageQuery(q: URLSearchParams): PageQuery {
+/** `n` and `last` from a query string. @throws 400 for an `n` that is not a non-negative integer */
+export function pageQuery(q: URLSearchParams): PageQuery {
   const query: PageQuery = {};
   const n = q.get('n');
   if (n !== null) {
@@ -59,6 +60,7 @@ function pageQuery(q: URLSearchParams): PageQuery {
   return query;
 }
 
-function nextLink(path: string, params: Record<string, string>): string {
+/** A `Link: <…>; rel="next"` value. */
+export function nextLink(path: string, params: Record<string, string>): string {
   return `<${path}?${new URLSearchParams(params)}>; rel="next"`;
 }

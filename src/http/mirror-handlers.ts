@@ -2,10 +2,10 @@
 import { parseReference } from '../core/references.ts';
 import { parseDigest } from '../oci/digest.ts';
 import { OCI_INDEX } from '../oci/media-types.ts';
-import { isTag } from '../oci/names.ts';
 import type { CacheOutcome, Mirror } from '../mirror/mirror.ts';
 import type { MirrorTarget } from '../mirror/routing.ts';
-import { badQuery } from '../core/listings.ts';
+import { pageTags } from '../core/listings.ts';
+import { nextLink, pageQuery } from './listing-handlers.ts';
 import { paths } from './paths.ts';
 import { blobHeaders, blobResponse, headResponse, manifestResponse, sliceBlob, type HeaderRecord } from './representations.ts';
 import type { Exchange } from './request.ts';
@@ -50,22 +50,17 @@ export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarg
     }
     case 'tags': {
       const { tags, outcome } = await mirror.tags(target);
-      const n = x.query.get('n');
-      const last = x.query.get('last');
-      if (n !== null && !/^\d{1,9}$/.test(n)) throw badQuery('n', 'must be a non-negative integer');
-      if (last !== null && !isTag(last)) throw badQuery('last', 'is not a valid tag');
-      const after = last === null ? tags : tags.filter((t) => t > last);
-      const page = n === null ? after : after.slice(0, Number(n));
+      const query = pageQuery(x.query);
+      const listing = pageTags(x.core, tags, query);
       const headers = baseHeaders(decorate({}, outcome));
-      const final = page.at(-1);
-      if (page.length < after.length && final !== undefined) {
+      if (listing.next !== undefined) {
         // The next page must reach the same upstream, so containerd's ns goes along.
-        const next = new URLSearchParams({ n: String(n), last: final });
+        const params: Record<string, string> = { n: String(query.n ?? listing.items.length), last: listing.next };
         const ns = x.query.get('ns');
-        if (ns !== null) next.set('ns', ns);
-        headers.set('Link', `<${paths.tags(route.name)}?${next}>; rel="next"`);
+        if (ns !== null) params.ns = ns;
+        headers.set('Link', nextLink(paths.tags(route.name), params));
       }
-      return json({ name: route.name, tags: page }, 200, headers);
+      return json({ name: route.name, tags: listing.items }, 200, headers);
     }
     case 'referrers': {
       const subject = parseDigest(route.digest);
