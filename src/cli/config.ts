@@ -37,6 +37,25 @@ export const ServeConfigSchema = Type.Object(
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
+    // --- access control (src/cli/auth-config.ts) ---
+    auth: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('basic'), Type.Literal('token')], { description: 'how clients authenticate' })),
+    htpasswd: Type.Optional(Type.String({ minLength: 1, description: 'htpasswd file with bcrypt users' })),
+    access: Type.Optional(Type.String({ minLength: 1, description: 'access rules file (.toml or .json)' })),
+    tokenKey: Type.Optional(Type.String({ minLength: 1, description: 'token signing key (PKCS#8 PEM or JWK)' })),
+    tokenService: Type.String({ minLength: 1, maxLength: 256, description: 'token service name and audience' }),
+    tokenRealm: Type.Optional(Type.String({ pattern: '^https?://', description: 'token endpoint URL sent in challenges' })),
+    tokenTtl: Type.Integer({ minimum: 10, maximum: 86_400, description: 'lifetime of issued tokens in seconds' }),
+    tokenIssuer: Type.Optional(Type.String({ minLength: 1, description: 'iss of an external token issuer' })),
+    tokenJwks: Type.Optional(Type.String({ minLength: 1, description: 'JWKS of the external issuer: file or URL' })),
+    tokenUserClaim: Type.String({ minLength: 1, description: 'claim naming the user in identity tokens' }),
+    tokenGroupsClaim: Type.Optional(Type.String({ minLength: 1, description: 'claim listing groups in identity tokens' })),
+    tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'TLS certificate chain (PEM)' })),
+    tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'TLS private key (PEM)' })),
+    rateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'requests per second per caller' })),
+    rateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'requests a caller may make at once' })),
+    mirrorRateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'mirrored-repository requests per second per caller' })),
+    mirrorRateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'mirrored-repository requests a caller may make at once' })),
+    // --- end access control ---
   },
   { additionalProperties: false },
 );
@@ -57,6 +76,9 @@ export const SERVE_DEFAULTS: ServeConfig = {
   sync: true,
   mirrors: [],
   mirrorFreshness: 300,
+  tokenService: 'marina',
+  tokenTtl: 300,
+  tokenUserClaim: 'sub',
 };
 
 /** Environment variable of each setting. */
@@ -75,6 +97,23 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
   cacheMax: 'MARINA_CACHE_MAX',
+  auth: 'MARINA_AUTH',
+  htpasswd: 'MARINA_HTPASSWD',
+  access: 'MARINA_ACCESS',
+  tokenKey: 'MARINA_TOKEN_KEY',
+  tokenService: 'MARINA_TOKEN_SERVICE',
+  tokenRealm: 'MARINA_TOKEN_REALM',
+  tokenTtl: 'MARINA_TOKEN_TTL',
+  tokenIssuer: 'MARINA_TOKEN_ISSUER',
+  tokenJwks: 'MARINA_TOKEN_JWKS',
+  tokenUserClaim: 'MARINA_TOKEN_USER_CLAIM',
+  tokenGroupsClaim: 'MARINA_TOKEN_GROUPS_CLAIM',
+  tlsCert: 'MARINA_TLS_CERT',
+  tlsKey: 'MARINA_TLS_KEY',
+  rateLimit: 'MARINA_RATE_LIMIT',
+  rateBurst: 'MARINA_RATE_BURST',
+  mirrorRateLimit: 'MARINA_MIRROR_RATE_LIMIT',
+  mirrorRateBurst: 'MARINA_MIRROR_RATE_BURST',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -122,7 +161,10 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
     if (typeof value !== 'string') continue;
     // Strings from flags and the environment: only plain decimal integers and true/false convert, so
     // "1e3" or "0x10" fail with the field's name instead of becoming some other port.
-    if (schema.type === 'integer') {
+    if (schema.type === 'number') {
+      if (/^\d{1,9}(?:\.\d{1,6})?$/.test(value)) merged[key] = Number(value);
+      else problems.push(`${key}: expected a number, got "${value}"`);
+    } else if (schema.type === 'integer') {
       if (/^\d{1,15}$/.test(value)) merged[key] = Number(value);
       else problems.push(`${key}: expected a whole number, got "${value}"`);
     } else if (schema.type === 'boolean') {

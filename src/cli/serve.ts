@@ -7,11 +7,13 @@ import { createRegistry } from '../registry.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { mirrorOptions } from './mirror-config.ts';
+import { isLoopback, serverAuth } from './auth-config.ts';
+import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
-Runs the OCI registry on HTTP.
+Runs the OCI registry on HTTP (or HTTPS with --tls-cert/--tls-key).
 
 Options:
   --host <addr>            address to listen on            (default 127.0.0.1, env ${ENV_NAMES.host})
@@ -30,6 +32,26 @@ Options:
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
+
+Access control (without these flags the registry is open to anyone who can reach it):
+  --auth <mode>            none|basic|token; default token when any of the below is set  (env ${ENV_NAMES.auth})
+  --htpasswd <file>        users with bcrypt hashes (htpasswd -B)                         (env ${ENV_NAMES.htpasswd})
+  --access <file>          access rules (.toml or .json): who may pull/push/delete/catalog (env ${ENV_NAMES.access})
+  --token-key <file>       token signing key, PKCS#8 PEM or JWK (ES256/RS256)
+                           (default: generated into <data>/auth/ on first start)          (env ${ENV_NAMES.tokenKey})
+  --token-service <name>   service name and token audience     (default marina, env ${ENV_NAMES.tokenService})
+  --token-realm <url>      token endpoint in challenges        (default <request origin>/token)
+  --token-ttl <s>          lifetime of issued tokens           (default 300, env ${ENV_NAMES.tokenTtl})
+  --token-issuer <iss>     also accept tokens of this issuer   (env ${ENV_NAMES.tokenIssuer})
+  --token-jwks <file|url>  the issuer's public keys            (env ${ENV_NAMES.tokenJwks})
+  --token-user-claim <c>   claim naming the user in identity tokens (default sub)
+  --token-groups-claim <c> claim listing the groups in identity tokens
+  --tls-cert <pem>         serve HTTPS with this certificate chain (env ${ENV_NAMES.tlsCert})
+  --tls-key <pem>          and this private key                (env ${ENV_NAMES.tlsKey})
+  --rate-limit <n>         requests per second per user or address (env ${ENV_NAMES.rateLimit})
+  --rate-burst <n>         requests at once per caller         (default 2 × rate)
+  --mirror-rate-limit <n>  requests per second per caller to mirrored repositories
+  --mirror-rate-burst <n>  their burst                         (default 2 × rate)
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -56,6 +78,24 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
       'cache-max': { type: 'string' },
+      // --- access control ---
+      auth: { type: 'string' },
+      htpasswd: { type: 'string' },
+      access: { type: 'string' },
+      'token-key': { type: 'string' },
+      'token-service': { type: 'string' },
+      'token-realm': { type: 'string' },
+      'token-ttl': { type: 'string' },
+      'token-issuer': { type: 'string' },
+      'token-jwks': { type: 'string' },
+      'token-user-claim': { type: 'string' },
+      'token-groups-claim': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'rate-burst': { type: 'string' },
+      'mirror-rate-limit': { type: 'string' },
+      'mirror-rate-burst': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +116,24 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
     cacheMax: values['cache-max'],
+    // --- access control ---
+    auth: values.auth,
+    htpasswd: values.htpasswd,
+    access: values.access,
+    tokenKey: values['token-key'],
+    tokenService: values['token-service'],
+    tokenRealm: values['token-realm'],
+    tokenTtl: values['token-ttl'],
+    tokenIssuer: values['token-issuer'],
+    tokenJwks: values['token-jwks'],
+    tokenUserClaim: values['token-user-claim'],
+    tokenGroupsClaim: values['token-groups-claim'],
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    rateLimit: values['rate-limit'],
+    rateBurst: values['rate-burst'],
+    mirrorRateLimit: values['mirror-rate-limit'],
+    mirrorRateBurst: values['mirror-rate-burst'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -89,6 +147,8 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.logFormat);
   const data = path.resolve(config.data);
+  const auth = await serverAuth(config, data, logger);
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   const registry = createRegistry({
     storage: fsStorage({ root: data, sync: config.sync }),
     deleteEnabled: config.deleteEnabled,
@@ -96,13 +156,19 @@ export async function serve(argv: string[]): Promise<void> {
     referrersEnabled: config.referrersEnabled,
     maxManifestSize: config.maxManifestSize,
     mirror: mirrorOptions(config, process.env),
+    authorize: auth.authorize,
     logger,
   });
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    fetch: (request) => (shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request)),
+    tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
+    fetch: (request, server) => {
+      rememberClientAddress(request, server.requestIP(request)?.address);
+      if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+      return shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request);
+    },
     // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Large commits (hash check + fsync) and slow clients must not hit Bun's 10 s idle default.
@@ -113,13 +179,19 @@ export async function serve(argv: string[]): Promise<void> {
     },
   });
   const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
-  logger.info(`marina ${VERSION} listening on http://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
+  const scheme = config.tlsCert ? 'https' : 'http';
+  logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     address: `${server.hostname}:${server.port}`,
     data,
     mode,
+    auth: auth.summary,
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
   });
+
+  if (!auth.protects && !isLoopback(config.host)) {
+    logger.warn('listening on a non-loopback address without authentication: anyone who can reach it may push, delete and list; set --htpasswd (and --access) or bind to 127.0.0.1', { host: config.host });
+  }
 
   await new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
@@ -137,6 +209,12 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** `/token`, the token endpoint, whatever the query. */
+function isTokenPath(url: string): boolean {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  return start >= 0 && (url.startsWith('/token?', start) || url.length === start + 6 && url.endsWith('/token'));
 }
 
 function formatHost(host: string): string {

@@ -78,7 +78,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       throw new RegistryError('UNSUPPORTED', `method ${method} is not allowed here`, { headers: { Allow: allow } });
     }
     // An upload's own DELETE (cancel) is part of pushing, not a delete of content.
-    const action = route.kind === 'upload' ? 'push' : ACTION[method] ?? 'pull';
+    const action: AuthAction = route.kind === 'upload' ? 'push' : route.kind === 'catalog' ? 'catalog' : ACTION[method] ?? 'pull';
     let name = 'name' in route ? parseRepositoryName(route.name) : null;
     const query = search ? new URLSearchParams(search) : EMPTY_QUERY;
     const exchange: Exchange = {
@@ -89,15 +89,16 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       core,
       http,
       mayPull: (repository) => permits(authorize, { request, repository, action: 'pull' }),
+      mayList: authorize && ((repository) => permits(authorize, { request, repository, action: 'pull', listing: true })),
     };
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {
-      if (authorize) await enforce(authorize, { request, repository: target.local, action });
+      if (authorize) exchange.identity = await enforce(authorize, { request, repository: target.local, action, mirrored: true });
       if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);
       mirror.assertWritable(target);
       name = target.local;
     } else if (authorize) {
-      await enforce(authorize, { request, repository: name, action });
+      exchange.identity = await enforce(authorize, { request, repository: name, action });
     }
     const response = await handler(exchange, name ?? '');
     if (method !== 'HEAD' || response.body === null) return response;

@@ -1,6 +1,7 @@
 /** The discovery endpoints: base, tags list, catalog, referrers. */
 import { badQuery, listRepositories, listTags, type PageQuery } from '../core/listings.ts';
 import { listReferrers } from '../core/referrers.ts';
+import { visibleRepositories } from './catalog-filter.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
 import { OCI_INDEX } from '../oci/media-types.ts';
 import { paths, type Route } from './paths.ts';
@@ -22,9 +23,10 @@ export function getTags(x: Exchange<Extract<Route, { kind: 'tags' }>>, name: str
 }
 
 /** GET /v2/_catalog?n=&last= */
-export function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Response {
+export async function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Promise<Response> {
   const query = pageQuery(x.query);
-  const listing = listRepositories(x.core, query);
+  // With an authorize hook, only what the caller may pull is listed.
+  const listing = x.mayList ? await visibleRepositories(x.core, query, x.mayList) : listRepositories(x.core, query);
   const headers = baseHeaders();
   if (listing.next !== undefined) headers.set('Link', nextLink(paths.catalog(), { n: String(query.n ?? listing.items.length), last: listing.next }));
   return json({ repositories: listing.items }, 200, headers);

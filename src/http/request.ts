@@ -1,6 +1,7 @@
 /** What a handler gets: the request, its parsed URL, the matched route, and the core state. */
 import type { CoreContext } from '../core/context.ts';
 import { RegistryError } from '../errors.ts';
+import type { Identity } from './auth.ts';
 import type { Route } from './paths.ts';
 
 /** HTTP-only settings. */
@@ -19,6 +20,10 @@ export interface Exchange<R extends Route = Route> {
   http: HttpSettings;
   /** Authorizes pulling from another repository (cross-repository mount). */
   mayPull(repository: string): Promise<boolean>;
+  /** With an authorize hook: whether the caller may see a repository in the catalog. */
+  mayList?: (repository: string) => Promise<boolean>;
+  /** Who made the request, when the authorize hook said. */
+  identity?: Identity;
 }
 
 /** The request body as a stream, or undefined when the request declares none. */
