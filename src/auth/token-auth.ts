@@ -96,15 +96,17 @@ export function tokenAuth(options: TokenAuthOptions): TokenAuth {
     const { identity, grants } = caller;
     // Anonymous and holding no token: the only caller a challenge can help without a token in hand.
     const anonymous = identity.via === 'anonymous' && !grants;
+    const denied: AuthResult = { allow: false, identity, message: `${identity.subject} may not ${action} ${repository ?? 'the catalog'}` };
+    // Who could get further with a (better) token is challenged; a logged-in caller the rules refuse is denied.
     const refuse = (): AuthResult =>
-      anonymous || grants ? { allow: false, identity, challenge: challenge(request, repository, action, anonymous ? undefined : 'insufficient_scope') } : { allow: false, identity, message: `${identity.subject} may not ${action} ${repository ?? 'the catalog'}` };
+      anonymous || grants ? { allow: false, identity, challenge: challenge(request, repository, action, identity.via === 'anonymous' ? undefined : 'insufficient_scope') } : denied;
     // The base probe: any valid token or login passes; without credentials the client learns where to get a token.
     if (repository === null && action === 'pull') return anonymous ? refuse() : { allow: true, identity };
     if (grants && !listing) {
       const granted = action === 'catalog' ? grants.catalog : repository !== null && (grants.repositories.get(repository)?.has(action) ?? false);
       if (granted) return { allow: true, identity };
       // A token that could be widened gets a challenge (the client asks again); one the rules would refuse anyway gets 403.
-      if (options.rules && !options.rules.allows(identity, repository, action)) return { allow: false, identity, message: `${identity.subject || 'anonymous'} may not ${action} ${repository ?? 'the catalog'}` };
+      if (options.rules && identity.via !== 'anonymous' && !options.rules.allows(identity, repository, action)) return denied;
       return refuse();
     }
     if (listing && grants && !options.rules) return { allow: true, identity };
