@@ -48,7 +48,7 @@ export interface TokenAuth {
   jwks(): { keys: JWK[] };
 }
 
-type Caller = { identity: Identity; grants?: Grants } | { error: string };
+type Caller = { identity: Identity; grants?: Grants; issuer?: string } | { error: string };
 
 /** Builds the provider. */
 export function tokenAuth(options: TokenAuthOptions): TokenAuth {
@@ -94,6 +94,8 @@ export function tokenAuth(options: TokenAuthOptions): TokenAuth {
     const caller = await identify(request);
     if ('error' in caller) return { allow: false, challenge: challenge(request, repository, action, 'invalid_token'), message: caller.error };
     const { identity, grants } = caller;
+    // Only for Marina's own tokens does it know that no token would grant more.
+    const ownToken = key !== undefined && caller.issuer === issuer;
     // Anonymous and holding no token: the only caller a challenge can help without a token in hand.
     const anonymous = identity.via === 'anonymous' && !grants;
     const denied: AuthResult = { allow: false, identity, message: `${identity.subject} may not ${action} ${repository ?? 'the catalog'}` };
@@ -105,8 +107,8 @@ export function tokenAuth(options: TokenAuthOptions): TokenAuth {
     if (grants && !listing) {
       const granted = action === 'catalog' ? grants.catalog : repository !== null && (grants.repositories.get(repository)?.has(action) ?? false);
       if (granted) return { allow: true, identity };
-      // A token that could be widened gets a challenge (the client asks again); one the rules would refuse anyway gets 403.
-      if (options.rules && identity.via !== 'anonymous' && !options.rules.allows(identity, repository, action)) return denied;
+      // A token that could be widened gets a challenge (the client asks again); one of ours the rules would refuse anyway gets 403.
+      if (ownToken && options.rules && identity.via !== 'anonymous' && !options.rules.allows(identity, repository, action)) return denied;
       return refuse();
     }
     if (listing && grants && !options.rules) return { allow: true, identity };

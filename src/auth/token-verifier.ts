@@ -29,6 +29,8 @@ export interface VerifiedToken {
   identity: Identity;
   /** Absent for identity tokens: what they may do is up to the access rules. */
   grants?: Grants;
+  /** The `iss` it was checked against. */
+  issuer: string;
   expiresAt?: number;
 }
 
@@ -63,13 +65,13 @@ export function tokenVerifier(options: { audience: string; issuers: TrustedIssue
     if ('access' in payload) {
       // Tokens issued to anonymous callers have an empty subject; they still grant what their access claim says.
       const identity: Identity = typeof payload.sub === 'string' && payload.sub ? { subject: payload.sub, via: 'token' } : { subject: 'anonymous', via: 'anonymous' };
-      return { identity, grants: grantsOf(payload.access), expiresAt };
+      return { identity, grants: grantsOf(payload.access), issuer: trusted.issuer, expiresAt };
     }
     const user = payload[trusted.userClaim ?? 'sub'];
     if (typeof user !== 'string' || user === '' || user.length > 512) return { error: `identity token without a ${trusted.userClaim ?? 'sub'} claim` };
     const groupsValue = trusted.groupsClaim ? payload[trusted.groupsClaim] : undefined;
     const groups = Array.isArray(groupsValue) ? groupsValue.filter((g): g is string => typeof g === 'string').slice(0, 100) : undefined;
-    return { identity: { subject: user, groups, via: 'oidc' }, expiresAt };
+    return { identity: { subject: user, groups, via: 'oidc' }, issuer: trusted.issuer, expiresAt };
   };
 }
 
