@@ -90,7 +90,7 @@ export function tokenAuth(options: TokenAuthOptions): TokenAuth {
     return `Bearer realm="${quote(realm)}",service="${quote(service)}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
   };
 
-  const authorize: Authorize = async ({ request, repository, action, listing }): Promise<AuthResult> => {
+  const authorize: Authorize = async ({ request, repository, action, indirect }): Promise<AuthResult> => {
     const caller = await identify(request);
     if ('error' in caller) return { allow: false, challenge: challenge(request, repository, action, 'invalid_token'), message: caller.error };
     const { identity, grants } = caller;
@@ -104,14 +104,17 @@ export function tokenAuth(options: TokenAuthOptions): TokenAuth {
       anonymous || grants ? { allow: false, identity, challenge: challenge(request, repository, action, identity.via === 'anonymous' ? undefined : 'insufficient_scope') } : denied;
     // The base probe: any valid token or login passes; without credentials the client learns where to get a token.
     if (repository === null && action === 'pull') return anonymous ? refuse() : { allow: true, identity };
-    if (grants && !listing) {
+    // Catalog entries and mount sources: the subject of one of our tokens has the rights the rules give it.
+    if (grants && indirect && (ownToken || (indirect === 'listing' && !options.rules))) {
+      return mayDo(options.rules, identity, repository, action) ? { allow: true, identity } : { allow: false, identity };
+    }
+    if (grants) {
       const granted = action === 'catalog' ? grants.catalog : repository !== null && (grants.repositories.get(repository)?.has(action) ?? false);
       if (granted) return { allow: true, identity };
       // A token that could be widened gets a challenge (the client asks again); one of ours the rules would refuse anyway gets 403.
       if (ownToken && options.rules && identity.via !== 'anonymous' && !options.rules.allows(identity, repository, action)) return denied;
       return refuse();
     }
-    if (listing && grants && !options.rules) return { allow: true, identity };
     if (mayDo(options.rules, identity, repository, action)) return { allow: true, identity };
     return refuse();
   };

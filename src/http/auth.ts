@@ -3,7 +3,7 @@ import { RegistryError } from '../errors.ts';
 
 /**
  * What a request wants to do. `catalog` is listing the repositories (`/v2/_catalog`); it is asked with
- * `repository: null`, and every listed repository is then asked `pull` with `listing: true`.
+ * `repository: null`, and every listed repository is then asked `pull` with `indirect: 'listing'`.
  */
 export type AuthAction = 'pull' | 'push' | 'delete' | 'catalog';
 
@@ -21,8 +21,13 @@ export interface AuthRequest {
   request: Request;
   repository: string | null;
   action: AuthAction;
-  /** True when asked whether `repository` may appear in a catalog listing the caller was already allowed. */
-  listing?: boolean;
+  /**
+   * Set when the request reaches `repository` only indirectly: as an entry of a catalog listing the caller was
+   * already allowed (`listing`), or as the source of a cross-repository mount (`mount`). Token providers answer
+   * these from the caller's rights rather than from the scopes of the token in hand, which clients cannot know
+   * to ask for (an anonymous mount names no source).
+   */
+  indirect?: 'listing' | 'mount';
   /** True when the repository is served by the pull-through mirror (rate limits give mirrors their own budget). */
   mirrored?: boolean;
 }

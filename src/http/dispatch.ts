@@ -88,8 +88,8 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       query,
       core,
       http,
-      mayPull: (repository) => permits(authorize, { request, repository, action: 'pull' }),
-      mayList: authorize && ((repository) => permits(authorize, { request, repository, action: 'pull', listing: true })),
+      mayPull: (repository) => permits(authorize, { request, repository, action: 'pull', indirect: 'mount' }),
+      mayList: authorize && ((repository) => permits(authorize, { request, repository, action: 'pull', indirect: 'listing' })),
     };
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {

@@ -203,6 +203,25 @@ describe('tokens that must not work', () => {
   });
 });
 
+describe('cross-repository mounts with tokens', () => {
+  test('mount from a repository the subject may pull, even outside the token scope; never from one it may not', async () => {
+    const layerOf = async (repo: string) =>
+      ((await (await admin.get(`/v2/${repo}/manifests/v1`, { accept: 'application/vnd.oci.image.manifest.v1+json' })).json()) as { layers: { digest: string }[] }).layers[0]!.digest;
+    const token = await tokenFor(server, ['repository:team-a/mounts:pull,push'], basicOf('bob'));
+    const bob = clientFor(server, bearer(token));
+    const readable = await layerOf('library/base');
+    expect((await bob.send('POST', `/v2/team-a/mounts/blobs/uploads/?mount=${readable}&from=library/base`)).status).toBe(201);
+    const secret = await layerOf('secret/vault');
+    const before = await storeView(admin);
+    for (const query of [`mount=${secret}&from=secret/vault`, `mount=${secret}`]) {
+      const res = await bob.send('POST', `/v2/team-a/mounts/blobs/uploads/?${query}`);
+      expect(res.status).toBe(202); // a plain upload session: nothing of secret/vault reached team-a/mounts
+    }
+    expect((await bob.head(`/v2/team-a/mounts/blobs/${secret}`)).status).toBe(404);
+    expect(await storeView(admin)).toEqual(before);
+  });
+});
+
 describe('the catalog with tokens', () => {
   test('needs the registry:catalog:* scope, and lists only what the subject may pull', async () => {
     const noCatalog = await tokenFor(server, ['repository:library/base:pull'], basicOf('carol'));
