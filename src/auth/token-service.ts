@@ -10,6 +10,7 @@ import { errorResponse } from '../http/responses.ts';
 import type { Logger } from '../logger.ts';
 import type { AccessRules } from './access-rules.ts';
 import { presentedCredentials, type BasicCredentials } from './basic-credentials.ts';
+import { clientAddress } from './client-address.ts';
 import type { HtpasswdUsers } from './htpasswd-users.ts';
 import { ANONYMOUS, logFailure, loginWithPassword, mayDo } from './login.ts';
 import type { SigningKey } from './signing-key.ts';
@@ -58,6 +59,11 @@ export function tokenEndpoint(options: TokenServiceOptions): (request: Request) 
         .setExpirationTime(now + ttl)
         .setJti(crypto.randomUUID())
         .sign(options.key.privateKey);
+      options.logger?.debug('token issued', {
+        subject: identity.subject,
+        address: clientAddress(request),
+        access: granted.filter((g) => g.actions.length).map((g) => `${g.name}:${g.actions.join(',')}`).join(' ').slice(0, 500),
+      });
       const body = { token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() };
       return Response.json(body, { headers: { 'Cache-Control': 'no-store' } });
     } catch (error) {
