@@ -30,8 +30,10 @@ const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
 /** Loads users from htpasswd text. @throws on lines that are not `user:bcrypt-hash` */
 export function htpasswdUsers(options: HtpasswdUsersOptions): HtpasswdUsers {
-  const text = [options.file ? fs.readFileSync(options.file, 'utf8') : '', options.text ?? ''].join('\n');
-  const hashes = parseHtpasswd(text, options.file ?? 'htpasswd');
+  const hashes = new Map([
+    ...(options.file ? parseHtpasswd(fs.readFileSync(options.file, 'utf8'), options.file) : []),
+    ...(options.text ? parseHtpasswd(options.text) : []),
+  ]);
   const ttl = options.cacheTtlMs ?? 60_000;
   const max = options.cacheMax ?? 1000;
   // key → expiry; Map keeps insertion order, so the oldest entry is evicted first.

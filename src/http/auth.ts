@@ -1,4 +1,5 @@
 /** The authorization hook contract and how its answers become 401/403 errors. */
+import type { Identity } from '../core/actor.ts';
 import { RegistryError } from '../errors.ts';
 
 /**
@@ -7,15 +8,7 @@ import { RegistryError } from '../errors.ts';
  */
 export type AuthAction = 'pull' | 'push' | 'delete' | 'catalog';
 
-/** Who made a request, as the hook established it. Never holds a secret. */
-export interface Identity {
-  /** User name, token subject, or `anonymous`. */
-  subject: string;
-  groups?: string[];
-  /** How the identity was established. */
-  via?: 'anonymous' | 'basic' | 'token' | 'oidc';
-}
-
+export type { Identity } from '../core/actor.ts';
 /** What the hook is asked. `repository` is null for registry-wide endpoints (`/v2/`, `/v2/_catalog`). */
 export interface AuthRequest {
   request: Request;

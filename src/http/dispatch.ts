@@ -7,7 +7,8 @@ import type { CoreContext } from '../core/context.ts';
 import { isRegistryError, RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parseRepositoryName } from '../oci/names.ts';
-import { enforce, permits, type AuthAction, type Authorize } from './auth.ts';
+import { actingAs } from '../core/actor.ts';
+import { enforce, permits, type AuthAction, type Authorize, type Identity } from './auth.ts';
 import { getBlob, removeBlob } from './blob-handlers.ts';
 import { getBase, getCatalog, getReferrers, getTags } from './listing-handlers.ts';
 import { deleteManifestResponse, getManifestResponse, putManifestResponse } from './manifest-handlers.ts';
@@ -58,17 +59,18 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     const method = request.method;
     const { pathname, search } = splitUrl(request.url);
     let response: Response;
+    const caller: { identity?: Identity } = {};
     try {
-      response = await handle(request, method, pathname, search);
+      response = await handle(request, method, pathname, search, caller);
     } catch (error) {
       if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
       response = errorResponse(error, method);
     }
-    if (started) logger.debug('request', { method, path: pathname, status: response.status, ms: +(performance.now() - started).toFixed(2) });
+    if (started) logger.debug('request', { method, path: pathname, status: response.status, user: caller.identity?.subject, ms: +(performance.now() - started).toFixed(2) });
     return response;
   };
 
-  async function handle(request: Request, method: string, pathname: string, search: string): Promise<Response> {
+  async function handle(request: Request, method: string, pathname: string, search: string, caller: { identity?: Identity }): Promise<Response> {
     const route = matchRoute(pathname);
     if (!route) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${pathname.slice(0, 200)}`, { status: 404 });
     const handlers = HANDLERS[route.kind];
@@ -93,14 +95,15 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     };
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {
-      if (authorize) exchange.identity = await enforce(authorize, { request, repository: target.local, action, mirrored: true });
-      if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);
+      if (authorize) caller.identity = exchange.identity = await enforce(authorize, { request, repository: target.local, action, mirrored: true });
+      if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return actingAs(exchange.identity, () => mirrorRead(exchange, mirror, target));
       mirror.assertWritable(target);
       name = target.local;
     } else if (authorize) {
-      exchange.identity = await enforce(authorize, { request, repository: name, action });
+      caller.identity = exchange.identity = await enforce(authorize, { request, repository: name, action });
     }
-    const response = await handler(exchange, name ?? '');
+    // Events emitted while handling name the caller as their actor.
+    const response = await actingAs(exchange.identity, () => handler(exchange, name ?? ''));
     if (method !== 'HEAD' || response.body === null) return response;
     // Generic HEAD: the GET's headers (Content-Length included) without its body.
     return new Response(null, { status: response.status, headers: response.headers });
