@@ -15,7 +15,7 @@ export { tokenAuth, type TokenAuth, type TokenAuthOptions } from './auth/token-a
 export { loadSigningKey, type SigningKey } from './auth/signing-key.ts';
 export { jwksKeys, type JwksOptions } from './auth/jwks.ts';
 export type { TrustedIssuer } from './auth/token-verifier.ts';
-export { rateLimited, type RateLimitOptions, type Budget } from './auth/rate-limit.ts';
+export { rateLimited, rateLimiter, type RateLimiter, type RateLimitOptions, type Budget } from './auth/rate-limit.ts';
 export { rememberClientAddress } from './auth/client-address.ts';
 export type { RegistryEvent, RegistryEvents } from './core/context.ts';
 export { createLogger, type Logger, type LogLevel } from './logger.ts';

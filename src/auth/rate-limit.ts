@@ -5,6 +5,7 @@
  */
 import { RegistryError } from '../errors.ts';
 import type { Authorize, AuthResult } from '../http/auth.ts';
+import { errorResponse } from '../http/responses.ts';
 import { clientAddress } from './client-address.ts';
 
 /** A budget: `perSecond` refill, up to `burst` requests at once. */
@@ -53,18 +54,44 @@ export class TokenBuckets {
 
 /** Wraps a provider (or none: everyone allowed) with rate limits; a request is counted once however often it is asked. */
 export function rateLimited(inner: Authorize | undefined, options: RateLimitOptions): Authorize {
+  return rateLimiter(options).authorize(inner);
+}
+
+/** One set of budgets shared by the `authorize` hook and other endpoints (such as `/token`). */
+export interface RateLimiter {
+  /** Wraps a provider (or none: everyone allowed). */
+  authorize(inner: Authorize | undefined): Authorize;
+  /** Wraps a plain handler; its requests count against the caller's address. */
+  endpoint(handler: (request: Request) => Promise<Response>): (request: Request) => Promise<Response>;
+}
+
+/** Builds the budgets. */
+export function rateLimiter(options: RateLimitOptions): RateLimiter {
   const requests = options.requests ? new TokenBuckets(options.requests, options.maxCallers) : undefined;
   const mirror = options.mirror ? new TokenBuckets(options.mirror, options.maxCallers) : undefined;
   const counted = new WeakSet<Request>();
-  return async (ask) => {
-    const result: AuthResult = inner ? await inner(ask) : { allow: true };
-    if (counted.has(ask.request)) return result;
-    counted.add(ask.request);
-    const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : `address:${clientAddress(ask.request)}`;
-    for (const [buckets, what] of [[requests, 'requests'], [ask.mirrored ? mirror : undefined, 'mirror requests']] as const) {
+  const take = (request: Request, who: string, mirrored: boolean | undefined) => {
+    if (counted.has(request)) return;
+    counted.add(request);
+    for (const [buckets, what] of [[requests, 'requests'], [mirrored ? mirror : undefined, 'mirror requests']] as const) {
       const wait = buckets?.take(who) ?? 0;
       if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `too many ${what}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
     }
-    return result;
+  };
+  return {
+    authorize: (inner) => async (ask) => {
+      const result: AuthResult = inner ? await inner(ask) : { allow: true };
+      const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : `address:${clientAddress(ask.request)}`;
+      take(ask.request, who, ask.mirrored);
+      return result;
+    },
+    endpoint: (handler) => async (request) => {
+      try {
+        take(request, `address:${clientAddress(request)}`, false);
+      } catch (error) {
+        return errorResponse(error, request.method);
+      }
+      return handler(request);
+    },
   };
 }

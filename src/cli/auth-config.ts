@@ -6,7 +6,7 @@ import { accessRules } from '../auth/access-rules.ts';
 import { htpasswdAuth } from '../auth/htpasswd-auth.ts';
 import { htpasswdUsers } from '../auth/htpasswd-users.ts';
 import { jwksKeys } from '../auth/jwks.ts';
-import { rateLimited } from '../auth/rate-limit.ts';
+import { rateLimiter } from '../auth/rate-limit.ts';
 import { loadSigningKey } from '../auth/signing-key.ts';
 import { tokenAuth } from '../auth/token-auth.ts';
 import type { TrustedIssuer } from '../auth/token-verifier.ts';
@@ -54,10 +54,13 @@ export async function serverAuth(config: ServeConfig, dataDir: string, logger: L
   }
   const protects = authorize !== undefined;
   if (config.rateLimit !== undefined || config.mirrorRateLimit !== undefined) {
-    authorize = rateLimited(authorize, {
+    const limiter = rateLimiter({
       requests: config.rateLimit !== undefined ? { perSecond: config.rateLimit, burst: config.rateBurst ?? Math.max(1, Math.ceil(config.rateLimit * 2)) } : undefined,
       mirror: config.mirrorRateLimit !== undefined ? { perSecond: config.mirrorRateLimit, burst: config.mirrorRateBurst ?? Math.max(1, Math.ceil(config.mirrorRateLimit * 2)) } : undefined,
     });
+    authorize = limiter.authorize(authorize);
+    // Token requests spend the same budget (by address), so /token is no way around the limit for password guessing.
+    if (tokenEndpoint) tokenEndpoint = limiter.endpoint(tokenEndpoint);
     sources.push(`rate limit ${config.rateLimit ?? '-'}/s, mirror ${config.mirrorRateLimit ?? '-'}/s`);
   }
   return { authorize, tokenEndpoint, protects, summary: [mode, ...sources.filter(Boolean)].join(', ') };

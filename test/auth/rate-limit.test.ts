@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { TokenBuckets } from '../../src/auth/rate-limit.ts';
 import { expectError } from '../helpers/client.ts';
 import type { ServerProcess } from '../helpers/server.ts';
-import { authTempDir, basicOf, startWithAuth, writeUsers } from './support.ts';
+import { authTempDir, basic, basicOf, startWithAuth, writeUsers } from './support.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -71,6 +71,19 @@ describe('per-user budgets', () => {
     expect(alice.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
     const bob = await burst(`${server.url}/v2/`, 3, { authorization: basicOf('bob') });
     expect(bob.map((a) => a.status)).toEqual([200, 200, 200]);
+  });
+});
+
+describe('the token endpoint', () => {
+  let server: ServerProcess;
+  afterAll(() => server?.stop());
+
+  test('spends the caller address budget, so password guessing through /token is limited too', async () => {
+    server = await startWithAuth(dir, ['--htpasswd', await writeUsers(dir), '--rate-limit', '0.2', '--rate-burst', '3']);
+    const guesses = await burst(`${server.url}/token?service=marina&scope=repository:a/b:pull`, 5, { authorization: basic('alice', 'guess') });
+    expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 429, 429]);
+    expect(guesses[3]!.code).toBe('TOOMANYREQUESTS');
+    expect(Number(guesses[3]!.retryAfter)).toBeGreaterThanOrEqual(1);
   });
 });
 
