@@ -41,7 +41,7 @@ export function tokenEndpoint(options: TokenServiceOptions): (request: Request) 
     try {
       const { credentials, scopes, service } = await readTokenRequest(request);
       if (service !== null && service !== options.service) {
-        throw new RegistryError('DENIED', `this token service is "${options.service}"`, { status: 400 });
+        throw new RegistryError('UNSUPPORTED', `this token service is "${options.service}"`, { status: 400, detail: { parameter: 'service' } });
       }
       const identity = credentials ? await login(credentials, request) : ANONYMOUS;
       if (!identity) {

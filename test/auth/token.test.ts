@@ -104,6 +104,11 @@ describe('the challenge and the token endpoint', () => {
     expect((await clientFor(server, bearer(token)).get('/v2/team-a/app/tags/list')).status).toBe(200);
   });
 
+  test('a token request for another service is refused with 400', async () => {
+    const res = await fetch(`${server.url}/token?service=elsewhere&scope=repository:team-a/app:pull`, { headers: { authorization: basicOf('bob') } });
+    await expectError(res, 400, 'UNSUPPORTED');
+  });
+
   test('an anonymous token grants only the anonymous rules (nothing here)', async () => {
     const answer = await requestToken(server, ['repository:team-a/app:pull']);
     expect(answer.status).toBe(200);
@@ -230,6 +235,22 @@ describe('the catalog with tokens', () => {
     const listed = await clientFor(server, bearer(carol)).get('/v2/_catalog');
     expect(listed.status).toBe(200);
     expect(((await listed.json()) as { repositories: string[] }).repositories).toEqual(['library/base']);
+  });
+});
+
+describe('an RSA signing key given by flag', () => {
+  test('signs RS256 tokens that the server accepts', async () => {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const keyFile = path.join(dir, 'rsa-key.pem');
+    fs.writeFileSync(keyFile, await exportPKCS8(privateKey), { mode: 0o600 });
+    const rsa = await startServer(path.join(dir, 'rsa-data'), ['--htpasswd', path.join(dir, 'users.htpasswd'), '--token-key', keyFile]);
+    try {
+      const answer = await requestToken(rsa, ['repository:team-a/app:pull,push'], basicOf('bob'));
+      expect(JSON.parse(Buffer.from(answer.token!.split('.')[0]!, 'base64url').toString()).alg).toBe('RS256');
+      await clientFor(rsa, bearer(answer.token!)).pushImage('team-a/app', { reference: 'rsa' });
+    } finally {
+      await rsa.stop();
+    }
   });
 });
 
