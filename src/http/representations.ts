@@ -49,8 +49,10 @@ export function conditionalResponse(request: Request, response: Response): Respo
   if (response.status !== 200 && response.status !== 206) return response;
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD') return response;
+  const condition = request.headers.get('if-none-match');
+  if (condition === null) return response;
   const etag = response.headers.get('etag');
-  if (etag === null || !ifNoneMatchHits(request.headers.get('if-none-match'), etag)) return response;
+  if (etag === null || !ifNoneMatchHits(condition, etag)) return response;
   // Release the body (a file or a stream branch) that will not be sent.
   void response.body?.cancel().catch(() => {});
   const headers = new Headers();
