@@ -98,6 +98,12 @@ describe('repeated paging parameters', () => {
     await expectError(await c.get(`/v2/${R}/referrers/${subject}?last=${subject}&last=${subject}`), 400, 'NAME_INVALID');
   });
 
+  test('refuses an artifactType longer than any media type (255 characters) with 400', async () => {
+    const subject = digestOf('anything');
+    await expectError(await c.get(`/v2/${R}/referrers/${subject}?artifactType=a/${'b'.repeat(300)}`), 400, 'UNSUPPORTED');
+    expect((await c.get(`/v2/${R}/referrers/${subject}?artifactType=a/b`)).status).toBe(200);
+  });
+
   test('still pages with single n and last', async () => {
     const res = await c.get(`/v2/${R}/tags/list?n=1&last=a`);
     expect(res.status).toBe(200);
