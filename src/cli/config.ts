@@ -141,7 +141,8 @@ export function parseMirrorSpec(spec: string): { name: string; url: string } {
 
 /** Reads sizes such as `50GiB`, `512MB`, `1048576`. */
 export function parseSize(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(value);
+  // The pattern's adjacent `\s*` runs are quadratic on long whitespace; no real size needs 64 characters.
+  const m = value.length <= 64 ? /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(value) : null;
   if (!m) throw new Error(`invalid size "${value}" (use e.g. 50GiB, 512MB or a byte count)`);
   const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
   const base = m[3] || !m[2] ? 1024 : 1000;

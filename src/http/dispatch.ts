@@ -14,7 +14,8 @@ import { getBase, getCatalog, getReferrers, getTags } from './listing-handlers.t
 import { deleteManifestResponse, getManifestResponse, putManifestResponse } from './manifest-handlers.ts';
 import type { Mirror } from '../mirror/mirror.ts';
 import { mirrorRead } from './mirror-handlers.ts';
-import { matchRoute, splitUrl, type Route } from './paths.ts';
+import { assertTargetLength, matchRoute, splitUrl, type Route } from './paths.ts';
+import { conditionalResponse } from './representations.ts';
 import type { Exchange, HttpSettings } from './request.ts';
 import { errorResponse } from './responses.ts';
 import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from './upload-handlers.ts';
@@ -61,7 +62,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     let response: Response;
     const caller: { identity?: Identity } = {};
     try {
-      response = await handle(request, method, pathname, search, caller);
+      response = conditionalResponse(request, await handle(request, method, pathname, search, caller));
     } catch (error) {
       if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
       response = errorResponse(error, method);
@@ -71,6 +72,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
   };
 
   async function handle(request: Request, method: string, pathname: string, search: string, caller: { identity?: Identity }): Promise<Response> {
+    assertTargetLength(pathname, search);
     const route = matchRoute(pathname);
     if (!route) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${pathname.slice(0, 200)}`, { status: 404 });
     const handlers = HANDLERS[route.kind];

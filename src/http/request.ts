@@ -26,6 +26,17 @@ export interface Exchange<R extends Route = Route> {
   identity?: Identity;
 }
 
+/**
+ * The value of a query parameter that may appear at most once, null when absent. A repeated `n`, `last` or
+ * `artifactType` has no defined meaning, so it is refused rather than resolved by picking one.
+ * @throws RegistryError 400 (via `invalid`) when the parameter is repeated
+ */
+export function singleParam(query: URLSearchParams, name: string, invalid: (name: string, reason: string) => RegistryError): string | null {
+  const values = query.getAll(name);
+  if (values.length > 1) throw invalid(name, 'must not be repeated');
+  return values[0] ?? null;
+}
+
 /** The request body as a stream, or undefined when the request declares none. */
 export function bodyOf(request: Request): ReadableStream<Uint8Array> | undefined {
   if (request.headers.get('content-length') === '0') return undefined;
