@@ -73,6 +73,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     anonymousMount: options.anonymousMount ?? DEFAULTS.anonymousMount,
     referrersPageSize: options.referrersPageSize ?? DEFAULTS.referrersPageSize,
     maxPageSize: options.maxPageSize ?? DEFAULTS.maxPageSize,
+    maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
+    maxUploadSessions: options.maxUploadSessions ?? DEFAULTS.maxUploadSessions,
+    maxUploadSessionsPerRepository: options.maxUploadSessionsPerRepository ?? DEFAULTS.maxUploadSessionsPerRepository,
   };
   const core: CoreContext = {
     ...storage,
@@ -88,10 +91,15 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     logger,
     mirror,
     authorize: options.authorize,
-    http: { chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength },
+    http: {
+      chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength,
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
+    },
   });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;
-  const purgeUploads = () => uploads.purgeIdleUploads(core, idleMs);
+  // One purge at a time: a timer tick that finds the previous run still going joins it instead of stacking up.
+  let purging: Promise<number> | undefined;
+  const purgeUploads = () => (purging ??= uploads.purgeIdleUploads(core, idleMs).finally(() => (purging = undefined)));
   const purgeTimer = setInterval(() => {
     purgeUploads().catch((error) => logger.error('upload purge failed', { error }));
   }, Math.max(1000, Math.min(idleMs, 60 * 60 * 1000)));

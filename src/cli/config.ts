@@ -37,6 +37,13 @@ export const ServeConfigSchema = Type.Object(
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
+    // Server limits (slow clients, upload sessions and sizes).
+    idleTimeout: Type.Integer({ minimum: 0, maximum: 255, description: 'seconds a connection may send and receive nothing; 0 = never' }),
+    bodyIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an upload body may send nothing before it is cut' }),
+    uploadIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an untouched upload session lives before it is purged' }),
+    maxUploadSize: Type.Integer({ minimum: 1, description: 'largest upload in bytes' }),
+    maxUploadSessions: Type.Integer({ minimum: 1, description: 'open upload sessions in the whole registry' }),
+    maxUploadSessionsPerRepository: Type.Integer({ minimum: 1, description: 'open upload sessions in one repository' }),
   },
   { additionalProperties: false },
 );
@@ -57,6 +64,12 @@ export const SERVE_DEFAULTS: ServeConfig = {
   sync: true,
   mirrors: [],
   mirrorFreshness: 300,
+  idleTimeout: 60,
+  bodyIdleTimeout: DEFAULTS.bodyIdleTimeoutMs / 1000,
+  uploadIdleTimeout: DEFAULTS.uploadIdleTimeoutMs / 1000,
+  maxUploadSize: DEFAULTS.maxUploadSize,
+  maxUploadSessions: DEFAULTS.maxUploadSessions,
+  maxUploadSessionsPerRepository: DEFAULTS.maxUploadSessionsPerRepository,
 };
 
 /** Environment variable of each setting. */
@@ -75,6 +88,12 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
   cacheMax: 'MARINA_CACHE_MAX',
+  idleTimeout: 'MARINA_IDLE_TIMEOUT',
+  bodyIdleTimeout: 'MARINA_BODY_IDLE_TIMEOUT',
+  uploadIdleTimeout: 'MARINA_UPLOAD_IDLE_TIMEOUT',
+  maxUploadSize: 'MARINA_MAX_UPLOAD_SIZE',
+  maxUploadSessions: 'MARINA_MAX_UPLOAD_SESSIONS',
+  maxUploadSessionsPerRepository: 'MARINA_MAX_UPLOAD_SESSIONS_PER_REPOSITORY',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -116,6 +135,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   const merged: Record<string, unknown> = { ...SERVE_DEFAULTS };
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   if (typeof merged.cacheMax === 'string') merged.cacheMax = parseSize(merged.cacheMax);
+  if (typeof merged.maxUploadSize === 'string') merged.maxUploadSize = parseSize(merged.maxUploadSize);
   const problems: string[] = [];
   for (const [key, schema] of Object.entries(ServeConfigSchema.properties)) {
     const value = merged[key];

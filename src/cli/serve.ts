@@ -6,6 +6,7 @@ import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
+import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { VERSION } from './version.ts';
 
@@ -30,6 +31,15 @@ Options:
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
+Limits (see README "Limits"):
+  --idle-timeout <s>       close a connection that sends and receives nothing this long; also bounds the
+                           head of a keep-alive request (default 60, max 255, 0 = never, env ${ENV_NAMES.idleTimeout})
+  --body-idle-timeout <s>  cut an upload body that sends nothing this long (408)  (default 60, env ${ENV_NAMES.bodyIdleTimeout})
+  --upload-idle-timeout <s> purge upload sessions untouched this long  (default 86400, env ${ENV_NAMES.uploadIdleTimeout})
+  --max-upload-size <size> largest blob upload, e.g. 10GiB (413)  (default 32GiB, env ${ENV_NAMES.maxUploadSize})
+  --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
+  --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
+                           (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -56,6 +66,13 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
       'cache-max': { type: 'string' },
+      // Limits
+      'idle-timeout': { type: 'string' },
+      'body-idle-timeout': { type: 'string' },
+      'upload-idle-timeout': { type: 'string' },
+      'max-upload-size': { type: 'string' },
+      'max-upload-sessions': { type: 'string' },
+      'max-upload-sessions-per-repository': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +93,13 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
     cacheMax: values['cache-max'],
+    // Limits
+    idleTimeout: values['idle-timeout'],
+    bodyIdleTimeout: values['body-idle-timeout'],
+    uploadIdleTimeout: values['upload-idle-timeout'],
+    maxUploadSize: values['max-upload-size'],
+    maxUploadSessions: values['max-upload-sessions'],
+    maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -97,16 +121,31 @@ export async function serve(argv: string[]): Promise<void> {
     maxManifestSize: config.maxManifestSize,
     mirror: mirrorOptions(config, process.env),
     logger,
+    // Limits
+    bodyIdleTimeoutMs: config.bodyIdleTimeout * 1000,
+    uploadIdleTimeoutMs: config.uploadIdleTimeout * 1000,
+    maxUploadSize: config.maxUploadSize,
+    maxUploadSessions: config.maxUploadSessions,
+    maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
   });
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    fetch: (request) => (shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request)),
-    // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
+    fetch(request, server) {
+      const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
+      // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
+      // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
+      // connection, so it is put back before the response goes out: the next request head is bounded again.
+      if (!isUploadRequest(request.method, request.url)) return handle(request);
+      server.timeout(request, 0);
+      return Promise.resolve(handle(request)).finally(() => restoreTimeout(server, request, config.idleTimeout));
+    },
+    // Upload sizes are capped by Marina (maxUploadSize, streamed to disk); Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Large commits (hash check + fsync) and slow clients must not hit Bun's 10 s idle default.
-    idleTimeout: 0,
+    // Closes connections that send and receive nothing: idle keep-alives, unfinished heads of a keep-alive's next
+    // request, stalled downloads. Bun bounds the head of a connection's first request itself (about 10 s).
+    idleTimeout: config.idleTimeout,
     error(error) {
       logger.error('unhandled server error', { error });
       return new Response(null, { status: 500 });
@@ -137,6 +176,15 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** Puts Bun's idle timer back after an upload step; the connection may already be gone. */
+function restoreTimeout(server: Bun.Server<undefined>, request: Request, seconds: number): void {
+  try {
+    server.timeout(request, seconds);
+  } catch {
+    // Closed by the client: nothing left to bound.
+  }
 }
 
 function formatHost(host: string): string {

@@ -7,6 +7,8 @@ import type { Route } from './paths.ts';
 export interface HttpSettings {
   /** Advertised as OCI-Chunk-Min-Length on upload POST. */
   chunkMinLength: number;
+  /** An upload body silent for this long is cut (408). */
+  bodyIdleTimeoutMs: number;
 }
 
 /** The per-request bundle passed to handlers. */
