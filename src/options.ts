@@ -38,6 +38,12 @@ export interface RegistryOptions {
    * the client gets 408 BLOB_UPLOAD_INVALID. @default 60 s
    */
   bodyIdleTimeoutMs?: number;
+  /**
+   * Fewest bytes per second an upload body must average over each `bodyIdleTimeoutMs` window, so a client cannot
+   * hold a request open by trickling a byte now and then; below it the chunk is dropped with 408. 0 turns it off.
+   * @default 1024 (1 KiB/s: 60 KiB per minute with the default window)
+   */
+  minBodyRate?: number;
   /** Decides who may pull, push and delete. @default everyone may do everything */
   authorize?: Authorize;
   /** Push, pull and delete notifications. */
@@ -67,4 +73,5 @@ export const DEFAULTS = {
   maxUploadSessions: 4096,
   maxUploadSessionsPerRepository: 512,
   bodyIdleTimeoutMs: 60_000,
+  minBodyRate: 1024,
 } as const;

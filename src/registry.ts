@@ -94,6 +94,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     http: {
       chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
+      minBodyRate: options.minBodyRate ?? DEFAULTS.minBodyRate,
     },
   });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;

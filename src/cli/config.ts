@@ -40,6 +40,7 @@ export const ServeConfigSchema = Type.Object(
     // Server limits (slow clients, upload sessions and sizes).
     idleTimeout: Type.Integer({ minimum: 0, maximum: 255, description: 'seconds a connection may send and receive nothing; 0 = never' }),
     bodyIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an upload body may send nothing before it is cut' }),
+    minBodyRate: Type.Integer({ minimum: 0, description: 'bytes per second an upload body must average over each bodyIdleTimeout window' }),
     uploadIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an untouched upload session lives before it is purged' }),
     maxUploadSize: Type.Integer({ minimum: 1, description: 'largest upload in bytes' }),
     maxUploadSessions: Type.Integer({ minimum: 1, description: 'open upload sessions in the whole registry' }),
@@ -66,6 +67,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   mirrorFreshness: 300,
   idleTimeout: 60,
   bodyIdleTimeout: DEFAULTS.bodyIdleTimeoutMs / 1000,
+  minBodyRate: DEFAULTS.minBodyRate,
   uploadIdleTimeout: DEFAULTS.uploadIdleTimeoutMs / 1000,
   maxUploadSize: DEFAULTS.maxUploadSize,
   maxUploadSessions: DEFAULTS.maxUploadSessions,
@@ -90,6 +92,7 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   cacheMax: 'MARINA_CACHE_MAX',
   idleTimeout: 'MARINA_IDLE_TIMEOUT',
   bodyIdleTimeout: 'MARINA_BODY_IDLE_TIMEOUT',
+  minBodyRate: 'MARINA_MIN_BODY_RATE',
   uploadIdleTimeout: 'MARINA_UPLOAD_IDLE_TIMEOUT',
   maxUploadSize: 'MARINA_MAX_UPLOAD_SIZE',
   maxUploadSessions: 'MARINA_MAX_UPLOAD_SESSIONS',

@@ -35,6 +35,8 @@ Limits (see README "Limits"):
   --idle-timeout <s>       close a connection that sends and receives nothing this long; also bounds the
                            head of a keep-alive request (default 60, max 255, 0 = never, env ${ENV_NAMES.idleTimeout})
   --body-idle-timeout <s>  cut an upload body that sends nothing this long (408)  (default 60, env ${ENV_NAMES.bodyIdleTimeout})
+  --min-body-rate <B/s>    cut an upload body averaging less per body-idle-timeout window (408; 0 = off)
+                           (default 1024, env ${ENV_NAMES.minBodyRate})
   --upload-idle-timeout <s> purge upload sessions untouched this long  (default 86400, env ${ENV_NAMES.uploadIdleTimeout})
   --max-upload-size <size> largest blob upload, e.g. 10GiB (413)  (default 32GiB, env ${ENV_NAMES.maxUploadSize})
   --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
@@ -69,6 +71,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       // Limits
       'idle-timeout': { type: 'string' },
       'body-idle-timeout': { type: 'string' },
+      'min-body-rate': { type: 'string' },
       'upload-idle-timeout': { type: 'string' },
       'max-upload-size': { type: 'string' },
       'max-upload-sessions': { type: 'string' },
@@ -96,6 +99,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     // Limits
     idleTimeout: values['idle-timeout'],
     bodyIdleTimeout: values['body-idle-timeout'],
+    minBodyRate: values['min-body-rate'],
     uploadIdleTimeout: values['upload-idle-timeout'],
     maxUploadSize: values['max-upload-size'],
     maxUploadSessions: values['max-upload-sessions'],
@@ -123,6 +127,7 @@ export async function serve(argv: string[]): Promise<void> {
     logger,
     // Limits
     bodyIdleTimeoutMs: config.bodyIdleTimeout * 1000,
+    minBodyRate: config.minBodyRate,
     uploadIdleTimeoutMs: config.uploadIdleTimeout * 1000,
     maxUploadSize: config.maxUploadSize,
     maxUploadSessions: config.maxUploadSessions,

@@ -4,7 +4,7 @@ import { RegistryError } from '../errors.ts';
 import { isDigestAlgorithm, parseDigest, type Digest } from '../oci/digest.ts';
 import { parseRepositoryName } from '../oci/names.ts';
 import { parseContentRange, type ByteRange } from '../oci/range.ts';
-import { withIdleDeadline } from './body-reader.ts';
+import { withBodyDeadline } from './body-reader.ts';
 import { paths, type Route } from './paths.ts';
 import { bodyOf, declaredLength, type Exchange } from './request.ts';
 import { baseHeaders, empty } from './responses.ts';
@@ -87,10 +87,10 @@ function sessionHeaders(name: string, state: UploadState): Headers {
   });
 }
 
-/** The request body with the idle deadline every upload body gets. */
+/** The request body with the deadlines every upload body gets. */
 function uploadBody(x: Exchange): ReadableStream<Uint8Array> | undefined {
   const body = bodyOf(x.request);
-  return body && withIdleDeadline(body, x.http.bodyIdleTimeoutMs);
+  return body && withBodyDeadline(body, { idleMs: x.http.bodyIdleTimeoutMs, minBytesPerSecond: x.http.minBodyRate });
 }
 
 function optionalDigest(value: string | null): Digest | undefined {

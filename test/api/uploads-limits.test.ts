@@ -144,8 +144,29 @@ describe('body idle deadline', () => {
     await expectRange(t, location, 15);
   });
 
-  test('a body that keeps sending, with every gap under the deadline, is never cut', async () => {
-    const t = registry({ bodyIdleTimeoutMs: 300 });
+  test('a body that trickles, each gap under the idle timeout but under the minimum rate, is cut with 408', async () => {
+    const t = registry({ bodyIdleTimeoutMs: 300, minBodyRate: 100 });
+    const location = await t.client.startUpload('idle/trickle');
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 100) return controller.close();
+        await Bun.sleep(50);
+        sent++;
+        controller.enqueue(randomBytes(1));
+      },
+    });
+    const started = performance.now();
+    const res = await t.client.send('PATCH', location, { body });
+    const error = await expectError(res, 408, 'BLOB_UPLOAD_INVALID');
+    expect(error.detail).toEqual({ idleTimeoutSeconds: 0.3, minBytesPerSecond: 100 });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(sent).toBeLessThan(100);
+    await expectRange(t, location, 0);
+  });
+
+  test('a body that keeps sending, with every gap under the deadline and above the minimum rate, is never cut', async () => {
+    const t = registry({ bodyIdleTimeoutMs: 300, minBodyRate: 16 });
     const location = await t.client.startUpload('idle/steady');
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
