@@ -38,7 +38,9 @@ export const ServeConfigSchema = Type.Object(
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
     // Server limits (slow clients, upload sessions and sizes).
-    idleTimeout: Type.Integer({ minimum: 0, maximum: 255, description: 'seconds a connection may send and receive nothing; 0 = never' }),
+    // Bun's timer moves in 4 s steps; at 4 s or less it cuts transfers that are still moving (measured), and 0 would
+    // let a keep-alive connection hold a half-sent request head forever.
+    idleTimeout: Type.Integer({ minimum: 5, maximum: 255, description: 'seconds a connection may send and receive nothing' }),
     bodyIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an upload body may send nothing before it is cut' }),
     minBodyRate: Type.Integer({ minimum: 0, description: 'bytes per second an upload body must average over each bodyIdleTimeout window' }),
     uploadIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an untouched upload session lives before it is purged' }),

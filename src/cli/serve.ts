@@ -33,7 +33,7 @@ Options:
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
 Limits (see README "Limits"):
   --idle-timeout <s>       close a connection that sends and receives nothing this long; also bounds the
-                           head of a keep-alive request (default 60, max 255, 0 = never, env ${ENV_NAMES.idleTimeout})
+                           head of a keep-alive request (default 60, 5..255, env ${ENV_NAMES.idleTimeout})
   --body-idle-timeout <s>  cut an upload body that sends nothing this long (408)  (default 60, env ${ENV_NAMES.bodyIdleTimeout})
   --min-body-rate <B/s>    cut an upload body averaging less per body-idle-timeout window (408; 0 = off)
                            (default 1024, env ${ENV_NAMES.minBodyRate})
