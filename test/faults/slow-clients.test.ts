@@ -192,6 +192,7 @@ describe('slow clients', () => {
     const answer = finalResponse(await patch.waitFor(hasFinalResponse, BODY_IDLE_S * 3000 + 2000));
     stopPatch();
     expect(answer.status).toBe(408);
+    expect(answer.headers.get('connection')).toEqual(['close']);
     expect(JSON.parse(answer.body).errors[0].code).toBe('BLOB_UPLOAD_INVALID');
     expect(await uploadRange(location)).toBe('0-9');
 
@@ -307,7 +308,11 @@ describe('slow clients', () => {
       const raw = await connect(server.port);
       raw.socket.write(request);
       const answer = finalResponse(await raw.waitFor(hasFinalResponse, 5000));
+      // The unread body is not drained: the server closes the connection.
+      const closed = await Promise.race([raw.closed, Bun.sleep(2000).then(() => -1)]);
       raw.socket.destroy();
+      expect(closed).toBeGreaterThan(0);
+      expect(answer.headers.get('connection')).toEqual(['close']);
       // Bun itself writes the interim "100 Continue" before Marina sees the request (documented in the README);
       // Marina answers 413 without reading the body either way.
       expect(answer.interim.every((s) => s === '100')).toBe(true);
