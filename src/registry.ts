@@ -55,7 +55,10 @@ export interface Registry {
   readonly mirror: Mirror | undefined;
   /** Removes blob links no manifest references (after a grace period) and blob files no repository links. */
   collectGarbage(options?: gc.GcOptions): Promise<gc.GcReport>;
-  /** Purges upload sessions idle longer than the configured timeout; returns how many. */
+  /**
+   * Purges upload sessions idle longer than the configured timeout (skipping any with a request in flight); returns
+   * how many. A call while a purge is running joins that run.
+   */
   purgeUploads(): Promise<number>;
   /** Stops timers and closes the stores. */
   close(): Promise<void>;
