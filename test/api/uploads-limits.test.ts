@@ -196,4 +196,12 @@ describe('purging idle sessions', () => {
     expect(purged).toBe(1);
     expect((await t.client.get(idle)).status).toBe(404);
   });
+
+  test('purges never stack up: a call while one runs joins it', async () => {
+    const t = registry();
+    const first = t.registry.purgeUploads();
+    expect(t.registry.purgeUploads()).toBe(first);
+    await first;
+    expect(t.registry.purgeUploads()).not.toBe(first);
+  });
 });
