@@ -1,7 +1,10 @@
 /** Upload limits: open-session caps, the upload size cap, the body idle deadline, and a purge no request can stall. */
 import { afterEach, describe, expect, test } from 'bun:test';
+import { createLogger } from '../../src/logger.ts';
 import { digestOf } from '../../src/oci/digest.ts';
-import { expectError, randomBytes, streamOf } from '../helpers/client.ts';
+import { createRegistry } from '../../src/registry.ts';
+import { memoryStorage } from '../../src/storage/memory.ts';
+import { Client, expectError, randomBytes, streamOf } from '../helpers/client.ts';
 import { openRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 const open: TestRegistry[] = [];
@@ -72,6 +75,20 @@ describe('open upload session caps', () => {
     expect(statuses.filter((s) => s === 202).length).toBe(5);
     expect(statuses.filter((s) => s === 429).length).toBe(35);
     expect(t.registry.storage.ledger.count('cap/race')).toBe(5);
+  });
+
+  test('the caps hold with in-memory storage too', async () => {
+    const memory = createRegistry({ storage: memoryStorage(), logger: createLogger('silent'), maxUploadSessions: 3, maxUploadSessionsPerRepository: 2 });
+    try {
+      const c = new Client((request) => memory.fetch(request));
+      await c.startUpload('mem/a');
+      await c.startUpload('mem/a');
+      await expectError(await c.send('POST', '/v2/mem/a/blobs/uploads/'), 429, 'TOOMANYREQUESTS');
+      await c.startUpload('mem/b');
+      await expectError(await c.send('POST', '/v2/mem/c/blobs/uploads/'), 429, 'TOOMANYREQUESTS');
+    } finally {
+      await memory.close();
+    }
   });
 
   test('a mount of a blob the registry has needs no session and passes the cap', async () => {
