@@ -22,6 +22,7 @@ export { createLogger, type Logger, type LogLevel } from './logger.ts';
 export { parseDigest, digestOf, type Digest, type DigestAlgorithm } from './oci/digest.ts';
 export { memoryStorage, MemoryBlobStore, MemoryIndex, MemoryUploadLedger } from './storage/memory.ts';
 export { registryPlugin } from './http/plugin.ts';
+export { isUploadRequest } from './http/body-reader.ts';
 export * as mediaTypes from './oci/media-types.ts';
 export { importLayout, type ImportReport } from './layout/import-layout.ts';
 export type { GcOptions, GcReport } from './core/gc.ts';

@@ -56,6 +56,16 @@ export const ServeConfigSchema = Type.Object(
     mirrorRateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'mirrored-repository requests per second per caller' })),
     mirrorRateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'mirrored-repository requests a caller may make at once' })),
     // --- end access control ---
+    // Server limits (slow clients, upload sessions and sizes).
+    // Bun's timer moves in 4 s steps; at 4 s or less it cuts transfers that are still moving (measured), and 0 would
+    // let a keep-alive connection hold a half-sent request head forever.
+    idleTimeout: Type.Integer({ minimum: 5, maximum: 255, description: 'seconds a connection may send and receive nothing' }),
+    bodyIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an upload body may send nothing before it is cut' }),
+    minBodyRate: Type.Integer({ minimum: 0, description: 'bytes per second an upload body must average over each bodyIdleTimeout window' }),
+    uploadIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an untouched upload session lives before it is purged' }),
+    maxUploadSize: Type.Integer({ minimum: 1, description: 'largest upload in bytes' }),
+    maxUploadSessions: Type.Integer({ minimum: 1, description: 'open upload sessions in the whole registry' }),
+    maxUploadSessionsPerRepository: Type.Integer({ minimum: 1, description: 'open upload sessions in one repository' }),
   },
   { additionalProperties: false },
 );
@@ -79,6 +89,13 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tokenService: 'marina',
   tokenTtl: 300,
   tokenUserClaim: 'sub',
+  idleTimeout: 60,
+  bodyIdleTimeout: DEFAULTS.bodyIdleTimeoutMs / 1000,
+  minBodyRate: DEFAULTS.minBodyRate,
+  uploadIdleTimeout: DEFAULTS.uploadIdleTimeoutMs / 1000,
+  maxUploadSize: DEFAULTS.maxUploadSize,
+  maxUploadSessions: DEFAULTS.maxUploadSessions,
+  maxUploadSessionsPerRepository: DEFAULTS.maxUploadSessionsPerRepository,
 };
 
 /** Environment variable of each setting. */
@@ -114,6 +131,13 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   rateBurst: 'MARINA_RATE_BURST',
   mirrorRateLimit: 'MARINA_MIRROR_RATE_LIMIT',
   mirrorRateBurst: 'MARINA_MIRROR_RATE_BURST',
+  idleTimeout: 'MARINA_IDLE_TIMEOUT',
+  bodyIdleTimeout: 'MARINA_BODY_IDLE_TIMEOUT',
+  minBodyRate: 'MARINA_MIN_BODY_RATE',
+  uploadIdleTimeout: 'MARINA_UPLOAD_IDLE_TIMEOUT',
+  maxUploadSize: 'MARINA_MAX_UPLOAD_SIZE',
+  maxUploadSessions: 'MARINA_MAX_UPLOAD_SESSIONS',
+  maxUploadSessionsPerRepository: 'MARINA_MAX_UPLOAD_SESSIONS_PER_REPOSITORY',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -156,6 +180,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   const merged: Record<string, unknown> = { ...SERVE_DEFAULTS };
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   if (typeof merged.cacheMax === 'string') merged.cacheMax = parseSize(merged.cacheMax);
+  if (typeof merged.maxUploadSize === 'string') merged.maxUploadSize = parseSize(merged.maxUploadSize);
   const problems: string[] = [];
   for (const [key, schema] of Object.entries(ServeConfigSchema.properties)) {
     const value = merged[key];

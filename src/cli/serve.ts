@@ -6,6 +6,7 @@ import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
+import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
@@ -52,6 +53,18 @@ Access control (without these flags the registry is open to anyone who can reach
   --rate-burst <n>         requests at once per caller         (default 2 × rate)
   --mirror-rate-limit <n>  requests per second per caller to mirrored repositories
   --mirror-rate-burst <n>  their burst                         (default 2 × rate)
+
+Limits (see README "Limits"):
+  --idle-timeout <s>       close a connection that sends and receives nothing this long; also bounds the
+                           head of a keep-alive request (default 60, 5..255, env ${ENV_NAMES.idleTimeout})
+  --body-idle-timeout <s>  cut an upload body that sends nothing this long (408)  (default 60, env ${ENV_NAMES.bodyIdleTimeout})
+  --min-body-rate <B/s>    cut an upload body averaging less per body-idle-timeout window (408; 0 = off)
+                           (default 1024, env ${ENV_NAMES.minBodyRate})
+  --upload-idle-timeout <s> purge upload sessions untouched this long  (default 86400, env ${ENV_NAMES.uploadIdleTimeout})
+  --max-upload-size <size> largest blob upload, e.g. 10GiB (413)  (default 32GiB, env ${ENV_NAMES.maxUploadSize})
+  --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
+  --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
+                           (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -96,6 +109,14 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'rate-burst': { type: 'string' },
       'mirror-rate-limit': { type: 'string' },
       'mirror-rate-burst': { type: 'string' },
+      // Limits
+      'idle-timeout': { type: 'string' },
+      'body-idle-timeout': { type: 'string' },
+      'min-body-rate': { type: 'string' },
+      'upload-idle-timeout': { type: 'string' },
+      'max-upload-size': { type: 'string' },
+      'max-upload-sessions': { type: 'string' },
+      'max-upload-sessions-per-repository': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -134,6 +155,14 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     rateBurst: values['rate-burst'],
     mirrorRateLimit: values['mirror-rate-limit'],
     mirrorRateBurst: values['mirror-rate-burst'],
+    // Limits
+    idleTimeout: values['idle-timeout'],
+    bodyIdleTimeout: values['body-idle-timeout'],
+    minBodyRate: values['min-body-rate'],
+    uploadIdleTimeout: values['upload-idle-timeout'],
+    maxUploadSize: values['max-upload-size'],
+    maxUploadSessions: values['max-upload-sessions'],
+    maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -158,21 +187,35 @@ export async function serve(argv: string[]): Promise<void> {
     mirror: mirrorOptions(config, process.env),
     authorize: auth.authorize,
     logger,
+    // Limits
+    bodyIdleTimeoutMs: config.bodyIdleTimeout * 1000,
+    minBodyRate: config.minBodyRate,
+    uploadIdleTimeoutMs: config.uploadIdleTimeout * 1000,
+    maxUploadSize: config.maxUploadSize,
+    maxUploadSessions: config.maxUploadSessions,
+    maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
   });
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
-    fetch: (request, server) => {
+    fetch(request, server) {
       rememberClientAddress(request, server.requestIP(request)?.address);
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
-      return shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request);
+      const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
+      // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
+      // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
+      // connection, so it is put back before the response goes out: the next request head is bounded again.
+      if (!isUploadRequest(request.method, request.url)) return handle(request);
+      server.timeout(request, 0);
+      return Promise.resolve(handle(request)).finally(() => restoreTimeout(server, request, config.idleTimeout));
     },
-    // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
+    // Upload sizes are capped by Marina (maxUploadSize, streamed to disk); Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Large commits (hash check + fsync) and slow clients must not hit Bun's 10 s idle default.
-    idleTimeout: 0,
+    // Closes connections that send and receive nothing: idle keep-alives, unfinished heads of a keep-alive's next
+    // request, stalled downloads. Bun bounds the head of a connection's first request itself (about 10 s).
+    idleTimeout: config.idleTimeout,
     error(error) {
       logger.error('unhandled server error', { error });
       return new Response(null, { status: 500 });
@@ -215,6 +258,15 @@ export async function serve(argv: string[]): Promise<void> {
 function isTokenPath(url: string): boolean {
   const start = url.indexOf('/', url.indexOf('://') + 3);
   return start >= 0 && (url.startsWith('/token?', start) || url.length === start + 6 && url.endsWith('/token'));
+}
+
+/** Puts Bun's idle timer back after an upload step; the connection may already be gone. */
+function restoreTimeout(server: Bun.Server<undefined>, request: Request, seconds: number): void {
+  try {
+    server.timeout(request, seconds);
+  } catch {
+    // Closed by the client: nothing left to bound.
+  }
 }
 
 function formatHost(host: string): string {

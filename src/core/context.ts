@@ -39,6 +39,12 @@ export interface CoreSettings {
   referrersPageSize: number;
   /** Largest `n` honoured in tag and catalog listings. */
   maxPageSize: number;
+  /** Largest total size of one upload, in bytes (413 past it). */
+  maxUploadSize: number;
+  /** Open upload sessions allowed in the whole registry (429 past it). */
+  maxUploadSessions: number;
+  /** Open upload sessions allowed in one repository (429 past it). */
+  maxUploadSessionsPerRepository: number;
 }
 
 /** The state shared by core operations. */

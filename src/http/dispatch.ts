@@ -66,6 +66,8 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     } catch (error) {
       if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
       response = errorResponse(error, method);
+      // A body refused as too large (413) or cut as stalled (408) is left unread: close rather than drain it.
+      if (response.status === 413 || response.status === 408) response.headers.set('Connection', 'close');
     }
     if (started) logger.debug('request', { method, path: pathname, status: response.status, user: caller.identity?.subject, ms: +(performance.now() - started).toFixed(2) });
     return response;

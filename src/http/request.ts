@@ -8,6 +8,10 @@ import type { Route } from './paths.ts';
 export interface HttpSettings {
   /** Advertised as OCI-Chunk-Min-Length on upload POST. */
   chunkMinLength: number;
+  /** An upload body silent for this long is cut (408); also the window of `minBodyRate`. */
+  bodyIdleTimeoutMs: number;
+  /** Fewest bytes per second an upload body must average over each `bodyIdleTimeoutMs` window (408 below). */
+  minBodyRate: number;
 }
 
 /** The per-request bundle passed to handlers. */
