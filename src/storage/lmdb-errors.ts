@@ -36,16 +36,32 @@ export async function rethrowCommitFailure(error: unknown, waitMs = 1000): Promi
 let quiet = false;
 
 /**
- * Drops the errors lmdb-js prints itself from its write thread callback (the same failure reaches the caller as a
- * rejected write). Everything else written with `console.error` passes through unchanged. Idempotent.
+ * Keeps lmdb-js quiet about a failed write, which the caller hears about anyway as a rejected transaction:
+ * - drops the error lmdb-js prints itself (with its stack) from its write-thread callback through `console.error`;
+ * - handles the copies of "Commit failed" it rejects on internal promises nobody can await, which would otherwise
+ *   print a stack trace and, as an unhandled rejection, take the process down on a full disk.
+ * Everything else is untouched: other `console.error` calls pass through, and any other unhandled rejection still
+ * ends the process as by default (unless another listener handles it). Idempotent.
  */
-export function silenceLmdbConsole(): void {
+export function quietLmdb(): void {
   if (quiet) return;
   quiet = true;
   const original = console.error.bind(console);
   console.error = (...args: unknown[]) => {
-    const first = args[0];
-    if (first instanceof Error && typeof first.stack === 'string' && /[\\/]lmdb[\\/]write\.js/.test(first.stack)) return;
+    if (fromLmdbWriter(args[0])) return;
     original(...args);
   };
+  process.on('unhandledRejection', function lmdbCommitFailures(reason) {
+    const pending = (reason as { commitError?: unknown } | undefined)?.commitError;
+    if (reason instanceof Error && reason.message.startsWith('Commit failed') && pending instanceof Promise) {
+      pending.catch(() => {});
+      return;
+    }
+    if (process.listenerCount('unhandledRejection') > 1) return;
+    throw reason;
+  });
+}
+
+function fromLmdbWriter(value: unknown): boolean {
+  return value instanceof Error && typeof value.stack === 'string' && /[\\/]lmdb[\\/]write\.js/.test(value.stack);
 }

@@ -8,7 +8,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { crashPoint } from '../crash-points.ts';
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
-import { rethrowCommitFailure, silenceLmdbConsole } from './lmdb-errors.ts';
+import { rethrowCommitFailure, quietLmdb } from './lmdb-errors.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
 import { ReadCache } from './read-cache.ts';
 import { referrerOf } from './records.ts';
@@ -43,7 +43,7 @@ export class LmdbIndex implements MetadataIndex {
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
-    silenceLmdbConsole();
+    quietLmdb();
     this.root = open({ path: path.join(options.dir, 'index.mdb'), maxDbs: 16, mapSize: 2 ** 34 });
     const db = <V>(name: string) => this.root.openDB<V, Key>({ name });
     this.tags = db('tags');
