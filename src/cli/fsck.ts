@@ -94,8 +94,17 @@ function summary(r: FsckReport, repair: boolean): string[] {
     `errors: ${byKind(errors)}`,
     `garbage: ${byKind(garbage)}${garbage.length && !repair ? ' (marina fsck --repair or marina gc reclaims it)' : ''}`,
     ...(repair ? [`repaired: ${repaired.length}`] : []),
-    r.remainingErrors ? `result: ${r.remainingErrors} errors remain${repair ? '' : ' (see --repair)'}` : 'result: consistent',
+    result(r, repair),
   ];
+}
+
+function result(r: FsckReport, repair: boolean): string {
+  if (!r.remainingErrors) return 'result: consistent';
+  const left = r.findings.filter((f) => f.severity === 'error' && !f.repaired);
+  const fixable = left.filter((f) => f.repairable).length;
+  const parts = [`${left.length - fixable} need a client to re-push`];
+  if (fixable) parts.push(`${fixable} ${repair ? 'could not be repaired now' : 'can be fixed with --repair'}`);
+  return `result: ${r.remainingErrors} error(s) remain: ${parts.join(', ')}`;
 }
 
 /** A progress line on stderr at most once a second, only for runs long enough to need one. */

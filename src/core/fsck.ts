@@ -30,6 +30,8 @@ export interface Finding {
   repository?: string;
   digest?: string;
   message: string;
+  /** True when `repair` can fix it (else only a client re-push can). */
+  repairable: boolean;
   /** What `repair` did; absent when nothing was done (not repairing, or not repairable). */
   repaired?: string;
 }
@@ -95,7 +97,8 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
   const cutoff = now - (options.graceMs ?? 60 * 60 * 1000);
   const progress = options.onProgress ?? (() => {});
   const report: FsckReport = { repositories: 0, manifests: 0, tags: 0, links: 0, blobs: 0, hashedBytes: 0, uploads: 0, findings: [], remainingErrors: 0 };
-  const found = async (finding: Finding, fix?: () => Promise<string | undefined>) => {
+  const found = async (fields: Omit<Finding, 'repairable'>, fix?: () => Promise<string | undefined>) => {
+    const finding: Finding = { ...fields, repairable: fix !== undefined };
     if (repair && fix) {
       const done = await fix();
       if (done) finding.repaired = done;
