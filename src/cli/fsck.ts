@@ -92,7 +92,7 @@ function summary(r: FsckReport, repair: boolean): string[] {
   return [
     `checked ${r.repositories} repositories, ${r.manifests} manifests, ${r.tags} tags, ${r.links} links, ${r.blobs} blob files (${formatBytes(r.hashedBytes)} hashed), ${r.uploads} upload sessions`,
     `errors: ${byKind(errors)}`,
-    `garbage: ${byKind(garbage)}${garbage.length && !repair ? ' (marina fsck --repair or marina gc reclaims it)' : ''}`,
+    `garbage: ${byKind(garbage)}${garbage.length && !repair ? ' (marina fsck --repair reclaims it)' : ''}`,
     ...(repair ? [`repaired: ${repaired.length}`] : []),
     result(r, repair),
   ];

@@ -178,12 +178,12 @@ export class FsBlobStore implements BlobStore {
 
   /** True when `uploads/<id>` exists (without reading it, unlike {@link resumeUpload}). */
   hasPartial(name: string): boolean {
-    return !name.includes('/') && fs.existsSync(path.join(this.uploadsDir, name));
+    return isPlainName(name) && fs.existsSync(path.join(this.uploadsDir, name));
   }
 
   /** Removes one file from `uploads/`; false when it was not there. */
   async removePartial(name: string): Promise<boolean> {
-    if (name.includes('/') || this.sessions.has(name)) return false;
+    if (!isPlainName(name) || this.sessions.has(name)) return false;
     try {
       await fs.promises.unlink(path.join(this.uploadsDir, name));
       return true;
@@ -255,4 +255,9 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if (isNotFound(e)) return [];
     throw e;
   }
+}
+
+/** A file name inside one directory: no separators, not `.` or `..`. */
+function isPlainName(name: string): boolean {
+  return name.length > 0 && name.length < 256 && !/[\\/]/.test(name) && name !== '.' && name !== '..';
 }
