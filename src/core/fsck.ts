@@ -110,29 +110,34 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
 
   // 1. Blob files: which are stored, and (unless skipped) whether their bytes match their names.
   const stored = new Set<Digest>();
-  for await (const digest of blobs.list()) {
-    stored.add(digest);
-    if (stored.size % 1000 === 0) progress({ phase: 'listing blobs', done: stored.size });
-  }
-  report.blobs = stored.size;
-  if (options.verifyBlobs ?? true) {
-    let done = 0;
-    for (const digest of [...stored]) {
-      progress({ phase: 'hashing blobs', done: done++, total: report.blobs, bytes: report.hashedBytes });
-      const file = await blobs.open(digest);
-      if (!file) {
-        stored.delete(digest);
-        continue;
-      }
-      const actual = await hashBlob(file, digestAlgorithm(digest));
-      report.hashedBytes += file.size;
-      if (actual === digest) continue;
-      stored.delete(digest);
-      await found({ kind: 'corrupt-blob', severity: 'error', digest, message: `blob file's bytes hash to ${actual}` }, async () => {
-        const moved = blobs.quarantine ? await blobs.quarantine(digest) : (await blobs.delete(digest)) ? 'deleted' : undefined;
-        return moved && (moved === 'deleted' ? 'corrupt file deleted' : `corrupt file moved to ${moved}`);
-      });
+  const corrupt = new Set<Digest>();
+  const hashing = options.verifyBlobs ?? true;
+  const verify = async (digest: Digest): Promise<boolean> => {
+    const file = await blobs.open(digest);
+    if (!file) return false;
+    if (hashing) report.hashedBytes += file.size;
+    const actual = hashing ? await hashBlob(file, digestAlgorithm(digest)) : digest;
+    if (actual === digest) {
+      stored.add(digest);
+      return true;
     }
+    corrupt.add(digest);
+    await found({ kind: 'corrupt-blob', severity: 'error', digest, message: `blob file's bytes hash to ${actual}` }, async () => {
+      const moved = blobs.quarantine ? await blobs.quarantine(digest) : (await blobs.delete(digest)) ? 'deleted' : undefined;
+      return moved && (moved === 'deleted' ? 'corrupt file deleted' : `corrupt file moved to ${moved}`);
+    });
+    return false;
+  };
+  // A blob committed by a live server after the listing is checked when first met, not reported missing.
+  const isStored = async (digest: Digest) => stored.has(digest) || (!corrupt.has(digest) && (await verify(digest)));
+  const listed: Digest[] = [];
+  for await (const digest of blobs.list()) {
+    listed.push(digest);
+    if (listed.length % 1000 === 0) progress({ phase: 'listing blobs', done: listed.length });
+  }
+  for (const [done, digest] of listed.entries()) {
+    progress({ phase: 'hashing blobs', done, total: listed.length, bytes: report.hashedBytes });
+    await verify(digest);
   }
 
   // 2. Repositories: links, manifests and tags against what is stored.
@@ -143,11 +148,13 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
     const linked = new Set<Digest>();
     for (const { digest } of index.listBlobLinks(repository)) {
       report.links++;
-      if (stored.has(digest)) {
+      if (await isStored(digest)) {
         linked.add(digest);
         linkedAnywhere.add(digest);
         continue;
       }
+      // Fresh reads before reporting: a live server may have deleted the link (and the file) since the listing.
+      if (!index.hasBlob(repository, digest)) continue;
       await found({ kind: 'dangling-link', severity: 'error', repository, digest, message: 'the repository links a blob whose file is missing or corrupt' }, async () => {
         // Re-check: a server may have committed the blob since the scan. Removing the link makes the registry
         // answer BLOB_UNKNOWN, so clients upload the blob again instead of trusting a link to nothing.
@@ -170,7 +177,13 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
       }
       for (const blob of parsed.blobs) {
         if (linked.has(blob)) continue;
-        if (stored.has(blob)) {
+        if (index.hasBlob(repository, blob) && (await isStored(blob))) {
+          linked.add(blob);
+          linkedAnywhere.add(blob);
+          continue;
+        }
+        if (!index.getManifest(repository, digest)) break;
+        if (await isStored(blob)) {
           await found({ kind: 'unlinked-blob', severity: 'error', repository, digest, message: `references ${blob}, stored but not linked in the repository` }, async () => {
             await index.linkBlob(repository, blob);
             linked.add(blob);
@@ -182,21 +195,23 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
         }
       }
       for (const child of parsed.manifests) {
-        if (manifests.has(child)) continue;
+        if (manifests.has(child) || index.getManifest(repository, child) || !index.getManifest(repository, digest)) continue;
         await found({ kind: 'manifest-child-missing', severity: 'error', repository, digest, message: `references manifest ${child}, which the repository does not hold: re-push it (not repairable here)` });
       }
     }
     for (const tag of allPages((last) => index.listTags(repository, { last, limit: 1000 }))) {
       report.tags++;
       const digest = index.resolveTag(repository, tag);
-      if (digest && manifests.has(digest)) continue;
+      if (digest && (manifests.has(digest) || index.getManifest(repository, digest))) continue;
       await found({ kind: 'tag-dangling', severity: 'error', repository, message: `tag ${tag} names ${digest ?? 'nothing'}, which is not stored: re-push it (not repairable here)` });
     }
   }
 
+  report.blobs = stored.size + corrupt.size;
+
   // 3. Garbage: blob files nothing links.
   for (const digest of stored) {
-    if (linkedAnywhere.has(digest)) continue;
+    if (linkedAnywhere.has(digest) || index.isBlobLinkedAnywhere(digest)) continue;
     const file = await blobs.open(digest);
     const modifiedAt = file && 'lastModified' in file ? (file as File).lastModified : now;
     await found({ kind: 'orphan-blob', severity: 'garbage', digest, message: `${file?.size ?? 0} bytes that no repository links` }, async () => {

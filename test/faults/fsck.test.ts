@@ -10,9 +10,12 @@ import { fsStorage } from '../../src/storage/storage.ts';
 import { bytesOf, randomBytes } from '../helpers/client.ts';
 import { openRegistry, tempDir } from '../helpers/registry.ts';
 import { runCli } from '../helpers/server.ts';
+import { clientOf, FaultBed, makeImage, pushImage } from './support.ts';
 
 const dirs: string[] = [];
-afterAll(() => {
+const bed = new FaultBed();
+afterAll(async () => {
+  await bed.cleanup();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -172,4 +175,29 @@ describe('marina fsck', () => {
     expect(report.remainingErrors).toBe(2);
     expect(report.findings.map((f: { kind: string }) => f.kind).sort()).toEqual(['dangling-link', 'manifest-blob-missing']);
   });
+
+  test('checking beside a live server while clients push finds no errors (new blobs and manifests are not mistaken for damage)', async () => {
+    const root = bed.dir();
+    const server = await bed.serve(root);
+    const c = clientOf(server);
+    let pushing = true;
+    let pushed = 0;
+    const shared = randomBytes(8192);
+    const clients = Array.from({ length: 4 }, async (_, i) => {
+      for (let n = 0; pushing; n++) {
+        expect(await pushImage(c, `live/c${i}`, `t${n}`, makeImage([shared, randomBytes(4096)]))).toBe(201);
+        pushed++;
+      }
+    });
+    try {
+      for (let run = 0; run < 3; run++) {
+        const r = await fsck(root);
+        expect({ code: r.code, errors: r.lines.filter((l) => l.startsWith('ERROR')) }).toEqual({ code: 0, errors: [] });
+      }
+    } finally {
+      pushing = false;
+      await Promise.all(clients);
+    }
+    expect(pushed).toBeGreaterThan(4);
+  }, 30_000);
 });
