@@ -107,13 +107,15 @@ function result(r: FsckReport, repair: boolean): string {
   return `result: ${r.remainingErrors} error(s) remain: ${parts.join(', ')}`;
 }
 
-/** A progress line on stderr at most once a second, only for runs long enough to need one. */
+/** Progress on stderr: a line when a phase starts, then at most one a second (long runs show where they are). */
 function throttledProgress(): (p: FsckProgress) => void {
-  let next = Date.now() + 1000;
+  let next = 0;
+  let phase = '';
   return (p) => {
     const now = Date.now();
-    if (now < next) return;
+    if (now < next && p.phase === phase) return;
     next = now + 1000;
+    phase = p.phase;
     const of = p.total !== undefined ? `/${p.total}` : '';
     const bytes = p.bytes !== undefined ? ` (${formatBytes(p.bytes)})` : '';
     process.stderr.write(`fsck: ${p.phase} ${p.done}${of}${bytes}\n`);

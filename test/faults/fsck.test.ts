@@ -68,6 +68,16 @@ describe('marina fsck', () => {
     expect(r.stderr).toContain('not a Marina data directory');
   });
 
+  test('shows its progress on stderr, a line per phase, unless --quiet', async () => {
+    const { root } = await pushedData();
+    const loud = await runCli(['fsck', '--data', root]);
+    expect(loud.code).toBe(0);
+    const phases = loud.stderr.split('\n').filter(Boolean).map((l) => /^fsck: ([a-z ]+?) \d/.exec(l)?.[1]);
+    expect([...new Set(phases)]).toEqual(['hashing blobs', 'checking repositories', 'checking uploads']);
+    expect(loud.stderr).toContain('fsck: hashing blobs 0/3 (0 B)');
+    expect((await fsck(root)).stderr).toBe('');
+  });
+
   test('finds nothing wrong in an intact data directory and exits 0 with a summary', async () => {
     const { root } = await pushedData();
     const r = await fsck(root);
