@@ -114,6 +114,24 @@ describe('a full disk', () => {
     noStackTraces(server);
   }, 30_000);
 
+  test('opening uploads on a full disk is answered 202 or 507, never a 500', async () => {
+    const c = clientOf(server);
+    const free = fill(0);
+    const statuses = new Set<number>();
+    try {
+      for (let i = 0; i < 50 && !statuses.has(507); i++) {
+        const res = await c.send('POST', '/v2/full/open/blobs/uploads/');
+        statuses.add(res.status);
+        if (res.status !== 202) await expectStorageError(res);
+        else await res.arrayBuffer();
+      }
+    } finally {
+      free();
+    }
+    expect([...statuses].filter((s) => s !== 202 && s !== 507)).toEqual([]);
+    expect((await c.send('POST', '/v2/full/open/blobs/uploads/')).status).toBe(202);
+  }, 30_000);
+
   test('a manifest the index cannot store answers 507/503 with no stack trace; after freeing space it is stored', async () => {
     const c = clientOf(server);
     const image = makeImage([randomBytes(1024)]);
