@@ -108,7 +108,6 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
   }
 }
 
-
 /** The failure's own message and its causes', without stack traces (a full disk is an operating condition). */
 function describeCause(error: unknown): string {
   const parts: string[] = [];
