@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage } from '../storage/storage.ts';
+import { fsStorage, recoverUploads } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
@@ -195,6 +195,8 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSessions: config.maxUploadSessions,
     maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
   });
+  const recovered = await recoverUploads(registry.storage);
+  if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
     hostname: config.host,

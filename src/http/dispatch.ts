@@ -4,7 +4,7 @@
  * `registry.fetch`.
  */
 import type { CoreContext } from '../core/context.ts';
-import { isRegistryError, RegistryError } from '../errors.ts';
+import { isRegistryError, RegistryError, storageFailure } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parseRepositoryName } from '../oci/names.ts';
 import { actingAs } from '../core/actor.ts';
@@ -64,7 +64,9 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     try {
       response = conditionalResponse(request, await handle(request, method, pathname, search, caller));
     } catch (error) {
-      if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
+      const storage = isRegistryError(error) ? undefined : storageFailure(error);
+      if (storage) logger.warn(storage.message, { method, path: pathname, status: storage.status, cause: describeCause(error) });
+      else if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
       response = errorResponse(error, method);
       // A body refused as too large (413) or cut as stalled (408) is left unread: close rather than drain it.
       if (response.status === 413 || response.status === 408) response.headers.set('Connection', 'close');
@@ -114,3 +116,9 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
   }
 }
 
+/** The failure's own message and its causes', without stack traces (a full disk is an operating condition). */
+function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
+}

@@ -31,9 +31,21 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
   return { code, stdout, stderr };
 }
 
+/** Options of {@link startServer} beyond its arguments. */
+export interface StartOptions {
+  /** fsync on commit, as in production (durability tests); off (`--no-sync`) by default for speed. */
+  sync?: boolean;
+}
+
 /** Starts `marina serve` on 127.0.0.1 with a kernel-chosen port; resolves once it logs its address. */
-export async function startServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<ServerProcess> {
-  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-format', 'text', '--no-sync', ...extraArgs];
+export async function startServer(
+  dataDir: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+  timeoutMs = 15_000,
+  options: StartOptions = {},
+): Promise<ServerProcess> {
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-format', 'text', ...(options.sync ? [] : ['--no-sync']), ...extraArgs];
   const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   let text = '';
   let onText: (() => void) | undefined;
