@@ -59,7 +59,13 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
   try {
     session = await ctx.blobs.startUpload({ algorithms });
     const now = Date.now();
-    ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+    try {
+      ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+    } catch (error) {
+      // An unrecorded session could never be resumed or purged: drop its file now (a full disk fails here first).
+      await session.cancel().catch(() => undefined);
+      throw error;
+    }
   } finally {
     release();
   }

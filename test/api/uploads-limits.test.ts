@@ -222,3 +222,20 @@ describe('purging idle sessions', () => {
     expect(t.registry.purgeUploads()).not.toBe(first);
   });
 });
+
+describe('an upload session the ledger cannot record', () => {
+  test('answers an error and leaves no partial file behind (a full disk fails the ledger first)', async () => {
+    const t = registry();
+    const fsys = await import('node:fs');
+    const path = await import('node:path');
+    t.registry.storage.ledger.add = () => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    };
+    const res = await t.client.send('POST', '/v2/ledger/full/blobs/uploads/');
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    await res.arrayBuffer();
+    const uploads = path.join(t.root, 'uploads');
+    const left = fsys.existsSync(uploads) ? fsys.readdirSync(uploads) : [];
+    expect(left).toEqual([]);
+  });
+});
