@@ -14,6 +14,12 @@ import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, Referre
 
 type Key = string[];
 
+/** A hold on a blob (a commit or mount in flight) or a claim to delete its file, valid until `until` (ms). */
+interface BlobHold {
+  kind: 'hold' | 'delete';
+  until: number;
+}
+
 // Names, tags and digests are validated ASCII, so '\x7f' sorts after every value in a range.
 const HIGH = '\x7f';
 
@@ -34,6 +40,10 @@ export class LmdbIndex implements MetadataIndex {
   private readonly linksByDigest: Database<true, Key>;
   private readonly referrers: Database<ReferrerDescriptor, Key>;
   private readonly repositories: Database<true, string>;
+  /** repository → generation: advanced by every manifest put, so GC knows whether its marks are still complete. */
+  private readonly generations: Database<number, string>;
+  /** [digest, token] → a hold (a commit or mount in flight) or a deletion claim, each with an expiry. */
+  private readonly holds: Database<BlobHold, Key>;
   // Pull traffic reads the same few tags and manifests over and over; decoding them each time was a quarter of
   // a manifest HEAD's CPU. Cleared on every write here; 1 s TTL for writers in other processes.
   private readonly manifestCache = new ReadCache<ManifestRecord>(16 * 1024 * 1024, 1000, (r) => r.size + 256);
@@ -50,28 +60,80 @@ export class LmdbIndex implements MetadataIndex {
     this.linksByDigest = db('links-by-digest');
     this.referrers = db('referrers');
     this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
+    this.generations = this.root.openDB<number, string>({ name: 'generations' });
+    this.holds = db('blob-holds');
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
     return this.links.doesExist([repository, digest]);
   }
 
-  async linkBlob(repository: string, digest: Digest): Promise<void> {
-    if (this.hasBlob(repository, digest)) return;
-    await this.write(() => {
-      this.links.put([repository, digest], Date.now());
+  async linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean> {
+    return this.write(() => {
+      const now = Date.now();
+      if (hold !== undefined) {
+        // A claim removes expired holds before it is granted: a hold still present means no deletion began.
+        if (!this.holds.doesExist([digest, hold])) return false;
+        this.holds.remove([digest, hold]);
+      } else if (this.liveHolds(digest, now).some((h) => h.kind === 'delete')) return false;
+      this.links.put([repository, digest], now);
       this.linksByDigest.put([digest, repository], true);
       this.repositories.put(repository, true);
+      return true;
     });
   }
 
-  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+  async touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean> {
+    const at = this.links.get([repository, digest]);
+    if (at === undefined) return false;
+    if (typeof at === 'number' && at >= olderThan) return true;
     return this.write(() => {
       if (!this.links.doesExist([repository, digest])) return false;
+      this.links.put([repository, digest], Date.now());
+      return true;
+    }, false);
+  }
+
+  async unlinkBlob(repository: string, digest: Digest, ifUnused?: { linkedBefore: number; generation: number }): Promise<boolean> {
+    return this.write(() => {
+      const at = this.links.get([repository, digest]);
+      if (at === undefined) return false;
+      if (ifUnused) {
+        if ((typeof at === 'number' ? at : 0) >= ifUnused.linkedBefore) return false;
+        if (this.repositoryGeneration(repository) !== ifUnused.generation) return false;
+      }
       this.links.remove([repository, digest]);
       this.linksByDigest.remove([digest, repository]);
       return true;
     });
+  }
+
+  repositoryGeneration(repository: string): number {
+    return this.generations.get(repository) ?? 0;
+  }
+
+  async holdBlob(digest: Digest, ttlMs: number): Promise<string | undefined> {
+    return this.write(() => {
+      const now = Date.now();
+      if (this.liveHolds(digest, now).some((h) => h.kind === 'delete')) return undefined;
+      const token = crypto.randomUUID();
+      this.holds.put([digest, token], { kind: 'hold', until: now + ttlMs });
+      return token;
+    }, false);
+  }
+
+  async claimBlobDeletion(digest: Digest, ttlMs: number): Promise<string | undefined> {
+    return this.write(() => {
+      const now = Date.now();
+      if (this.isBlobLinkedAnywhere(digest) || this.liveHolds(digest, now).length) return undefined;
+      const token = crypto.randomUUID();
+      this.holds.put([digest, token], { kind: 'delete', until: now + ttlMs });
+      return token;
+    }, false);
+  }
+
+  async releaseBlob(digest: Digest, token: string): Promise<void> {
+    await this.write(() => this.holds.remove([digest, token]), false);
   }
 
   findBlobRepository(digest: Digest, except?: string): string | undefined {
@@ -125,6 +187,10 @@ export class LmdbIndex implements MetadataIndex {
       ];
       if (absent.length) return absent;
       const digest = record.digest;
+      // The blobs are in use again: their links start a new grace period, and GC's marks of this repository are stale.
+      const now = Date.now();
+      for (const blob of requires.blobs) this.links.put([repository, blob], now);
+      this.generations.put(repository, this.repositoryGeneration(repository) + 1);
       this.manifests.put([repository, digest], encodeManifestRecord(record));
       this.repositories.put(repository, true);
       for (const tag of tags) {
@@ -201,15 +267,30 @@ export class LmdbIndex implements MetadataIndex {
     await this.root.close();
   }
 
-  /** Runs `fn` in one write transaction and resolves after the commit is durable. */
-  private async write<T>(fn: () => T): Promise<T> {
+  /** Holds and claims of a blob that have not expired; expired ones are removed (inside a write transaction). */
+  private liveHolds(digest: Digest, now: number): BlobHold[] {
+    const live: BlobHold[] = [];
+    const expired: Key[] = [];
+    for (const { key, value } of this.holds.getRange({ start: [digest], end: [digest, HIGH] })) {
+      if (value.until > now) live.push(value);
+      else expired.push(key);
+    }
+    for (const key of expired) this.holds.remove(key);
+    return live;
+  }
+
+  /**
+   * Runs `fn` in one write transaction; resolves once the commit is visible to every process, and with `durable`
+   * (the default) once it is on disk. Holds and link touches need no durability: a crash ends them anyway.
+   */
+  private async write<T>(fn: () => T, durable = true): Promise<T> {
     // Before and after: no read may see the cache from before this write once the write is visible.
     this.manifestCache.clear();
     this.tagCache.clear();
     const result = await this.root.transaction(fn);
     this.manifestCache.clear();
     this.tagCache.clear();
-    await this.root.flushed;
+    if (durable) await this.root.flushed;
     return result;
   }
 }
