@@ -8,6 +8,8 @@ import { digestOf } from '../../src/oci/digest.ts';
 import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
 import { createRegistry, type Registry } from '../../src/registry.ts';
 import { fsStorage } from '../../src/storage/storage.ts';
+import { Client } from '../helpers/client.ts';
+import { brokenImages, rePushUntil } from '../helpers/repush-race.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 let registry: Registry;
@@ -73,4 +75,42 @@ describe('collectGarbage', () => {
     expect(report).toMatchObject({ unlinked: 0, deletedBlobs: 0 });
     expect((await registry.getBlob('app', digestOf('layer pushed before its manifest'))).size).toBeGreaterThan(0);
   });
+
+  test('a dry run also counts the files that the links it would remove leave unlinked', async () => {
+    open();
+    await image('app', 'v1', ['only in app', 'shared with other']);
+    await image('other', 'v1', ['shared with other']);
+    await registry.deleteManifest('app', registry.getManifest('app', 'v1').digest);
+    const dry = await registry.collectGarbage({ graceMs: 0, dryRun: true });
+    // app's config and 'only in app' lose their last link; 'shared with other' keeps the one in other.
+    expect(dry).toMatchObject({ unlinked: 3, deletedBlobs: 2 });
+    const real = await registry.collectGarbage({ graceMs: 0 });
+    expect(real).toMatchObject({ unlinked: 3, deletedBlobs: 2, freedBytes: dry.freedBytes });
+  });
+
+  test('loses no acknowledged image while collections run back to back beside re-pushes that reuse old layers', async () => {
+    open();
+    const client = new Client((request) => registry.fetch(request));
+    const graceMs = 300;
+    const until = Date.now() + 6000;
+    const runs = { collections: 0, unlinked: 0, deletedBlobs: 0 };
+    const collect = async () => {
+      while (Date.now() < until) {
+        const report = await registry.collectGarbage({ graceMs });
+        runs.collections++;
+        runs.unlinked += report.unlinked;
+        runs.deletedBlobs += report.deletedBlobs;
+        await Bun.sleep(1);
+      }
+    };
+    const [{ acknowledged, refusals }] = await Promise.all([rePushUntil(client, { until, workers: 8, graceMs }), collect()]);
+    const broken = await brokenImages(client, acknowledged);
+    console.log(
+      `same-process gc race: ${acknowledged.length} acknowledged, ${broken.length} broken; refused ${JSON.stringify(Object.fromEntries(refusals))}; ` +
+        `${runs.collections} collections removed ${runs.unlinked} links and ${runs.deletedBlobs} files`,
+    );
+    expect(runs.unlinked).toBeGreaterThan(0);
+    expect(acknowledged.length).toBeGreaterThan(20);
+    expect(broken.slice(0, 10)).toEqual([]);
+  }, 30_000);
 });
