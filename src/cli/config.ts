@@ -37,6 +37,8 @@ export const ServeConfigSchema = Type.Object(
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
+    cacheHighWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction starts above this fraction of cacheMax' }),
+    cacheLowWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction (and cache prune) stops below this fraction of cacheMax' }),
   },
   { additionalProperties: false },
 );
@@ -57,6 +59,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   sync: true,
   mirrors: [],
   mirrorFreshness: 300,
+  cacheHighWatermark: 0.95,
+  cacheLowWatermark: 0.8,
 };
 
 /** Environment variable of each setting. */
@@ -75,6 +79,8 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
   cacheMax: 'MARINA_CACHE_MAX',
+  cacheHighWatermark: 'MARINA_CACHE_HIGH_WATERMARK',
+  cacheLowWatermark: 'MARINA_CACHE_LOW_WATERMARK',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -125,6 +131,9 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
     if (schema.type === 'integer') {
       if (/^\d{1,15}$/.test(value)) merged[key] = Number(value);
       else problems.push(`${key}: expected a whole number, got "${value}"`);
+    } else if (schema.type === 'number') {
+      if (/^\d{1,6}(?:\.\d{1,9})?$/.test(value)) merged[key] = Number(value);
+      else problems.push(`${key}: expected a decimal number, got "${value}"`);
     } else if (schema.type === 'boolean') {
       const word = value.toLowerCase();
       const flag = Object.hasOwn(BOOLEAN_WORDS, word) ? BOOLEAN_WORDS[word] : undefined;
@@ -136,6 +145,9 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   for (const e of Value.Errors(ServeConfigSchema, merged)) {
     const key = e.path.slice(1) || '(root)';
     if (!named.has(key.split('/')[0]!)) problems.push(`${key}: ${e.message}`);
+  }
+  if (!problems.length && (merged.cacheLowWatermark as number) >= (merged.cacheHighWatermark as number)) {
+    problems.push(`cacheLowWatermark (${merged.cacheLowWatermark}) must be below cacheHighWatermark (${merged.cacheHighWatermark})`);
   }
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return merged as ServeConfig;

@@ -30,6 +30,8 @@ Options:
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
+  --cache-high-watermark <f>  eviction starts above this fraction of --cache-max (default 0.95, env ${ENV_NAMES.cacheHighWatermark})
+  --cache-low-watermark <f>   ...and stops below this fraction (default 0.8, env ${ENV_NAMES.cacheLowWatermark})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -56,6 +58,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
       'cache-max': { type: 'string' },
+      'cache-high-watermark': { type: 'string' },
+      'cache-low-watermark': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +80,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
     cacheMax: values['cache-max'],
+    cacheHighWatermark: values['cache-high-watermark'],
+    cacheLowWatermark: values['cache-low-watermark'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
