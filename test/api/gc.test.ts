@@ -88,11 +88,11 @@ describe('collectGarbage', () => {
     expect(real).toMatchObject({ unlinked: 3, deletedBlobs: 2, freedBytes: dry.freedBytes });
   });
 
-  test('loses no acknowledged image while collections run back to back beside re-pushes that reuse old layers', async () => {
+  test('loses no acknowledged image, and refuses no manifest whose blobs a HEAD just found, while collections run back to back beside re-pushes', async () => {
     open();
     const client = new Client((request) => registry.fetch(request));
-    const graceMs = 300;
-    const until = Date.now() + 6000;
+    const graceMs = 1000;
+    const until = Date.now() + 8000;
     const runs = { collections: 0, unlinked: 0, deletedBlobs: 0 };
     const collect = async () => {
       while (Date.now() < until) {
@@ -112,5 +112,8 @@ describe('collectGarbage', () => {
     expect(runs.unlinked).toBeGreaterThan(0);
     expect(acknowledged.length).toBeGreaterThan(20);
     expect(broken.slice(0, 10)).toEqual([]);
+    // Each client PUTs its manifest well within the grace period after its HEADs found the old layers, and a HEAD
+    // restarts a link's grace period: no manifest may be refused for a blob that was just there.
+    expect(Object.fromEntries(refusals)).toEqual({});
   }, 30_000);
 });

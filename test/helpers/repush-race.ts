@@ -78,7 +78,7 @@ async function pushReusing(client: Client, repository: string, tag: string, laye
     await put.arrayBuffer();
   }
   // A client's own latency between its blob checks and its manifest PUT (crane uploads layers in parallel first).
-  await sleep(Math.random() * 100);
+  await sleep(Math.random() * 300);
   const manifest = bytesOf({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
