@@ -91,7 +91,7 @@ export class LmdbIndex implements MetadataIndex {
       if (!this.links.doesExist([repository, digest])) return false;
       this.links.put([repository, digest], Date.now());
       return true;
-    }, false);
+    }, { durable: false });
   }
 
   async unlinkBlob(repository: string, digest: Digest, ifUnused?: { linkedBefore: number; generation: number }): Promise<boolean> {
@@ -119,7 +119,7 @@ export class LmdbIndex implements MetadataIndex {
       const token = crypto.randomUUID();
       this.holds.put([digest, token], { kind: 'hold', until: now + ttlMs });
       return token;
-    }, false);
+    }, { durable: false });
   }
 
   async claimBlobDeletion(digest: Digest, ttlMs: number): Promise<string | undefined> {
@@ -129,11 +129,11 @@ export class LmdbIndex implements MetadataIndex {
       const token = crypto.randomUUID();
       this.holds.put([digest, token], { kind: 'delete', until: now + ttlMs });
       return token;
-    }, false);
+    }, { durable: false });
   }
 
   async releaseBlob(digest: Digest, token: string): Promise<void> {
-    await this.write(() => this.holds.remove([digest, token]), false);
+    await this.write(() => this.holds.remove([digest, token]), { durable: false });
   }
 
   findBlobRepository(digest: Digest, except?: string): string | undefined {
@@ -201,7 +201,7 @@ export class LmdbIndex implements MetadataIndex {
       }
       if (record.subject) this.referrers.put([repository, record.subject, digest], referrerOf(record));
       return [];
-    });
+    }, { cached: true });
     if (missing.length) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blobs or manifests: ${missing.slice(0, 5).join(', ')}`, {
         detail: { missing },
@@ -221,7 +221,7 @@ export class LmdbIndex implements MetadataIndex {
       }
       if (stored.subject) this.referrers.remove([repository, stored.subject, digest]);
       return true;
-    });
+    }, { cached: true });
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
@@ -231,7 +231,7 @@ export class LmdbIndex implements MetadataIndex {
       this.tags.remove([repository, tag]);
       this.tagsByDigest.remove([repository, digest, tag]);
       return true;
-    });
+    }, { cached: true });
   }
 
   listTags(repository: string, options: { last?: string; limit: number }): Page {
@@ -282,8 +282,14 @@ export class LmdbIndex implements MetadataIndex {
   /**
    * Runs `fn` in one write transaction; resolves once the commit is visible to every process, and with `durable`
    * (the default) once it is on disk. Holds and link touches need no durability: a crash ends them anyway.
+   * `cached`: the write changes tags or manifests, which the read caches hold.
    */
-  private async write<T>(fn: () => T, durable = true): Promise<T> {
+  private async write<T>(fn: () => T, { durable = true, cached = false }: { durable?: boolean; cached?: boolean } = {}): Promise<T> {
+    if (!cached) {
+      const result = await this.root.transaction(fn);
+      if (durable) await this.root.flushed;
+      return result;
+    }
     // Before and after: no read may see the cache from before this write once the write is visible.
     this.manifestCache.clear();
     this.tagCache.clear();
