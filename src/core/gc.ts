@@ -37,7 +37,7 @@ export async function collectGarbage(ctx: CoreContext, options: GcOptions = {}):
   const graceMs = options.graceMs ?? 60 * 60 * 1000;
   // A HEAD refreshes a link only when it is older than the touch interval: widen the window by as much, so a
   // client that found a blob keeps it for the whole grace period. (A zero grace promises nothing to pushes.)
-  const cutoff = Date.now() - graceMs - Math.min(graceMs, LINK_TOUCH_INTERVAL_MS);
+  const cutoff = Date.now() - graceMs - (graceMs > 0 ? LINK_TOUCH_INTERVAL_MS : 0);
   const fileCutoff = Date.now() - graceMs;
   const report: GcReport = { repositories: 0, unlinked: 0, deletedBlobs: 0, freedBytes: 0 };
   const progress = options.onProgress ?? (() => {});

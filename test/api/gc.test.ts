@@ -117,3 +117,62 @@ describe('collectGarbage', () => {
     expect(Object.fromEntries(refusals)).toEqual({});
   }, 30_000);
 });
+
+describe('blob lifecycle beside other writers', () => {
+  test('an upload of a blob whose file is being deleted waits for the deletion, then stores and links its own file', async () => {
+    open();
+    const bytes = enc('contended layer');
+    const d = digestOf(bytes);
+    await registry.putBlob('a', bytes);
+    await registry.storage.index.unlinkBlob('a', d);
+    const claim = (await registry.storage.index.claimBlobDeletion(d, 10_000))!;
+    expect(claim).toBeString();
+    let stored = false;
+    const push = registry.putBlob('b', bytes).then(() => (stored = true));
+    await Bun.sleep(60);
+    expect(stored).toBe(false);
+    await registry.storage.blobs.delete(d); // the deleter's own step, under its claim
+    await registry.storage.index.releaseBlob(d, claim);
+    await push;
+    const blob = await registry.getBlob('b', d);
+    expect(new Uint8Array(await blob.body.arrayBuffer())).toEqual(bytes);
+  });
+
+  test('a collection never deletes the file of a blob that a commit in flight holds', async () => {
+    open();
+    const bytes = enc('held layer');
+    const d = digestOf(bytes);
+    await registry.putBlob('a', bytes);
+    await registry.storage.index.unlinkBlob('a', d);
+    const hold = (await registry.storage.index.holdBlob(d, 60_000))!;
+    expect(await registry.collectGarbage({ graceMs: 0 })).toMatchObject({ deletedBlobs: 0 });
+    expect(await registry.storage.blobs.stat(d)).toBeDefined();
+    await registry.storage.index.releaseBlob(d, hold);
+    expect(await registry.collectGarbage({ graceMs: 0 })).toMatchObject({ deletedBlobs: 1 });
+    expect(await registry.storage.blobs.stat(d)).toBeUndefined();
+  });
+
+  test('a HEAD that finds a blob restarts its grace period, so the collection keeps it for the manifest to come', async () => {
+    open();
+    const client = new Client((request) => registry.fetch(request));
+    const [found, forgotten] = [enc('found by a HEAD'), enc('nobody asked')];
+    await registry.putBlob('app', found);
+    await registry.putBlob('app', forgotten);
+    await Bun.sleep(1100); // older than the grace and the touch interval
+    const head = await client.head(`/v2/app/blobs/${digestOf(found)}`);
+    expect(head.status).toBe(200);
+    expect(await registry.collectGarbage({ graceMs: 50 })).toMatchObject({ unlinked: 1 });
+    await expect(registry.getBlob('app', digestOf(forgotten))).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+    // The client's manifest, referencing the blob it found instead of uploading it again, is accepted.
+    const config = enc('{"config":1}');
+    await registry.putBlob('app', config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.byteLength },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(found), size: found.byteLength }],
+    });
+    await registry.putManifest('app', 'v1', manifest, OCI_MANIFEST);
+    expect((await registry.getBlob('app', digestOf(found))).size).toBe(found.byteLength);
+  });
+});
