@@ -8,17 +8,12 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
+import { type BlobHold, LmdbBlobHolds } from './lmdb-blob-holds.ts';
 import { ReadCache } from './read-cache.ts';
 import { referrerOf } from './records.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
 
 type Key = string[];
-
-/** A hold on a blob (a commit or mount in flight) or a claim to delete its file, valid until `until` (ms). */
-interface BlobHold {
-  kind: 'hold' | 'delete';
-  until: number;
-}
 
 // Names, tags and digests are validated ASCII, so '\x7f' sorts after every value in a range.
 const HIGH = '\x7f';
@@ -43,7 +38,7 @@ export class LmdbIndex implements MetadataIndex {
   /** repository → generation: advanced by every manifest put, so GC knows whether its marks are still complete. */
   private readonly generations: Database<number, string>;
   /** [digest, token] → a hold (a commit or mount in flight) or a deletion claim, each with an expiry. */
-  private readonly holds: Database<BlobHold, Key>;
+  private readonly holds: LmdbBlobHolds;
   // Pull traffic reads the same few tags and manifests over and over; decoding them each time was a quarter of
   // a manifest HEAD's CPU. Cleared on every write here; 1 s TTL for writers in other processes.
   private readonly manifestCache = new ReadCache<ManifestRecord>(16 * 1024 * 1024, 1000, (r) => r.size + 256);
@@ -61,7 +56,7 @@ export class LmdbIndex implements MetadataIndex {
     this.referrers = db('referrers');
     this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
     this.generations = this.root.openDB<number, string>({ name: 'generations' });
-    this.holds = db('blob-holds');
+    this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
@@ -73,9 +68,8 @@ export class LmdbIndex implements MetadataIndex {
       const now = Date.now();
       if (hold !== undefined) {
         // A claim removes expired holds before it is granted: a hold still present means no deletion began.
-        if (!this.holds.doesExist([digest, hold])) return false;
-        this.holds.remove([digest, hold]);
-      } else if (this.liveHolds(digest, now).some((h) => h.kind === 'delete')) return false;
+        if (!this.holds.take(digest, hold)) return false;
+      } else if (this.holds.deletionClaimed(digest, now)) return false;
       this.links.put([repository, digest], now);
       this.linksByDigest.put([digest, repository], true);
       this.repositories.put(repository, true);
@@ -115,25 +109,20 @@ export class LmdbIndex implements MetadataIndex {
   async holdBlob(digest: Digest, ttlMs: number): Promise<string | undefined> {
     return this.write(() => {
       const now = Date.now();
-      if (this.liveHolds(digest, now).some((h) => h.kind === 'delete')) return undefined;
-      const token = crypto.randomUUID();
-      this.holds.put([digest, token], { kind: 'hold', until: now + ttlMs });
-      return token;
+      return this.holds.deletionClaimed(digest, now) ? undefined : this.holds.add(digest, 'hold', ttlMs, now);
     }, { durable: false });
   }
 
   async claimBlobDeletion(digest: Digest, ttlMs: number): Promise<string | undefined> {
     return this.write(() => {
       const now = Date.now();
-      if (this.isBlobLinkedAnywhere(digest) || this.liveHolds(digest, now).length) return undefined;
-      const token = crypto.randomUUID();
-      this.holds.put([digest, token], { kind: 'delete', until: now + ttlMs });
-      return token;
+      if (this.isBlobLinkedAnywhere(digest) || this.holds.live(digest, now).length) return undefined;
+      return this.holds.add(digest, 'delete', ttlMs, now);
     }, { durable: false });
   }
 
   async releaseBlob(digest: Digest, token: string): Promise<void> {
-    await this.write(() => this.holds.remove([digest, token]), { durable: false });
+    await this.write(() => this.holds.take(digest, token), { durable: false });
   }
 
   findBlobRepository(digest: Digest, except?: string): string | undefined {
@@ -265,18 +254,6 @@ export class LmdbIndex implements MetadataIndex {
 
   async close(): Promise<void> {
     await this.root.close();
-  }
-
-  /** Holds and claims of a blob that have not expired; expired ones are removed (inside a write transaction). */
-  private liveHolds(digest: Digest, now: number): BlobHold[] {
-    const live: BlobHold[] = [];
-    const expired: Key[] = [];
-    for (const { key, value } of this.holds.getRange({ start: [digest], end: [digest, HIGH] })) {
-      if (value.until > now) live.push(value);
-      else expired.push(key);
-    }
-    for (const key of expired) this.holds.remove(key);
-    return live;
   }
 
   /**
