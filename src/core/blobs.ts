@@ -2,7 +2,7 @@
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { BlobInfo } from '../storage/types.ts';
-import { deleteUnlinkedBlob, LINK_TOUCH_INTERVAL_MS, linkStoredBlob as linkStored } from './blob-lifecycle.ts';
+import { deleteUnlinkedBlob, LINK_TOUCH_INTERVAL_MS } from './blob-lifecycle.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable } from './guards.ts';
 
@@ -43,8 +43,7 @@ export async function deleteBlob(ctx: CoreContext, repository: string, digest: D
   emit(ctx, 'onDelete', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size });
 }
 
-/** Links a stored blob into a repository, holding it against deletion meanwhile; undefined when it is not stored. */
-export const linkStoredBlob = linkStored;
+export { linkStoredBlob } from './blob-lifecycle.ts';
 
 function unknownBlob(digest: Digest): RegistryError {
   return new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });

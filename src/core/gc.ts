@@ -76,7 +76,10 @@ export async function collectGarbage(ctx: CoreContext, options: GcOptions = {}):
   }
 
   for await (const digest of ctx.blobs.list()) {
-    if (options.dryRun ? kept.has(digest) || (!wouldUnlink.has(digest) && ctx.index.isBlobLinkedAnywhere(digest)) : ctx.index.isBlobLinkedAnywhere(digest)) continue;
+    const linked = options.dryRun
+      ? kept.has(digest) || (!wouldUnlink.has(digest) && ctx.index.isBlobLinkedAnywhere(digest))
+      : ctx.index.isBlobLinkedAnywhere(digest);
+    if (linked) continue;
     const info = await ctx.blobs.stat(digest);
     if (!info || (await youngerThan(ctx, digest, fileCutoff))) continue;
     if (!options.dryRun && !(await deleteUnlinkedBlob(ctx, digest))) continue;
