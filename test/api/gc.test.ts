@@ -103,18 +103,19 @@ describe('collectGarbage', () => {
         await Bun.sleep(1);
       }
     };
-    const [{ acknowledged, refusals }] = await Promise.all([rePushUntil(client, { until, workers: 8, graceMs }), collect()]);
+    const [{ acknowledged, refusals, refusedWithinGrace }] = await Promise.all([rePushUntil(client, { until, workers: 8, graceMs }), collect()]);
     const broken = await brokenImages(client, acknowledged);
     console.log(
-      `same-process gc race: ${acknowledged.length} acknowledged, ${broken.length} broken; refused ${JSON.stringify(Object.fromEntries(refusals))}; ` +
+      `same-process gc race: ${acknowledged.length} acknowledged, ${broken.length} broken; refused ${JSON.stringify(Object.fromEntries(refusals))} ` +
+        `(${refusedWithinGrace} within the grace of their HEADs); ` +
         `${runs.collections} collections removed ${runs.unlinked} links and ${runs.deletedBlobs} files`,
     );
     expect(runs.unlinked).toBeGreaterThan(0);
     expect(acknowledged.length).toBeGreaterThan(20);
     expect(broken.slice(0, 10)).toEqual([]);
-    // Each client PUTs its manifest well within the grace period after its HEADs found the old layers, and a HEAD
-    // restarts a link's grace period: no manifest may be refused for a blob that was just there.
-    expect(Object.fromEntries(refusals)).toEqual({});
+    // A HEAD restarts a link's grace period: a manifest that arrives within it after the HEADs that found its
+    // blobs may not be refused for them.
+    expect(refusedWithinGrace).toBe(0);
   }, 30_000);
 });
 

@@ -20,6 +20,11 @@ export interface RePushOutcome {
   acknowledged: Acknowledged[];
   /** Refused requests by "STEP status CODE" (a refusal is allowed; a loss of acknowledged content is not). */
   refusals: Map<string, number>;
+  /**
+   * Manifests refused as naming unknown blobs although every blob the client skipped had been found by a HEAD
+   * less than the grace period before the refusal arrived: the grace period promises these succeed.
+   */
+  refusedWithinGrace: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,18 +34,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * the grace period (when its old links become candidates for collection), then push a new image with the same layers.
  */
 export async function rePushUntil(client: Client, options: { until: number; workers: number; graceMs: number; prefix?: string }): Promise<RePushOutcome> {
-  const outcome: RePushOutcome = { acknowledged: [], refusals: new Map() };
+  const outcome: RePushOutcome = { acknowledged: [], refusals: new Map(), refusedWithinGrace: 0 };
   const worker = async (id: number) => {
     for (let n = 0; Date.now() < options.until; n++) {
       const repository = `${options.prefix ?? 'race'}/w${id}-${n}`;
       const layers = [randomBytes(512 + Math.floor(Math.random() * 4096)), randomBytes(2048 + Math.floor(Math.random() * 8192)), randomBytes(1024 + Math.floor(Math.random() * 4096))];
-      const old = await pushReusing(client, repository, 'old', layers, outcome);
+      const old = await pushReusing(client, repository, 'old', layers, outcome, options.graceMs);
       if (!old) continue;
       const del = await client.delete(`/v2/${repository}/manifests/${digestOf(old.manifest)}`);
       if (del.status !== 202) throw new Error(`deleting ${repository}@${digestOf(old.manifest)} answered ${del.status}: ${await del.text()}`);
       await del.arrayBuffer();
       await sleep(options.graceMs * (0.5 + Math.random()));
-      const again = await pushReusing(client, repository, 'new', layers, outcome);
+      const again = await pushReusing(client, repository, 'new', layers, outcome, options.graceMs);
       if (again) outcome.acknowledged.push(again);
     }
   };
@@ -67,14 +72,22 @@ export async function brokenImages(client: Client, acknowledged: Acknowledged[])
 }
 
 /** HEAD each blob, upload the missing ones, PUT the manifest under `tag`; the acknowledged image or undefined. */
-async function pushReusing(client: Client, repository: string, tag: string, layers: Uint8Array[], outcome: RePushOutcome): Promise<Acknowledged | undefined> {
+async function pushReusing(client: Client, repository: string, tag: string, layers: Uint8Array[], outcome: RePushOutcome, graceMs: number): Promise<Acknowledged | undefined> {
   const config = bytesOf({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: crypto.randomUUID() });
   const blobs = new Map<string, Uint8Array>([[digestOf(config), config], ...layers.map((l) => [digestOf(l), l] as [string, Uint8Array])]);
+  let firstFound: number | undefined;
   for (const [digest, bytes] of blobs) {
+    const asked = Date.now();
     const head = await client.head(`/v2/${repository}/blobs/${digest}`);
-    if (head.status === 200) continue;
+    if (head.status === 200) {
+      firstFound ??= asked;
+      continue;
+    }
     const put = await client.send('POST', `/v2/${repository}/blobs/uploads/?digest=${digest}`, { body: bytes, headers: { 'content-type': 'application/octet-stream' } });
-    if (put.status !== 201) return refused(outcome, 'POST', put);
+    if (put.status !== 201) {
+      await refused(outcome, 'POST', put);
+      return undefined;
+    }
     await put.arrayBuffer();
   }
   // A client's own latency between its blob checks and its manifest PUT (crane uploads layers in parallel first).
@@ -86,14 +99,19 @@ async function pushReusing(client: Client, repository: string, tag: string, laye
     layers: layers.map((l) => ({ mediaType: OCI_LAYER, digest: digestOf(l), size: l.byteLength })),
   });
   const res = await client.putManifest(repository, tag, manifest, OCI_MANIFEST);
-  if (res.status !== 201) return refused(outcome, 'PUT', res);
+  if (res.status !== 201) {
+    const code = await refused(outcome, 'PUT', res);
+    if (code === 'MANIFEST_BLOB_UNKNOWN' && firstFound !== undefined && Date.now() - firstFound < graceMs) outcome.refusedWithinGrace++;
+    return undefined;
+  }
   await res.arrayBuffer();
   return { repository, tag, manifest, blobs };
 }
 
-async function refused(outcome: RePushOutcome, step: string, res: Response): Promise<undefined> {
+/** Counts a refusal; returns its error code. */
+async function refused(outcome: RePushOutcome, step: string, res: Response): Promise<string> {
   const code = /"code":"([A-Z_]+)"/.exec(await res.text())?.[1] ?? '';
   const key = `${step} ${res.status} ${code}`;
   outcome.refusals.set(key, (outcome.refusals.get(key) ?? 0) + 1);
-  return undefined;
+  return code;
 }
