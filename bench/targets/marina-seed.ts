@@ -19,7 +19,7 @@ export async function seedMarina(root: string, data: DataSet): Promise<void> {
     for (const blob of data.small) await registry.putBlob(blob.repo, blob.bytes!, blob.digest);
     const made = new Set<string>();
     for (let start = 0; start < data.bulk.count; start += BATCH) {
-      const links: Promise<void>[] = [];
+      const links: Promise<unknown>[] = [];
       for (let i = start; i < Math.min(data.bulk.count, start + BATCH); i++) {
         const blob = data.bulk.entry(i);
         writeBlobFile(registry, blob, made);

@@ -14,7 +14,10 @@ Inspects or trims the mirror cache kept in a data directory. Takes the same opti
 
   ls                       list cached images (least recently used first) and the cache counters
   prune [--to <size>]      evict least recently used images until the cache is below <size>
-                           (default: the low watermark of --cache-max)
+                           (default: --cache-low-watermark, 0.8, of --cache-max)
+
+Safe beside a running server (another process on the same data directory): a blob file is deleted only
+while no repository links it and no push or fill holds it, checked inside the index's write transaction.
 `;
 
 /** Runs `marina cache …`. */
@@ -47,7 +50,7 @@ export async function cache(argv: string[]): Promise<void> {
       process.stdout.write(`${images.length} cached images, ${formatBytes(m.ledger.totalBytes())} of mirrored content\n`);
       return;
     }
-    const target = to !== undefined ? parseSize(to) : config.cacheMax !== undefined ? config.cacheMax * 0.8 : undefined;
+    const target = to !== undefined ? parseSize(to) : config.cacheMax !== undefined ? config.cacheMax * config.cacheLowWatermark : undefined;
     if (target === undefined) throw new Error('prune needs --to <size> or --cache-max');
     const before = m.ledger.totalBytes();
     process.stdout.write(`pruning from ${formatBytes(before)} to below ${formatBytes(target)}\n`);

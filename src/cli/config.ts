@@ -66,6 +66,8 @@ export const ServeConfigSchema = Type.Object(
     maxUploadSize: Type.Integer({ minimum: 1, description: 'largest upload in bytes' }),
     maxUploadSessions: Type.Integer({ minimum: 1, description: 'open upload sessions in the whole registry' }),
     maxUploadSessionsPerRepository: Type.Integer({ minimum: 1, description: 'open upload sessions in one repository' }),
+    cacheHighWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction starts above this fraction of cacheMax' }),
+    cacheLowWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction (and cache prune) stops below this fraction of cacheMax' }),
   },
   { additionalProperties: false },
 );
@@ -96,6 +98,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   maxUploadSize: DEFAULTS.maxUploadSize,
   maxUploadSessions: DEFAULTS.maxUploadSessions,
   maxUploadSessionsPerRepository: DEFAULTS.maxUploadSessionsPerRepository,
+  cacheHighWatermark: 0.95,
+  cacheLowWatermark: 0.8,
 };
 
 /** Environment variable of each setting. */
@@ -138,6 +142,8 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   maxUploadSize: 'MARINA_MAX_UPLOAD_SIZE',
   maxUploadSessions: 'MARINA_MAX_UPLOAD_SESSIONS',
   maxUploadSessionsPerRepository: 'MARINA_MAX_UPLOAD_SESSIONS_PER_REPOSITORY',
+  cacheHighWatermark: 'MARINA_CACHE_HIGH_WATERMARK',
+  cacheLowWatermark: 'MARINA_CACHE_LOW_WATERMARK',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -188,8 +194,8 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
     // Strings from flags and the environment: only plain decimal integers and true/false convert, so
     // "1e3" or "0x10" fail with the field's name instead of becoming some other port.
     if (schema.type === 'number') {
-      if (/^\d{1,9}(?:\.\d{1,6})?$/.test(value)) merged[key] = Number(value);
-      else problems.push(`${key}: expected a number, got "${value}"`);
+      if (/^\d{1,9}(?:\.\d{1,9})?$/.test(value)) merged[key] = Number(value);
+      else problems.push(`${key}: expected a decimal number, got "${value}"`);
     } else if (schema.type === 'integer') {
       if (/^\d{1,15}$/.test(value)) merged[key] = Number(value);
       else problems.push(`${key}: expected a whole number, got "${value}"`);
@@ -204,6 +210,9 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   for (const e of Value.Errors(ServeConfigSchema, merged)) {
     const key = e.path.slice(1) || '(root)';
     if (!named.has(key.split('/')[0]!)) problems.push(`${key}: ${e.message}`);
+  }
+  if (!problems.length && (merged.cacheLowWatermark as number) >= (merged.cacheHighWatermark as number)) {
+    problems.push(`cacheLowWatermark (${merged.cacheLowWatermark}) must be below cacheHighWatermark (${merged.cacheHighWatermark})`);
   }
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return merged as ServeConfig;

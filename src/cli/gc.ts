@@ -9,12 +9,16 @@ import { formatBytes } from './cache.ts';
 export const GC_HELP = `Usage: marina gc [options]
 
 Removes blob links that no manifest of their repository references, then blob files that no repository links.
-Links and files younger than the grace period are kept, so pushes in progress are safe; it can run beside a server.
+Links used within the grace period (pushed, mounted, found by a HEAD, named by a manifest put) and files younger
+than it are kept, so pushes in progress are safe. It can run beside servers on the same data directory: each
+removal is re-checked inside the index's write transaction, and a file is deleted only while no push holds it.
 
 Options:
   --data <dir>        data directory (default ./data, env MARINA_DATA)
-  --grace <seconds>   keep links and files younger than this (default 3600)
-  --dry-run           report the links that would be removed and the files already unlinked; remove nothing
+  --grace <seconds>   keep links used and files written within this (default 3600); longer than your slowest
+                      push; 0 only when nobody pushes
+  --dry-run           report the links that would be removed and the files that would then be unlinked;
+                      remove nothing
   -h, --help          show this help
 `;
 

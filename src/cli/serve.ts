@@ -65,6 +65,8 @@ Limits (see README "Limits"):
   --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
   --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
                            (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
+  --cache-high-watermark <f>  eviction starts above this fraction of --cache-max (default 0.95, env ${ENV_NAMES.cacheHighWatermark})
+  --cache-low-watermark <f>   ...and stops below this fraction (default 0.8, env ${ENV_NAMES.cacheLowWatermark})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -117,6 +119,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'max-upload-size': { type: 'string' },
       'max-upload-sessions': { type: 'string' },
       'max-upload-sessions-per-repository': { type: 'string' },
+      'cache-high-watermark': { type: 'string' },
+      'cache-low-watermark': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -163,6 +167,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     maxUploadSize: values['max-upload-size'],
     maxUploadSessions: values['max-upload-sessions'],
     maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
+    cacheHighWatermark: values['cache-high-watermark'],
+    cacheLowWatermark: values['cache-low-watermark'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }

@@ -2,6 +2,7 @@
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { BlobInfo } from '../storage/types.ts';
+import { deleteUnlinkedBlob, LINK_TOUCH_INTERVAL_MS } from './blob-lifecycle.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable } from './guards.ts';
 
@@ -10,9 +11,13 @@ export interface OpenedBlob extends BlobInfo {
   body: Blob;
 }
 
-/** Size of a blob visible in `repository`. @throws BLOB_UNKNOWN */
+/**
+ * Size of a blob visible in `repository`. A client that finds it may skip its upload and reference it in a manifest
+ * next, so the link's grace period against garbage collection starts again. @throws BLOB_UNKNOWN
+ */
 export async function statBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<BlobInfo> {
-  const info = ctx.index.hasBlob(repository, digest) ? await ctx.blobs.stat(digest) : undefined;
+  const linked = await ctx.index.touchBlobLink(repository, digest, Date.now() - LINK_TOUCH_INTERVAL_MS);
+  const info = linked ? await ctx.blobs.stat(digest) : undefined;
   if (!info) throw unknownBlob(digest);
   return info;
 }
@@ -26,30 +31,19 @@ export async function openBlob(ctx: CoreContext, repository: string, digest: Dig
 }
 
 /**
- * Removes the blob from `repository`. The bytes go too once no repository links them; both steps run under the
- * digest's lock so a concurrent upload of the same content cannot lose its file.
+ * Removes the blob from `repository`. The bytes go too once no repository links them, under a deletion claim, so a
+ * concurrent upload or mount of the same content (in any process) cannot lose its file.
  */
 export async function deleteBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<void> {
   assertDeletable(ctx);
-  const size = await ctx.locks.run(`blob:${digest}`, async () => {
-    if (!ctx.index.hasBlob(repository, digest)) return undefined;
-    const info = await ctx.blobs.stat(digest);
-    await ctx.index.unlinkBlob(repository, digest);
-    if (!ctx.index.isBlobLinkedAnywhere(digest)) await ctx.blobs.delete(digest);
-    return info?.size ?? 0;
-  });
-  if (size === undefined) throw unknownBlob(digest);
+  const info = await ctx.blobs.stat(digest);
+  if (!(await ctx.index.unlinkBlob(repository, digest))) throw unknownBlob(digest);
+  await deleteUnlinkedBlob(ctx, digest);
+  const size = info?.size ?? 0;
   emit(ctx, 'onDelete', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size });
 }
 
-/** Links a stored blob into a repository under the digest's lock (the counterpart of the delete above). */
-export async function linkStoredBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<BlobInfo | undefined> {
-  return ctx.locks.run(`blob:${digest}`, async () => {
-    const info = await ctx.blobs.stat(digest);
-    if (info) await ctx.index.linkBlob(repository, digest);
-    return info;
-  });
-}
+export { linkStoredBlob } from './blob-lifecycle.ts';
 
 function unknownBlob(digest: Digest): RegistryError {
   return new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });

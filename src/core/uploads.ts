@@ -6,6 +6,7 @@ import { isRegistryError, RegistryError } from '../errors.ts';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
 import type { ByteRange } from '../oci/range.ts';
 import type { BlobInfo, UploadSession } from '../storage/types.ts';
+import { commitBlob } from './blob-lifecycle.ts';
 import { linkStoredBlob } from './blobs.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertWritable } from './guards.ts';
@@ -182,19 +183,16 @@ async function appendChecked(ctx: CoreContext, session: UploadSession, body: Bod
 }
 
 async function commitAndLink(ctx: CoreContext, repository: string, session: UploadSession, digest: Digest): Promise<BlobInfo> {
-  // Commit and link under the digest's lock, so a concurrent delete of the last link cannot remove the new file.
-  const blob = await ctx.locks.run(`blob:${digest}`, async () => {
-    const info = await session.commit(digest);
-    await ctx.index.linkBlob(repository, digest);
-    return info;
-  });
+  // Held against deletion from before the file is published until it is linked (in any process: GC, prune).
+  const blob = await commitBlob(ctx, repository, digest, () => session.commit(digest));
   ctx.ledger.remove(session.id);
   emit(ctx, 'onPush', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: blob.size });
   return blob;
 }
 
 async function tryMount(ctx: CoreContext, repository: string, digest: Digest, from: string | undefined, canMountFrom?: (r: string) => Promise<boolean>): Promise<BlobInfo | undefined> {
-  if (ctx.index.hasBlob(repository, digest)) return ctx.blobs.stat(digest);
+  // Linked already: re-linking refreshes the link, which the client is about to reference in a manifest.
+  if (ctx.index.hasBlob(repository, digest)) return linkStoredBlob(ctx, repository, digest);
   const source = from ?? (ctx.settings.anonymousMount ? ctx.index.findBlobRepository(digest, repository) : undefined);
   if (!source || !ctx.index.hasBlob(source, digest)) return undefined;
   if (canMountFrom && !(await canMountFrom(source))) return undefined;

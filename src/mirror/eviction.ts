@@ -4,6 +4,7 @@
  * watermark. A blob is deleted from the store only when no repository links it any more, so a blob that pushed
  * local content (or another mirrored repository) uses stays.
  */
+import { deleteUnlinkedBlob } from '../core/blob-lifecycle.ts';
 import type { CoreContext } from '../core/context.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -78,9 +79,9 @@ export class Eviction {
   }
 
   private async unlink(repository: string, digest: Digest): Promise<void> {
-    await this.core.locks.run(`blob:${digest}`, async () => {
-      await this.core.index.unlinkBlob(repository, digest);
-      if (!this.core.index.isBlobLinkedAnywhere(digest)) await this.core.blobs.delete(digest);
-    });
+    await this.core.index.unlinkBlob(repository, digest);
+    // Under a deletion claim: a push or fill of the same content in any process (a server beside
+    // `marina cache prune`) holds the blob, and then the file stays.
+    await deleteUnlinkedBlob(this.core, digest);
   }
 }

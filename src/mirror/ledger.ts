@@ -117,7 +117,8 @@ export class MirrorLedger {
       const freed = blobs.filter((blob) => (this.q.blobUsers.get({ repository, blob })?.n ?? 0) === 0);
       for (const blob of freed) this.q.removeBlob.run({ repository, digest: blob });
       return freed.map((d) => ({ digest: d }));
-    })();
+      // IMMEDIATE: a read-first deferred transaction cannot wait for another process's write (SQLITE_BUSY at once).
+    }).immediate();
   }
   /** Blobs cached on their own (no cached image references them), oldest first. */
   orphanBlobs(limit: number): { repository: string; digest: string; size: number }[] {

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import type { CoreContext } from '../core/context.ts';
+import { commitBlob, linkStoredBlob } from '../core/blob-lifecycle.ts';
 import { isRegistryError, RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -114,7 +115,7 @@ export class Mirror {
     const { index, blobs } = this.core;
     const stored = await blobs.open(digest);
     if (stored) {
-      if (!index.hasBlob(target.local, digest)) await index.linkBlob(target.local, digest);
+      if (!index.hasBlob(target.local, digest)) await linkStoredBlob(this.core, target.local, digest);
       this.ledger.touchBlob(target.local, digest);
       this.counters.hits++;
       if (!head) this.counters.bytesServedFromCache += stored.size;
@@ -139,7 +140,7 @@ export class Mirror {
     if (joined) {
       this.counters.joined++;
       // The fill links the blob into the repository that started it; link it into this one too.
-      void fill.done.then(() => (fill.complete ? this.core.index.linkBlob(target.local, digest) : undefined)).catch(() => undefined);
+      void fill.done.then(() => (fill.complete ? linkStoredBlob(this.core, target.local, digest) : undefined)).catch(() => undefined);
     } else this.counters.misses++;
     if (fill.complete) {
       const body = await blobs.open(digest);
@@ -284,9 +285,9 @@ export class Mirror {
       (offset) => upstream.client.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}),
       this.options.fillRetries ?? 3,
       async (file, size) => {
-        await this.core.locks.run(`blob:${digest}`, async () => {
+        await commitBlob(this.core, target.local, digest, async () => {
           await this.adopt(file, digest, size);
-          await this.core.index.linkBlob(target.local, digest);
+          return { digest, size };
         });
         this.ledger.addBlob(target.local, digest, size);
         this.eviction.schedule();

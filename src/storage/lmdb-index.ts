@@ -10,6 +10,7 @@ import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { rethrowCommitFailure, quietLmdb } from './lmdb-errors.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
+import { type BlobHold, LmdbBlobHolds } from './lmdb-blob-holds.ts';
 import { ReadCache } from './read-cache.ts';
 import { referrerOf } from './records.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
@@ -36,6 +37,10 @@ export class LmdbIndex implements MetadataIndex {
   private readonly linksByDigest: Database<true, Key>;
   private readonly referrers: Database<ReferrerDescriptor, Key>;
   private readonly repositories: Database<true, string>;
+  /** repository → generation: advanced by every manifest put, so GC knows whether its marks are still complete. */
+  private readonly generations: Database<number, string>;
+  /** [digest, token] → a hold (a commit or mount in flight) or a deletion claim, each with an expiry. */
+  private readonly holds: LmdbBlobHolds;
   // Pull traffic reads the same few tags and manifests over and over; decoding them each time was a quarter of
   // a manifest HEAD's CPU. Cleared on every write here; 1 s TTL for writers in other processes.
   private readonly manifestCache = new ReadCache<ManifestRecord>(16 * 1024 * 1024, 1000, (r) => r.size + 256);
@@ -53,28 +58,74 @@ export class LmdbIndex implements MetadataIndex {
     this.linksByDigest = db('links-by-digest');
     this.referrers = db('referrers');
     this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
+    this.generations = this.root.openDB<number, string>({ name: 'generations' });
+    this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
     return this.links.doesExist([repository, digest]);
   }
 
-  async linkBlob(repository: string, digest: Digest): Promise<void> {
-    if (this.hasBlob(repository, digest)) return;
-    await this.write(() => {
-      this.links.put([repository, digest], Date.now());
+  async linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean> {
+    return this.write(() => {
+      const now = Date.now();
+      if (hold !== undefined) {
+        // A claim removes expired holds before it is granted: a hold still present means no deletion began.
+        if (!this.holds.take(digest, hold)) return false;
+      } else if (this.holds.deletionClaimed(digest, now)) return false;
+      this.links.put([repository, digest], now);
       this.linksByDigest.put([digest, repository], true);
       this.repositories.put(repository, true);
+      return true;
     });
   }
 
-  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+  async touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean> {
+    const at = this.links.get([repository, digest]);
+    if (at === undefined) return false;
+    if (typeof at === 'number' && at >= olderThan) return true;
     return this.write(() => {
       if (!this.links.doesExist([repository, digest])) return false;
+      this.links.put([repository, digest], Date.now());
+      return true;
+    }, { durable: false });
+  }
+
+  async unlinkBlob(repository: string, digest: Digest, ifUnused?: { linkedBefore: number; generation: number }): Promise<boolean> {
+    return this.write(() => {
+      const at = this.links.get([repository, digest]);
+      if (at === undefined) return false;
+      if (ifUnused) {
+        if ((typeof at === 'number' ? at : 0) >= ifUnused.linkedBefore) return false;
+        if (this.repositoryGeneration(repository) !== ifUnused.generation) return false;
+      }
       this.links.remove([repository, digest]);
       this.linksByDigest.remove([digest, repository]);
       return true;
     });
+  }
+
+  repositoryGeneration(repository: string): number {
+    return this.generations.get(repository) ?? 0;
+  }
+
+  async holdBlob(digest: Digest, ttlMs: number): Promise<string | undefined> {
+    return this.write(() => {
+      const now = Date.now();
+      return this.holds.deletionClaimed(digest, now) ? undefined : this.holds.add(digest, 'hold', ttlMs, now);
+    }, { durable: false });
+  }
+
+  async claimBlobDeletion(digest: Digest, ttlMs: number): Promise<string | undefined> {
+    return this.write(() => {
+      const now = Date.now();
+      if (this.isBlobLinkedAnywhere(digest) || this.holds.live(digest, now).length) return undefined;
+      return this.holds.add(digest, 'delete', ttlMs, now);
+    }, { durable: false });
+  }
+
+  async releaseBlob(digest: Digest, token: string): Promise<void> {
+    await this.write(() => this.holds.take(digest, token), { durable: false });
   }
 
   findBlobRepository(digest: Digest, except?: string): string | undefined {
@@ -128,6 +179,10 @@ export class LmdbIndex implements MetadataIndex {
       ];
       if (absent.length) return absent;
       const digest = record.digest;
+      // The blobs are in use again: their links start a new grace period, and GC's marks of this repository are stale.
+      const now = Date.now();
+      for (const blob of requires.blobs) this.links.put([repository, blob], now);
+      this.generations.put(repository, this.repositoryGeneration(repository) + 1);
       this.manifests.put([repository, digest], encodeManifestRecord(record));
       this.repositories.put(repository, true);
       for (const tag of tags) {
@@ -139,7 +194,7 @@ export class LmdbIndex implements MetadataIndex {
       if (record.subject) this.referrers.put([repository, record.subject, digest], referrerOf(record));
       crashPoint('manifest-in-transaction');
       return [];
-    });
+    }, { cached: true });
     if (missing.length) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blobs or manifests: ${missing.slice(0, 5).join(', ')}`, {
         detail: { missing },
@@ -159,7 +214,7 @@ export class LmdbIndex implements MetadataIndex {
       }
       if (stored.subject) this.referrers.remove([repository, stored.subject, digest]);
       return true;
-    });
+    }, { cached: true });
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
@@ -169,7 +224,7 @@ export class LmdbIndex implements MetadataIndex {
       this.tags.remove([repository, tag]);
       this.tagsByDigest.remove([repository, digest, tag]);
       return true;
-    });
+    }, { cached: true });
   }
 
   listTags(repository: string, options: { last?: string; limit: number }): Page {
@@ -205,8 +260,17 @@ export class LmdbIndex implements MetadataIndex {
     await this.root.close();
   }
 
-  /** Runs `fn` in one write transaction and resolves after the commit is durable. */
-  private async write<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` in one write transaction; resolves once the commit is visible to every process, and with `durable`
+   * (the default) once it is on disk. Holds and link touches need no durability: a crash ends them anyway.
+   * `cached`: the write changes tags or manifests, which the read caches hold.
+   */
+  private async write<T>(fn: () => T, { durable = true, cached = false }: { durable?: boolean; cached?: boolean } = {}): Promise<T> {
+    if (!cached) {
+      const result = await this.root.transaction(fn);
+      if (durable) await this.root.flushed;
+      return result;
+    }
     // Before and after: no read may see the cache from before this write once the write is visible.
     this.manifestCache.clear();
     this.tagCache.clear();
@@ -214,7 +278,7 @@ export class LmdbIndex implements MetadataIndex {
     const result = await this.root.transaction(fn).catch(rethrowCommitFailure);
     this.manifestCache.clear();
     this.tagCache.clear();
-    await this.root.flushed;
+    if (durable) await this.root.flushed;
     return result;
   }
 }

@@ -122,16 +122,61 @@ export class MemoryIndex implements MetadataIndex {
   private readonly manifests = new Map<string, Map<Digest, ManifestRecord>>();
   private readonly tags = new Map<string, Map<string, Digest>>();
   private readonly referrers = new Map<string, Map<Digest, Map<Digest, ReferrerDescriptor>>>();
+  private readonly generations = new Map<string, number>();
+  /** digest → token → a hold or deletion claim with its expiry. */
+  private readonly holds = new Map<Digest, Map<string, { kind: 'hold' | 'delete'; until: number }>>();
 
   hasBlob(repository: string, digest: Digest): boolean {
     return this.links.get(repository)?.has(digest) ?? false;
   }
-  async linkBlob(repository: string, digest: Digest): Promise<void> {
-    const links = getOrCreate(this.links, repository, () => new Map<Digest, number>());
-    if (!links.has(digest)) links.set(digest, Date.now());
+  async linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean> {
+    if (hold !== undefined) {
+      // A claim removes expired holds before it is granted: a hold still present means no deletion began.
+      if (!this.holds.get(digest)?.delete(hold)) return false;
+    } else if (this.liveHolds(digest).some((h) => h.kind === 'delete')) return false;
+    getOrCreate(this.links, repository, () => new Map<Digest, number>()).set(digest, Date.now());
+    return true;
   }
-  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
-    return this.links.get(repository)?.delete(digest) ?? false;
+  async touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean> {
+    const links = this.links.get(repository);
+    const at = links?.get(digest);
+    if (at === undefined) return false;
+    if (at < olderThan) links!.set(digest, Date.now());
+    return true;
+  }
+  async unlinkBlob(repository: string, digest: Digest, ifUnused?: { linkedBefore: number; generation: number }): Promise<boolean> {
+    const at = this.links.get(repository)?.get(digest);
+    if (at === undefined) return false;
+    if (ifUnused && (at >= ifUnused.linkedBefore || this.repositoryGeneration(repository) !== ifUnused.generation)) return false;
+    return this.links.get(repository)!.delete(digest);
+  }
+  repositoryGeneration(repository: string): number {
+    return this.generations.get(repository) ?? 0;
+  }
+  async holdBlob(digest: Digest, ttlMs: number): Promise<string | undefined> {
+    if (this.liveHolds(digest).some((h) => h.kind === 'delete')) return undefined;
+    const token = crypto.randomUUID();
+    getOrCreate(this.holds, digest, () => new Map()).set(token, { kind: 'hold', until: Date.now() + ttlMs });
+    return token;
+  }
+  async claimBlobDeletion(digest: Digest, ttlMs: number): Promise<string | undefined> {
+    if (this.isBlobLinkedAnywhere(digest) || this.liveHolds(digest).length) return undefined;
+    const token = crypto.randomUUID();
+    getOrCreate(this.holds, digest, () => new Map()).set(token, { kind: 'delete', until: Date.now() + ttlMs });
+    return token;
+  }
+  async releaseBlob(digest: Digest, token: string): Promise<void> {
+    const holds = this.holds.get(digest);
+    holds?.delete(token);
+    if (holds && !holds.size) this.holds.delete(digest);
+  }
+  /** Unexpired holds and claims of a blob; expired ones are dropped. */
+  private liveHolds(digest: Digest): { kind: 'hold' | 'delete'; until: number }[] {
+    const holds = this.holds.get(digest);
+    if (!holds) return [];
+    const now = Date.now();
+    for (const [token, hold] of holds) if (hold.until <= now) holds.delete(token);
+    return [...holds.values()];
   }
   findBlobRepository(digest: Digest, except?: string): string | undefined {
     for (const repository of [...this.links.keys()].sort()) {
@@ -162,6 +207,9 @@ export class MemoryIndex implements MetadataIndex {
     if (missing.length) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blobs or manifests: ${missing.slice(0, 5).join(', ')}`, { detail: { missing } });
     }
+    const now = Date.now();
+    for (const blob of requires.blobs) this.links.get(repository)!.set(blob, now);
+    this.generations.set(repository, this.repositoryGeneration(repository) + 1);
     getOrCreate(this.manifests, repository, () => new Map()).set(record.digest, { ...record, body: record.body.slice() });
     const repoTags = getOrCreate(this.tags, repository, () => new Map());
     for (const tag of tags) repoTags.set(tag, record.digest);

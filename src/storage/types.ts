@@ -100,16 +100,44 @@ export interface Page {
 export interface MetadataIndex {
   /** True when the blob is linked into the repository. */
   hasBlob(repository: string, digest: Digest): boolean;
-  /** Links a stored blob into a repository. */
-  linkBlob(repository: string, digest: Digest): Promise<void>;
-  /** Unlinks a blob from a repository; false when it was not linked. */
-  unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
+  /**
+   * Links a stored blob into a repository, or refreshes the link's time when it exists. With `hold` (from
+   * {@link holdBlob}), the hold is released in the same transaction, and false is returned (nothing linked) when
+   * the hold has expired meanwhile. Without a hold, false while a deletion of the blob is claimed.
+   */
+  linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean>;
+  /**
+   * Refreshes the link's time when it was made before `olderThan` (ms since the epoch), so garbage collection's
+   * grace period starts again; false when the blob is not linked. A client that found the blob with a HEAD may
+   * skip its upload and reference it in a manifest next.
+   */
+  touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean>;
+  /**
+   * Unlinks a blob from a repository; false when it was not linked. With `ifUnused`, only when, inside the same
+   * transaction, the link is older than `linkedBefore` and the repository's generation still equals `generation`
+   * (no manifest was stored since the caller marked what the repository's manifests reference).
+   */
+  unlinkBlob(repository: string, digest: Digest, ifUnused?: { linkedBefore: number; generation: number }): Promise<boolean>;
+  /** A counter that every manifest put in the repository advances (0 before the first). */
+  repositoryGeneration(repository: string): number;
   /** A repository (other than `except`) that links the blob, for anonymous mounts. */
   findBlobRepository(digest: Digest, except?: string): string | undefined;
   /** True when any repository links the blob (GC and deletes of the global store). */
   isBlobLinkedAnywhere(digest: Digest): boolean;
-  /** The blobs linked into a repository, with when each link was made (ms since the epoch), in digest order. */
+  /** The blobs linked into a repository, with when each link was made or last refreshed (ms since the epoch), in digest order. */
   listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[];
+  /**
+   * Holds a blob against deletion while its file is written or checked, until {@link linkBlob} or
+   * {@link releaseBlob} ends the hold or `ttlMs` passes (a crashed holder). Undefined while a deletion is claimed.
+   */
+  holdBlob(digest: Digest, ttlMs: number): Promise<string | undefined>;
+  /**
+   * Claims the deletion of a blob's file: granted (a token) only when no repository links the blob and nobody
+   * holds it; while the claim lasts (until released or `ttlMs` passes), holds and plain links are refused.
+   */
+  claimBlobDeletion(digest: Digest, ttlMs: number): Promise<string | undefined>;
+  /** Ends a hold or a deletion claim. */
+  releaseBlob(digest: Digest, token: string): Promise<void>;
   /** The digests of the manifests stored in a repository, in digest order. */
   listManifestDigests(repository: string): Digest[];
 
@@ -118,7 +146,8 @@ export interface MetadataIndex {
   /** The digest a tag points at. */
   resolveTag(repository: string, tag: string): Digest | undefined;
   /**
-   * Stores a manifest and moves `tags` to it, with its referrer edge, in ONE transaction.
+   * Stores a manifest and moves `tags` to it, with its referrer edge, in ONE transaction; refreshes the link time
+   * of every required blob and advances the repository's generation.
    * Throws MANIFEST_BLOB_UNKNOWN (listing what is missing) when a requirement is not met at commit time.
    */
   putManifest(repository: string, record: ManifestRecord, tags: string[], requires: ManifestRequirements): Promise<void>;

@@ -29,7 +29,7 @@ describe('auth settings', () => {
 
   test('refuse bad values with the field name', () => {
     expect(() => resolveConfig({ auth: 'kerberos' })).toThrow(/auth/);
-    expect(() => resolveConfig({ rateLimit: 'fast' })).toThrow(/rateLimit: expected a number/);
+    expect(() => resolveConfig({ rateLimit: 'fast' })).toThrow(/rateLimit: expected a decimal number/);
     expect(() => resolveConfig({ tokenRealm: 'ftp://x' })).toThrow(/tokenRealm/);
   });
 

@@ -7,6 +7,7 @@ import { digestOf, type Digest } from '../../src/oci/digest.ts';
 import { RegistryError } from '../../src/errors.ts';
 import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
 import type { ManifestRecord, MetadataIndex } from '../../src/storage/types.ts';
+import { blobLifecycleContract } from './blob-lifecycle.contract.ts';
 
 /** Makes a fresh, empty index; `cleanup` removes whatever it left behind. */
 export type MakeMetadataIndex = () => Promise<{ index: MetadataIndex; cleanup?: () => Promise<void> }>;
@@ -34,6 +35,7 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       for (const c of cleanups) await c();
       cleanups = [];
     });
+    blobLifecycleContract(fresh);
 
     test('blob links are per repository', async () => {
       const index = await fresh();

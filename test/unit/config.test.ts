@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENV_NAMES, readConfigFile, readEnv, resolveConfig, SERVE_DEFAULTS } from '../../src/cli/config.ts';
+import { mirrorOptions } from '../../src/cli/mirror-config.ts';
 import { serveConfig } from '../../src/cli/serve.ts';
 import { tempDir } from '../helpers/registry.ts';
 
@@ -184,5 +185,24 @@ describe('limits settings', () => {
     expect(failure(() => serveConfig(['--idle-timeout', '0'], {}))).toContain('idleTimeout');
     expect(failure(() => serveConfig(['--idle-timeout', '256'], {}))).toContain('idleTimeout');
     expect(failure(() => serveConfig(['--max-upload-sessions', '0'], {}))).toContain('maxUploadSessions');
+  });
+});
+
+describe('cache watermarks', () => {
+  test('default to eviction from 95% down to 80% of cacheMax, and come from a file, the environment or flags', () => {
+    expect(SERVE_DEFAULTS).toMatchObject({ cacheHighWatermark: 0.95, cacheLowWatermark: 0.8 });
+    const file = write('marks.toml', 'cacheHighWatermark = 0.9\ncacheLowWatermark = 0.5\n');
+    expect(serveConfig(['--config', file], {})).toMatchObject({ cacheHighWatermark: 0.9, cacheLowWatermark: 0.5 });
+    expect(serveConfig([], { MARINA_CACHE_HIGH_WATERMARK: '0.75', MARINA_CACHE_LOW_WATERMARK: '0.25' })).toMatchObject({ cacheHighWatermark: 0.75, cacheLowWatermark: 0.25 });
+    const flags = serveConfig(['--cache-low-watermark', '0.6', '--mirror', 'up=http://127.0.0.1:1', '--cache-max', '1GiB'], {});
+    expect(flags).toMatchObject({ cacheHighWatermark: 0.95, cacheLowWatermark: 0.6 });
+    expect(mirrorOptions(flags as Exclude<typeof flags, 'help'>, { DOCKER_CONFIG: dir })).toMatchObject({ highWatermark: 0.95, lowWatermark: 0.6 });
+  });
+
+  test('refuses fractions outside (0, 1], words, and a low watermark not below the high one', () => {
+    expect(failure(() => serveConfig(['--cache-high-watermark', '1.5'], {}))).toContain('cacheHighWatermark');
+    expect(failure(() => serveConfig(['--cache-low-watermark', '0'], {}))).toContain('cacheLowWatermark');
+    expect(failure(() => serveConfig(['--cache-low-watermark', 'half'], {}))).toContain('cacheLowWatermark: expected a decimal number');
+    expect(failure(() => serveConfig(['--cache-low-watermark', '0.95'], {}))).toContain('must be below cacheHighWatermark');
   });
 });
