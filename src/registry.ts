@@ -88,6 +88,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     logger,
     mirror,
     authorize: options.authorize,
+    observer: options.observer,
     http: { chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength },
   });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;

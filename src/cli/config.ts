@@ -37,6 +37,13 @@ export const ServeConfigSchema = Type.Object(
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
+    // --- operations (src/ops) ---
+    accessLog: Type.Boolean({ description: 'one log line per request' }),
+    metrics: Type.Boolean({ description: 'serve Prometheus metrics at /metrics' }),
+    metricsAddr: Type.Optional(Type.String({ pattern: '^[^\\s]+:\\d{1,5}$', maxLength: 300, description: 'separate host:port for /metrics' })),
+    storageCensusSeconds: Type.Integer({ minimum: 0, description: 'seconds between counts of stored content for the metrics' }),
+    readyzUpstreams: Type.Boolean({ description: '/readyz also probes each mirror upstream' }),
+    // --- end operations ---
   },
   { additionalProperties: false },
 );
@@ -57,6 +64,10 @@ export const SERVE_DEFAULTS: ServeConfig = {
   sync: true,
   mirrors: [],
   mirrorFreshness: 300,
+  accessLog: false,
+  metrics: true,
+  storageCensusSeconds: 300,
+  readyzUpstreams: false,
 };
 
 /** Environment variable of each setting. */
@@ -75,6 +86,11 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
   cacheMax: 'MARINA_CACHE_MAX',
+  accessLog: 'MARINA_ACCESS_LOG',
+  metrics: 'MARINA_METRICS',
+  metricsAddr: 'MARINA_METRICS_ADDR',
+  storageCensusSeconds: 'MARINA_STORAGE_CENSUS_SECONDS',
+  readyzUpstreams: 'MARINA_READYZ_UPSTREAMS',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */

@@ -3,6 +3,8 @@ import { Elysia } from 'elysia';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
+import { createOps } from '../ops/ops.ts';
+import { listenMetrics } from '../ops/metrics-server.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
@@ -30,6 +32,9 @@ Options:
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
+  --access-log             one log line per request         (env ${ENV_NAMES.accessLog}=true)
+  --metrics-addr <h:p>     serve /metrics (and health) on this address instead of the main one
+                           (env ${ENV_NAMES.metricsAddr}); --no-metrics turns metrics off
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -56,6 +61,9 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
       'cache-max': { type: 'string' },
+      'access-log': { type: 'boolean' },
+      'metrics-addr': { type: 'string' },
+      'no-metrics': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +84,9 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
     cacheMax: values['cache-max'],
+    accessLog: values['access-log'] ? true : undefined,
+    metricsAddr: values['metrics-addr'],
+    metrics: values['no-metrics'] ? false : undefined,
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -89,8 +100,11 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.logFormat);
   const data = path.resolve(config.data);
+  const storage = fsStorage({ root: data, sync: config.sync });
+  const ops = createOps(config, logger, storage);
   const registry = createRegistry({
-    storage: fsStorage({ root: data, sync: config.sync }),
+    storage,
+    observer: ops.observer,
     deleteEnabled: config.deleteEnabled,
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
@@ -98,11 +112,13 @@ export async function serve(argv: string[]): Promise<void> {
     mirror: mirrorOptions(config, process.env),
     logger,
   });
+  ops.attach(registry);
   const app = new Elysia().use(registry.plugin);
+  const metricsHere = !config.metricsAddr;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    fetch: (request) => (shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request)),
+    fetch: (request) => ops.route(request, metricsHere) ?? (shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request)),
     // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Large commits (hash check + fsync) and slow clients must not hit Bun's 10 s idle default.
@@ -112,6 +128,7 @@ export async function serve(argv: string[]): Promise<void> {
       return new Response(null, { status: 500 });
     },
   });
+  ops.setClientAddress((request) => server.requestIP(request)?.address);
   const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
   logger.info(`marina ${VERSION} listening on http://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     address: `${server.hostname}:${server.port}`,
@@ -120,13 +137,17 @@ export async function serve(argv: string[]): Promise<void> {
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
   });
+  // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
+  const metricsServer = config.metricsAddr ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
 
   await new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
       logger.info('shutting down: finishing in-flight requests', { signal });
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      ops.health.stopping = true;
       await server.stop(false);
+      await metricsServer?.stop(true);
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);

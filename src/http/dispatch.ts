@@ -48,29 +48,62 @@ export interface DispatchOptions {
   authorize?: Authorize;
   /** The pull-through mirror, when configured. */
   mirror?: Mirror;
+  /** Sees every request and its response (metrics, access logs, request ids). */
+  observer?: RequestObserver;
+}
+
+/** What an observer learns about one request; filled in as the request is handled. */
+export interface RequestRecord {
+  request: Request;
+  method: string;
+  /** The path as received (not decoded). */
+  path: string;
+  /** The endpoint matched, or 'none' (bounded: safe as a metric label). */
+  route: Route['kind'] | 'none';
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** Request id (set by the observer's `begin`). */
+  id?: string;
+  /** Who made the request, when the authorization hook names them. */
+  user?: string;
+  /** The unexpected error behind a 500, if any. */
+  error?: unknown;
+}
+
+/** Hooks around every request; `end` may add response headers. Both run on the hot path: keep them cheap. */
+export interface RequestObserver {
+  begin(record: RequestRecord): void;
+  end(record: RequestRecord, response: Response): void;
 }
 
 /** Builds the `Request → Response` handler of a registry. */
 export function createDispatcher(options: DispatchOptions): (request: Request) => Promise<Response> {
-  const { core, http, logger, authorize, mirror } = options;
+  const { core, http, logger, authorize, mirror, observer } = options;
   return async function dispatch(request: Request): Promise<Response> {
-    const started = logger.enabled('debug') ? performance.now() : 0;
+    const started = observer || logger.enabled('debug') ? performance.now() : 0;
     const method = request.method;
     const { pathname, search } = splitUrl(request.url);
+    const record: RequestRecord | undefined = observer ? { request, method, path: pathname, route: 'none', started } : undefined;
+    if (record) observer!.begin(record);
     let response: Response;
     try {
-      response = await handle(request, method, pathname, search);
+      response = await handle(request, method, pathname, search, record);
     } catch (error) {
-      if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
+      if (!isRegistryError(error)) {
+        logger.error('request failed', { method, path: pathname, id: record?.id, error });
+        if (record) record.error = error;
+      }
       response = errorResponse(error, method);
     }
-    if (started) logger.debug('request', { method, path: pathname, status: response.status, ms: +(performance.now() - started).toFixed(2) });
+    if (record) observer!.end(record, response);
+    else if (started) logger.debug('request', { method, path: pathname, status: response.status, ms: +(performance.now() - started).toFixed(2) });
     return response;
   };
 
-  async function handle(request: Request, method: string, pathname: string, search: string): Promise<Response> {
+  async function handle(request: Request, method: string, pathname: string, search: string, record?: RequestRecord): Promise<Response> {
     const route = matchRoute(pathname);
     if (!route) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${pathname.slice(0, 200)}`, { status: 404 });
+    if (record) record.route = route.kind;
     const handlers = HANDLERS[route.kind];
     const handler = handlers[method === 'HEAD' ? 'GET' : method];
     if (!handler) {
@@ -91,6 +124,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       mayPull: (repository) => permits(authorize, { request, repository, action: 'pull' }),
     };
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
+    // Auth: when the hook names an identity, set `record.user` here so access logs carry it.
     if (mirror && target) {
       if (authorize) await enforce(authorize, { request, repository: target.local, action });
       if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);

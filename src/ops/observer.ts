@@ -1,0 +1,49 @@
+/**
+ * The server's request observer: request id in and out, one metrics observation, and (when on) one access log
+ * line per request. Plugged into the registry's dispatcher as `observer`.
+ */
+import type { RequestObserver, RequestRecord } from '../http/dispatch.ts';
+import type { Logger } from '../logger.ts';
+import { logAccess, type ClientAddress } from './access-log.ts';
+import type { Metrics } from './metrics.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
+
+/** Settings of the observer that live reload may change. */
+export interface ObserverSettings {
+  /** Write one access log line per request. */
+  accessLog: boolean;
+}
+
+/** Builds the observer. `client` finds a request's peer address (set once the server listens). */
+export function createObserver(
+  logger: Logger,
+  metrics: Metrics | undefined,
+  settings: ObserverSettings,
+  client: { address?: ClientAddress } = {},
+): RequestObserver {
+  return {
+    begin(record: RequestRecord) {
+      record.id = requestIdOf(record.request);
+      if (metrics && isUploadRequest(record)) metrics.uploadInFlight(1);
+    },
+    end(record: RequestRecord, response: Response) {
+      const ms = performance.now() - record.started;
+      // Bun.file responses and errors alike carry mutable headers; a frozen one is left without the echo.
+      try {
+        response.headers.set(REQUEST_ID_HEADER, record.id!);
+      } catch {}
+      if (metrics) {
+        // `begin` saw the route as 'none'; decide by method and path once more, cheaply.
+        if (isUploadRequest(record)) metrics.uploadInFlight(-1);
+        metrics.observeRequest(record, response, ms / 1000);
+      }
+      if (settings.accessLog) logAccess(logger, record, response, ms, client.address);
+    },
+  };
+}
+
+/** Blob upload requests that carry (or open) an upload body: POST, PATCH and PUT under `/blobs/uploads/`. */
+function isUploadRequest(record: RequestRecord): boolean {
+  const m = record.method;
+  return (m === 'POST' || m === 'PATCH' || m === 'PUT') && (record.path.includes('/blobs/uploads/') || record.path.endsWith('/blobs/uploads'));
+}

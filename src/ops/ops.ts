@@ -1,0 +1,89 @@
+/**
+ * The server's operations face, built from the server config: metrics, health, request ids and access logs, and
+ * the HTTP answers for `/metrics`, `/healthz` and `/readyz` (on the registry's address, or on `metricsAddr`).
+ */
+import type { RequestObserver } from '../http/dispatch.ts';
+import { splitUrl } from '../http/paths.ts';
+import type { Logger } from '../logger.ts';
+import type { Registry } from '../registry.ts';
+import type { Storage } from '../storage/storage.ts';
+import { Health } from './health.ts';
+import { Metrics } from './metrics.ts';
+import { createObserver, type ObserverSettings } from './observer.ts';
+import { StorageCensus } from './storage-census.ts';
+
+/** The settings this module reads (a subset of the server config). */
+export interface OpsConfig {
+  accessLog: boolean;
+  metrics: boolean;
+  metricsAddr?: string;
+  storageCensusSeconds: number;
+  readyzUpstreams: boolean;
+  mirrors: { name: string; url: string }[];
+}
+
+/** Operations state of one server. */
+export interface Ops {
+  readonly observer: RequestObserver;
+  readonly metrics: Metrics | undefined;
+  readonly health: Health;
+  /** Settings that live reload may change. */
+  readonly settings: ObserverSettings;
+  readonly census: StorageCensus | undefined;
+  /** Hooks the registry in once built (mirror counters, GC accounting). */
+  attach(registry: Registry): void;
+  /** The answer to an operations path, or undefined for anything else. `metricsHere` is false when they live on metricsAddr. */
+  route(request: Request, metricsHere: boolean): Response | Promise<Response> | undefined;
+  /** Peer address lookup (Bun's `server.requestIP`), set once the server listens. */
+  setClientAddress(lookup: (request: Request) => string | undefined): void;
+}
+
+/** Builds the operations state from the config. */
+export function createOps(config: OpsConfig, logger: Logger, storage: Storage): Ops {
+  let registry: Registry | undefined;
+  const census = config.metrics ? new StorageCensus(storage, config.storageCensusSeconds, (error) => logger.warn('storage census failed', { error })) : undefined;
+  const metrics = config.metrics
+    ? new Metrics({ dataDir: storage.root, census, mirrorStats: config.mirrors.length ? () => registry?.mirror?.stats() : undefined })
+    : undefined;
+  const health = new Health({
+    dataDir: storage.root,
+    index: storage.index,
+    upstreams: () => (config.readyzUpstreams ? config.mirrors : []),
+  });
+  const settings: ObserverSettings = { accessLog: config.accessLog };
+  const client: { address?: (request: Request) => string | undefined } = {};
+  const observer = createObserver(logger, metrics, settings, client);
+  return {
+    observer,
+    metrics,
+    health,
+    settings,
+    census,
+    attach(r) {
+      registry = r;
+      if (!metrics) return;
+      // GC started in this process (a schedule, the library call) is counted whoever calls it.
+      const collect = r.collectGarbage.bind(r);
+      r.collectGarbage = async (options) => {
+        const report = await collect(options);
+        if (!options?.dryRun) metrics.recordGc(report);
+        return report;
+      };
+    },
+    route(request, metricsHere) {
+      const { pathname } = splitUrl(request.url);
+      // Registry paths go on at once; only a handful of others are compared below.
+      if (pathname.startsWith('/v2')) return undefined;
+      if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+      if (pathname === '/healthz') return health.alive();
+      if (pathname === '/readyz') return health.ready();
+      if (pathname === '/metrics' && metrics && metricsHere) {
+        return metrics.render().then((text) => new Response(text, { headers: { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' } }));
+      }
+      return undefined;
+    },
+    setClientAddress(lookup) {
+      client.address = lookup;
+    },
+  };
+}
