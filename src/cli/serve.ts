@@ -105,6 +105,7 @@ export async function serve(argv: string[]): Promise<void> {
   const registry = createRegistry({
     storage,
     observer: ops.observer,
+    events: ops.notifier.events,
     deleteEnabled: config.deleteEnabled,
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
@@ -129,6 +130,7 @@ export async function serve(argv: string[]): Promise<void> {
     },
   });
   ops.setClientAddress((request) => server.requestIP(request)?.address);
+  ops.notifier.source.addr = `${server.hostname}:${server.port}`;
   const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
   logger.info(`marina ${VERSION} listening on http://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     address: `${server.hostname}:${server.port}`,
@@ -148,6 +150,7 @@ export async function serve(argv: string[]): Promise<void> {
       ops.health.stopping = true;
       await server.stop(false);
       await metricsServer?.stop(true);
+      await ops.notifier.close();
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);

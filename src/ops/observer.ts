@@ -20,6 +20,8 @@ export function createObserver(
   metrics: Metrics | undefined,
   settings: ObserverSettings,
   client: { address?: ClientAddress } = {},
+  /** Hears every response (mirror fill events). */
+  onResponse?: (record: RequestRecord, response: Response) => void,
 ): RequestObserver {
   return {
     begin(record: RequestRecord) {
@@ -38,6 +40,7 @@ export function createObserver(
         metrics.observeRequest(record, response, ms / 1000);
       }
       if (settings.accessLog) logAccess(logger, record, response, ms, client.address);
+      onResponse?.(record, response);
     },
   };
 }

@@ -3,12 +3,14 @@
  * the HTTP answers for `/metrics`, `/healthz` and `/readyz` (on the registry's address, or on `metricsAddr`).
  */
 import type { RequestObserver } from '../http/dispatch.ts';
-import { splitUrl } from '../http/paths.ts';
+import { matchRoute, splitUrl } from '../http/paths.ts';
 import type { Logger } from '../logger.ts';
 import type { Registry } from '../registry.ts';
 import type { Storage } from '../storage/storage.ts';
 import { Health } from './health.ts';
+import { cacheOutcome } from './cache-status.ts';
 import { Metrics } from './metrics.ts';
+import { Notifier, type NotificationsConfig } from './notifier.ts';
 import { createObserver, type ObserverSettings } from './observer.ts';
 import { StorageCensus } from './storage-census.ts';
 
@@ -20,6 +22,7 @@ export interface OpsConfig {
   storageCensusSeconds: number;
   readyzUpstreams: boolean;
   mirrors: { name: string; url: string }[];
+  notifications?: NotificationsConfig;
 }
 
 /** Operations state of one server. */
@@ -30,6 +33,8 @@ export interface Ops {
   /** Settings that live reload may change. */
   readonly settings: ObserverSettings;
   readonly census: StorageCensus | undefined;
+  /** Webhook notifications; pass `notifier.events` to the registry. */
+  readonly notifier: Notifier;
   /** Hooks the registry in once built (mirror counters, GC accounting). */
   attach(registry: Registry): void;
   /** The answer to an operations path, or undefined for anything else. `metricsHere` is false when they live on metricsAddr. */
@@ -52,13 +57,33 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
   });
   const settings: ObserverSettings = { accessLog: config.accessLog };
   const client: { address?: (request: Request) => string | undefined } = {};
-  const observer = createObserver(logger, metrics, settings, client);
+  const notifier = new Notifier(config.notifications, logger);
+  if (metrics) notifier.register([metrics.registry]);
+  const observer = createObserver(logger, metrics, settings, client, (record, response) => {
+    // The mirror fills its cache without going through core's events; a miss answered 200 is a fill.
+    if (response.status !== 200 || record.method !== 'GET') return;
+    const cache = response.headers.get('cache-status');
+    if (cache === null || cacheOutcome(cache) !== 'miss') return;
+    const route = matchRoute(record.path);
+    if (!route || (route.kind !== 'manifest' && route.kind !== 'blob')) return;
+    const digest = response.headers.get('docker-content-digest');
+    if (!digest) return;
+    notifier.publish('fill', {
+      kind: route.kind,
+      repository: route.name,
+      reference: route.kind === 'manifest' ? route.reference : digest,
+      digest: digest as never,
+      mediaType: response.headers.get('content-type') ?? 'application/octet-stream',
+      size: Number(response.headers.get('content-length') ?? 0),
+    });
+  });
   return {
     observer,
     metrics,
     health,
     settings,
     census,
+    notifier,
     attach(r) {
       registry = r;
       if (!metrics) return;

@@ -4,6 +4,8 @@ import { createLogger } from '../../src/logger.ts';
 import { cacheOutcome } from '../../src/ops/cache-status.ts';
 import { createOps } from '../../src/ops/ops.ts';
 import { requestIdOf } from '../../src/ops/request-id.ts';
+import { globMatch } from '../../src/ops/glob.ts';
+import { resolveConfig } from '../../src/cli/config.ts';
 import { randomBytes } from '../helpers/client.ts';
 import { openRegistry } from '../helpers/registry.ts';
 import { parseExposition } from './scrape.ts';
@@ -49,5 +51,34 @@ describe('GC accounting', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('repository globs', () => {
+  test('match any run of characters at each star, slashes included, and nothing else', () => {
+    expect(globMatch('prod/*', 'prod/api')).toBe(true);
+    expect(globMatch('prod/*', 'prod/team/api')).toBe(true);
+    expect(globMatch('prod/*', 'production/api')).toBe(false);
+    expect(globMatch('*/cache', 'ci/cache')).toBe(true);
+    expect(globMatch('a*b*c', 'axxbyyc')).toBe(true);
+    expect(globMatch('a*b*c', 'axxbyy')).toBe(false);
+    expect(globMatch('exact', 'exact')).toBe(true);
+    expect(globMatch('exact', 'exactly')).toBe(false);
+  });
+
+  test('stay fast on a hostile pattern against a long name', () => {
+    const t = performance.now();
+    expect(globMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(255))).toBe(false);
+    expect(performance.now() - t).toBeLessThan(50);
+  });
+});
+
+describe('notifications config', () => {
+  test('accepts endpoints with filters and refuses unknown fields and bad values by name', () => {
+    const ok = resolveConfig({ notifications: { endpoints: [{ name: 'ci', url: 'http://127.0.0.1:9/x', actions: ['push'], repositories: ['ci/*'] }] } });
+    expect(ok.notifications!.endpoints[0]!.name).toBe('ci');
+    expect(() => resolveConfig({ notifications: { endpoints: [{ name: 'ci', url: 'ftp://x' }] } })).toThrow(/notifications\/endpoints\/0\/url/);
+    expect(() => resolveConfig({ notifications: { endpoints: [{ name: 'ci', url: 'http://x', action: ['push'] }] } })).toThrow(/notifications/);
+    expect(() => resolveConfig({ notifications: { endpoints: [{ name: 'ci', url: 'http://x', actions: ['publish'] }] } })).toThrow(/actions/);
   });
 });
