@@ -74,6 +74,7 @@ export const ServeConfigSchema = Type.Object(
     storageCensusSeconds: Type.Integer({ minimum: 0, description: 'seconds between counts of stored content for the metrics' }),
     readyzUpstreams: Type.Boolean({ description: '/readyz also probes each mirror upstream' }),
     notifications: Type.Optional(NotificationsSchema),
+    watchConfig: Type.Boolean({ description: 'reload when the config file changes (SIGHUP always reloads)' }),
     // --- end operations ---
   },
   { additionalProperties: false },
@@ -99,6 +100,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   metrics: true,
   storageCensusSeconds: 300,
   readyzUpstreams: false,
+  watchConfig: false,
 };
 
 /** Environment variable of each setting. */
@@ -123,6 +125,7 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   storageCensusSeconds: 'MARINA_STORAGE_CENSUS_SECONDS',
   readyzUpstreams: 'MARINA_READYZ_UPSTREAMS',
   notifications: 'MARINA_NOTIFICATIONS',
+  watchConfig: 'MARINA_WATCH_CONFIG',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */

@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createOps } from '../ops/ops.ts';
 import { listenMetrics } from '../ops/metrics-server.ts';
+import { registerLiveSettings } from '../ops/live-settings.ts';
+import { ConfigReloader } from '../ops/reload.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
@@ -35,6 +37,10 @@ Options:
   --access-log             one log line per request         (env ${ENV_NAMES.accessLog}=true)
   --metrics-addr <h:p>     serve /metrics (and health) on this address instead of the main one
                            (env ${ENV_NAMES.metricsAddr}); --no-metrics turns metrics off
+  --watch-config           reload when the config file changes (env ${ENV_NAMES.watchConfig}=true)
+
+SIGHUP re-reads the config file (flags and environment still win) and applies what can change live; a config
+that does not validate is refused with an error line and the running one stays.
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -64,6 +70,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'access-log': { type: 'boolean' },
       'metrics-addr': { type: 'string' },
       'no-metrics': { type: 'boolean' },
+      'watch-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,6 +94,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     accessLog: values['access-log'] ? true : undefined,
     metricsAddr: values['metrics-addr'],
     metrics: values['no-metrics'] ? false : undefined,
+    watchConfig: values['watch-config'] ? true : undefined,
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -114,6 +122,12 @@ export async function serve(argv: string[]): Promise<void> {
     logger,
   });
   ops.attach(registry);
+  const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
+  registerLiveSettings(reloader, registry, ops, logger, process.env);
+  const onHup = () => void reloader.reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  const configFile = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } }).values.config ?? process.env.MARINA_CONFIG;
+  if (config.watchConfig && typeof configFile === 'string') reloader.watch(configFile);
   const app = new Elysia().use(registry.plugin);
   const metricsHere = !config.metricsAddr;
   const server = Bun.serve({
@@ -147,6 +161,8 @@ export async function serve(argv: string[]): Promise<void> {
       logger.info('shutting down: finishing in-flight requests', { signal });
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
+      reloader.close();
       ops.health.stopping = true;
       await server.stop(false);
       await metricsServer?.stop(true);

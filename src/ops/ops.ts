@@ -31,7 +31,7 @@ export interface Ops {
   readonly metrics: Metrics | undefined;
   readonly health: Health;
   /** Settings that live reload may change. */
-  readonly settings: ObserverSettings;
+  readonly settings: ObserverSettings & { readyzUpstreams: boolean };
   readonly census: StorageCensus | undefined;
   /** Webhook notifications; pass `notifier.events` to the registry. */
   readonly notifier: Notifier;
@@ -53,9 +53,9 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
   const health = new Health({
     dataDir: storage.root,
     index: storage.index,
-    upstreams: () => (config.readyzUpstreams ? config.mirrors : []),
+    upstreams: () => (settings.readyzUpstreams ? config.mirrors : []),
   });
-  const settings: ObserverSettings = { accessLog: config.accessLog };
+  const settings = { accessLog: config.accessLog, readyzUpstreams: config.readyzUpstreams };
   const client: { address?: (request: Request) => string | undefined } = {};
   const notifier = new Notifier(config.notifications, logger);
   if (metrics) notifier.register([metrics.registry]);
