@@ -54,6 +54,7 @@ export interface DispatchOptions {
 
 /** What an observer learns about one request; filled in as the request is handled. */
 export interface RequestRecord {
+  /** The request handled; `begin` may replace it with one whose body it measures. */
   request: Request;
   method: string;
   /** The path as received (not decoded). */
@@ -68,6 +69,10 @@ export interface RequestRecord {
   user?: string;
   /** The unexpected error behind a 500, if any. */
   error?: unknown;
+  /** Body bytes received so far, when the observer measures a body sent without Content-Length (chunked). */
+  received?: number;
+  /** The client's address, when the observer looked it up. */
+  client?: string;
 }
 
 /** Hooks around every request; `end` may add response headers. Both run on the hot path: keep them cheap. */
@@ -87,7 +92,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     if (record) observer!.begin(record);
     let response: Response;
     try {
-      response = await handle(request, method, pathname, search, record);
+      response = await handle(record ? record.request : request, method, pathname, search, record);
     } catch (error) {
       if (!isRegistryError(error)) {
         logger.error('request failed', { method, path: pathname, id: record?.id, error });

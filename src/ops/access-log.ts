@@ -9,8 +9,13 @@ export const MAX_LOGGED_PATH = 256;
 /** Finds the client address of a request (Bun's `server.requestIP`), when the server is known. */
 export type ClientAddress = (request: Request) => string | undefined;
 
+/** The body bytes a request brought: counted for chunked bodies, else its Content-Length. */
+export function receivedBytes(record: RequestRecord): number {
+  return record.received ?? (Number(record.request.headers.get('content-length')) || 0);
+}
+
 /** Writes the access line of a finished request. */
-export function logAccess(logger: Logger, record: RequestRecord, response: Response, ms: number, client?: ClientAddress): void {
+export function logAccess(logger: Logger, record: RequestRecord, response: Response, ms: number): void {
   const path = record.path.length > MAX_LOGGED_PATH ? `${record.path.slice(0, MAX_LOGGED_PATH)}…` : record.path;
   const fields: Record<string, unknown> = {
     id: record.id,
@@ -19,12 +24,11 @@ export function logAccess(logger: Logger, record: RequestRecord, response: Respo
     route: record.route,
     status: response.status,
     bytes: record.method === 'HEAD' ? 0 : Number(response.headers.get('content-length') ?? 0),
-    received: Number(record.request.headers.get('content-length') ?? 0),
+    received: receivedBytes(record),
     ms: Math.round(ms * 100) / 100,
   };
   if (record.user !== undefined) fields.user = record.user;
-  const address = client?.(record.request);
-  if (address !== undefined) fields.client = address;
+  if (record.client !== undefined) fields.client = record.client;
   const cache = response.headers.get('cache-status');
   if (cache !== null) fields.cache = cacheOutcome(cache);
   if (record.error !== undefined) fields.error = record.error instanceof Error ? record.error.message : String(record.error);

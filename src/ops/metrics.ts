@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetr
 import type { RequestRecord } from '../http/dispatch.ts';
 import type { GcReport } from '../core/gc.ts';
 import type { StorageCensus } from './storage-census.ts';
+import { receivedBytes } from './access-log.ts';
 import { cacheOutcome } from './cache-status.ts';
 
 /** Where scrape-time values come from; each is optional so the metrics work for any registry shape. */
@@ -66,7 +67,7 @@ export class Metrics {
       registers,
     });
     this.bytesOut = new Counter({ name: 'marina_http_response_bytes_total', help: 'Response body bytes served (Content-Length; HEAD excluded)', labelNames: ['route'], registers });
-    this.bytesIn = new Counter({ name: 'marina_http_request_bytes_total', help: 'Request body bytes received (declared Content-Length)', labelNames: ['route'], registers });
+    this.bytesIn = new Counter({ name: 'marina_http_request_bytes_total', help: 'Request body bytes received (Content-Length, or counted for chunked bodies)', labelNames: ['route'], registers });
     this.uploadsInProgress = new Gauge({ name: 'marina_uploads_in_progress', help: 'Upload requests (POST/PATCH/PUT of blob uploads) being received now', registers });
     this.mirrorResponses = new Counter({
       name: 'marina_mirror_responses_total',
@@ -97,7 +98,7 @@ export class Metrics {
       const out = Number(response.headers.get('content-length'));
       if (out > 0) this.child(this.outChildren, this.bytesOut, route).inc(out);
     }
-    const received = Number(record.request.headers.get('content-length'));
+    const received = receivedBytes(record);
     if (received > 0) this.child(this.inChildren, this.bytesIn, route).inc(received);
     const cache = response.headers.get('cache-status');
     if (cache !== null) this.mirrorResponses.inc({ outcome: cacheOutcome(cache) });

@@ -25,8 +25,26 @@ export function createObserver(
 ): RequestObserver {
   return {
     begin(record: RequestRecord) {
-      record.id = requestIdOf(record.request);
+      const request = record.request;
+      record.id = requestIdOf(request);
+      // Looked up now: the socket belongs to this Request object, not to a re-wrapped one.
+      if (settings.accessLog) record.client = client.address?.(request);
       if (metrics && isUploadRequest(record)) metrics.uploadInFlight(1);
+      // Chunked bodies (docker, containerd and podman PATCH layers this way) have no Content-Length to read
+      // afterwards; count them as they stream. Bodies with a length are taken from the header, at no cost.
+      const m = record.method;
+      if (m !== 'GET' && m !== 'HEAD' && m !== 'DELETE' && request.body !== null && !request.headers.has('content-length')) {
+        record.received = 0;
+        const counted = request.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              record.received! += chunk.byteLength;
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        record.request = new Request(request, { body: counted, duplex: 'half' } as RequestInit);
+      }
     },
     end(record: RequestRecord, response: Response) {
       const ms = performance.now() - record.started;
@@ -39,7 +57,7 @@ export function createObserver(
         if (isUploadRequest(record)) metrics.uploadInFlight(-1);
         metrics.observeRequest(record, response, ms / 1000);
       }
-      if (settings.accessLog) logAccess(logger, record, response, ms, client.address);
+      if (settings.accessLog) logAccess(logger, record, response, ms);
       onResponse?.(record, response);
     },
   };

@@ -43,7 +43,15 @@ describe('/metrics after a scripted run', () => {
     const layer = randomBytes(1500);
     await c.pushBlob('team/app', config);
     const location = await c.startUpload('team/app');
-    const patch = await c.send('PATCH', location, { body: layer.subarray(0, 1000), headers: { 'content-range': '0-999' } });
+    // The PATCH body is a stream, so it goes chunked, without Content-Length, as docker sends layers.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(layer.slice(0, 600));
+        controller.enqueue(layer.slice(600, 1000));
+        controller.close();
+      },
+    });
+    const patch = await c.send('PATCH', location, { body: chunked });
     expect(patch.status).toBe(202);
     const put = await c.send('PUT', `${c.url(patch.headers.get('location')!)}${patch.headers.get('location')!.includes('?') ? '&' : '?'}digest=${digestOf(layer)}`, {
       body: layer.subarray(1000),
