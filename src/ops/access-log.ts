@@ -1,4 +1,7 @@
-/** Access logs: one structured line per request, through the server's logger (JSON or text, level info). */
+/**
+ * Access logs: one structured line per request, through the server's logger (JSON or text): at level info when
+ * access logs are on, else at debug (so `--log-level debug` still shows every request).
+ */
 import type { RequestRecord } from '../http/dispatch.ts';
 import type { Logger } from '../logger.ts';
 import { cacheOutcome } from './cache-status.ts';
@@ -15,7 +18,7 @@ export function receivedBytes(record: RequestRecord): number {
 }
 
 /** Writes the access line of a finished request. */
-export function logAccess(logger: Logger, record: RequestRecord, response: Response, ms: number): void {
+export function logAccess(logger: Logger, record: RequestRecord, response: Response, ms: number, level: 'info' | 'debug' = 'info'): void {
   const path = record.path.length > MAX_LOGGED_PATH ? `${record.path.slice(0, MAX_LOGGED_PATH)}…` : record.path;
   const fields: Record<string, unknown> = {
     id: record.id,
@@ -32,5 +35,5 @@ export function logAccess(logger: Logger, record: RequestRecord, response: Respo
   const cache = response.headers.get('cache-status');
   if (cache !== null) fields.cache = cacheOutcome(cache);
   if (record.error !== undefined) fields.error = record.error instanceof Error ? record.error.message : String(record.error);
-  logger.info('request', fields);
+  logger[level]('request', fields);
 }

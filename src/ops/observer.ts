@@ -28,7 +28,7 @@ export function createObserver(
       const request = record.request;
       record.id = requestIdOf(request);
       // Looked up now: the socket belongs to this Request object, not to a re-wrapped one.
-      if (settings.accessLog) record.client = client.address?.(request);
+      if (settings.accessLog || logger.enabled('debug')) record.client = client.address?.(request);
       if (metrics && isUploadRequest(record)) metrics.uploadInFlight(1);
       // Chunked bodies (docker, containerd and podman PATCH layers this way) have no Content-Length to read
       // afterwards; count them as they stream. Bodies with a length are taken from the header, at no cost.
@@ -58,6 +58,7 @@ export function createObserver(
         metrics.observeRequest(record, response, ms / 1000);
       }
       if (settings.accessLog) logAccess(logger, record, response, ms);
+      else if (logger.enabled('debug')) logAccess(logger, record, response, ms, 'debug');
       onResponse?.(record, response);
     },
   };

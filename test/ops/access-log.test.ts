@@ -68,6 +68,19 @@ describe('access log', () => {
     expect(line.path.endsWith('…')).toBe(true);
   });
 
+  test('at --log-level debug, writes the same line at level debug even with access logs off', async () => {
+    const dir = tempDir('marina-access-');
+    dirs.push(dir);
+    const debug = await startServer(dir, ['--log-format', 'json', '--log-level', 'debug']);
+    try {
+      await (await fetch(`${debug.url}/v2/`, { headers: { 'x-request-id': 'dbg-1' } })).arrayBuffer();
+      const line = await until(() => accessLines(debug).find((e) => e.id === 'dbg-1'));
+      expect(line).toMatchObject({ level: 'debug', method: 'GET', path: '/v2/', status: 200, client: '127.0.0.1' });
+    } finally {
+      await debug.stop('SIGKILL');
+    }
+  });
+
   test('is off by default, while request ids are still echoed', async () => {
     const res = await fetch(`${quiet.url}/v2/`, { headers: { 'x-request-id': 'quiet-1' } });
     await res.arrayBuffer();
