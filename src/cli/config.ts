@@ -49,6 +49,15 @@ export const ServeConfigSchema = Type.Object(
     referrersEnabled: Type.Boolean(),
     maxManifestSize: Type.Integer({ minimum: 1024 }),
     sync: Type.Boolean({ description: 'fsync blobs on commit' }),
+    // --- operations (src/ops) ---
+    accessLog: Type.Boolean({ description: 'one log line per request' }),
+    metrics: Type.Boolean({ description: 'serve Prometheus metrics at /metrics' }),
+    metricsAddr: Type.Optional(Type.String({ pattern: '^[^\\s]+:\\d{1,5}$', maxLength: 300, description: 'separate host:port for /metrics' })),
+    storageCensusSeconds: Type.Integer({ minimum: 0, description: 'seconds between counts of stored content for the metrics' }),
+    readyzUpstreams: Type.Boolean({ description: '/readyz also probes each mirror upstream' }),
+    notifications: Type.Optional(NotificationsSchema),
+    watchConfig: Type.Boolean({ description: 'reload when the config file changes (SIGHUP always reloads)' }),
+    // --- end operations ---
     mirrors: Type.Array(
       Type.Object(
         {
@@ -67,15 +76,6 @@ export const ServeConfigSchema = Type.Object(
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
-    // --- operations (src/ops) ---
-    accessLog: Type.Boolean({ description: 'one log line per request' }),
-    metrics: Type.Boolean({ description: 'serve Prometheus metrics at /metrics' }),
-    metricsAddr: Type.Optional(Type.String({ pattern: '^[^\\s]+:\\d{1,5}$', maxLength: 300, description: 'separate host:port for /metrics' })),
-    storageCensusSeconds: Type.Integer({ minimum: 0, description: 'seconds between counts of stored content for the metrics' }),
-    readyzUpstreams: Type.Boolean({ description: '/readyz also probes each mirror upstream' }),
-    notifications: Type.Optional(NotificationsSchema),
-    watchConfig: Type.Boolean({ description: 'reload when the config file changes (SIGHUP always reloads)' }),
-    // --- end operations ---
   },
   { additionalProperties: false },
 );
@@ -94,13 +94,13 @@ export const SERVE_DEFAULTS: ServeConfig = {
   referrersEnabled: DEFAULTS.referrersEnabled,
   maxManifestSize: DEFAULTS.maxManifestSize,
   sync: true,
-  mirrors: [],
-  mirrorFreshness: 300,
   accessLog: false,
   metrics: true,
   storageCensusSeconds: 300,
   readyzUpstreams: false,
   watchConfig: false,
+  mirrors: [],
+  mirrorFreshness: 300,
 };
 
 /** Environment variable of each setting. */
@@ -115,10 +115,6 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   referrersEnabled: 'MARINA_REFERRERS',
   maxManifestSize: 'MARINA_MAX_MANIFEST_SIZE',
   sync: 'MARINA_SYNC',
-  mirrors: 'MARINA_MIRRORS',
-  mirrorDefault: 'MARINA_MIRROR_DEFAULT',
-  mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
-  cacheMax: 'MARINA_CACHE_MAX',
   accessLog: 'MARINA_ACCESS_LOG',
   metrics: 'MARINA_METRICS',
   metricsAddr: 'MARINA_METRICS_ADDR',
@@ -126,6 +122,10 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   readyzUpstreams: 'MARINA_READYZ_UPSTREAMS',
   notifications: 'MARINA_NOTIFICATIONS',
   watchConfig: 'MARINA_WATCH_CONFIG',
+  mirrors: 'MARINA_MIRRORS',
+  mirrorDefault: 'MARINA_MIRROR_DEFAULT',
+  mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
+  cacheMax: 'MARINA_CACHE_MAX',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */

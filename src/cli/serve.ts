@@ -29,21 +29,21 @@ Options:
   --no-referrers           turn off the referrers API       (env ${ENV_NAMES.referrersEnabled}=false)
   --max-manifest-size <n>  largest manifest in bytes        (default 4194304, env ${ENV_NAMES.maxManifestSize})
   --no-sync                skip fsync on commit (tests only; unsafe on power loss)
+  --access-log             one log line per request         (env ${ENV_NAMES.accessLog}=true)
+  --metrics-addr <h:p>     serve /metrics (and health) on this address instead of the main one
+                           (env ${ENV_NAMES.metricsAddr}); --no-metrics turns metrics off
+  --watch-config           reload when the config file changes (env ${ENV_NAMES.watchConfig}=true)
   --mirror <name=url>      mirror an upstream registry, repeatable   (env MARINA_MIRRORS=a=url,b=url)
                            e.g. --mirror docker.io=https://registry-1.docker.io
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
-  --access-log             one log line per request         (env ${ENV_NAMES.accessLog}=true)
-  --metrics-addr <h:p>     serve /metrics (and health) on this address instead of the main one
-                           (env ${ENV_NAMES.metricsAddr}); --no-metrics turns metrics off
-  --watch-config           reload when the config file changes (env ${ENV_NAMES.watchConfig}=true)
-
-SIGHUP re-reads the config file (flags and environment still win) and applies what can change live; a config
-that does not validate is refused with an error line and the running one stays.
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
+
+SIGHUP re-reads the config file (flags and environment still win) and applies what can change live; a config
+that does not validate is refused with an error line and the running one stays.
 `;
 
 /** Parses argv and environment into a config. Exported for tests. */
@@ -63,14 +63,14 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'no-referrers': { type: 'boolean' },
       'max-manifest-size': { type: 'string' },
       'no-sync': { type: 'boolean' },
-      mirror: { type: 'string', multiple: true },
-      'mirror-default': { type: 'string' },
-      'mirror-freshness': { type: 'string' },
-      'cache-max': { type: 'string' },
       'access-log': { type: 'boolean' },
       'metrics-addr': { type: 'string' },
       'no-metrics': { type: 'boolean' },
       'watch-config': { type: 'boolean' },
+      mirror: { type: 'string', multiple: true },
+      'mirror-default': { type: 'string' },
+      'mirror-freshness': { type: 'string' },
+      'cache-max': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,14 +87,14 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     referrersEnabled: values['no-referrers'] ? false : undefined,
     maxManifestSize: values['max-manifest-size'],
     sync: values['no-sync'] ? false : undefined,
-    mirrors: values.mirror?.map(parseMirrorSpec),
-    mirrorDefault: values['mirror-default'],
-    mirrorFreshness: values['mirror-freshness'],
-    cacheMax: values['cache-max'],
     accessLog: values['access-log'] ? true : undefined,
     metricsAddr: values['metrics-addr'],
     metrics: values['no-metrics'] ? false : undefined,
     watchConfig: values['watch-config'] ? true : undefined,
+    mirrors: values.mirror?.map(parseMirrorSpec),
+    mirrorDefault: values['mirror-default'],
+    mirrorFreshness: values['mirror-freshness'],
+    cacheMax: values['cache-max'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
