@@ -9,6 +9,8 @@ import { digestOf } from '../../src/oci/digest.ts';
 import { Client, randomBytes } from '../helpers/client.ts';
 import { tempDir } from '../helpers/registry.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
+import { ACCEPT_MANIFESTS, serveRegistry } from '../mirror/support/harness.ts';
+import { pushImage, randomImage } from '../mirror/support/images.ts';
 
 const dirs: string[] = [];
 const servers: ServerProcess[] = [];
@@ -104,5 +106,79 @@ describe('SIGHUP reload', () => {
     expect((await c.delete(`/v2/watch/app/blobs/${digest}`)).status).toBe(405);
     // --no-referrers still wins over the file.
     expect((await c.get(`/v2/watch/app/referrers/${digest}`)).status).toBe(404);
+  }, 30_000);
+});
+
+describe('SIGHUP reload of notifications and mirror settings', () => {
+  test('starts, re-targets and stops webhook delivery without a restart', async () => {
+    const seen: { path: string; actions: string[] }[] = [];
+    const receiver = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: async (request) => {
+        const body = (await request.json()) as { events: { action: string }[] };
+        seen.push({ path: new URL(request.url).pathname, actions: body.events.map((e) => e.action) });
+        return new Response(null, { status: 204 });
+      },
+    });
+    try {
+      const { server, file, c } = await serveWithConfig({});
+      await c.pushBlob('hooks/app', randomBytes(10));
+      const endpoint = (p: string) => ({ endpoints: [{ name: 'ci', url: `http://127.0.0.1:${receiver.port}${p}`, actions: ['push'] }] });
+      fs.writeFileSync(file, JSON.stringify({ notifications: endpoint('/one') }));
+      server.proc.kill('SIGHUP');
+      await logged(server, 'configuration reloaded');
+      await c.pushBlob('hooks/app', randomBytes(11));
+      const deadline = Date.now() + 5000;
+      while (!seen.length && Date.now() < deadline) await Bun.sleep(20);
+      fs.writeFileSync(file, JSON.stringify({ notifications: endpoint('/two') }));
+      server.proc.kill('SIGHUP');
+      await logged(server, 'configuration reloaded', 2);
+      await c.pushBlob('hooks/app', randomBytes(12));
+      while (seen.length < 2 && Date.now() < deadline) await Bun.sleep(20);
+      fs.writeFileSync(file, JSON.stringify({}));
+      server.proc.kill('SIGHUP');
+      await logged(server, 'configuration reloaded', 3);
+      await c.pushBlob('hooks/app', randomBytes(13));
+      await Bun.sleep(300);
+      // Only the pushes made while an endpoint was configured, each to the endpoint of its time.
+      expect(seen).toEqual([
+        { path: '/one', actions: ['push'] },
+        { path: '/two', actions: ['push'] },
+      ]);
+    } finally {
+      await receiver.stop(true);
+    }
+  }, 30_000);
+
+  test('a shorter mirror freshness applies at once: the next tag read revalidates upstream', async () => {
+    const upstream = serveRegistry();
+    try {
+      const first = randomImage([100], 'v1');
+      await pushImage(upstream.url, 'library/app', 'latest', first);
+      const { server, file, c } = await serveWithConfig({ mirrors: [{ name: 'up', url: upstream.url }], mirrorFreshness: 3600 });
+      const digestOfTag = async () => {
+        const res = await c.get('/v2/up/library/app/manifests/latest', { accept: ACCEPT_MANIFESTS });
+        await res.arrayBuffer();
+        return res.headers.get('docker-content-digest');
+      };
+      expect(await digestOfTag()).toBe(first.digest);
+      const second = randomImage([100], 'v2');
+      await pushImage(upstream.url, 'library/app', 'latest', second);
+      // Within an hour's freshness the cached tag is served as it was.
+      expect(await digestOfTag()).toBe(first.digest);
+      fs.writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'up', url: upstream.url }], mirrorFreshness: 0 }));
+      server.proc.kill('SIGHUP');
+      const [line] = await logged(server, 'configuration reloaded');
+      expect(line!.changed).toEqual(['mirrorFreshness']);
+      expect(await digestOfTag()).toBe(second.digest);
+      // Adding an upstream is not live: refused for that setting, reported, and the rest stays.
+      fs.writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'up', url: upstream.url }, { name: 'other', url: upstream.url }], mirrorFreshness: 0 }));
+      server.proc.kill('SIGHUP');
+      const [partial] = await logged(server, 'configuration reloaded in part; some settings were not applied');
+      expect(partial!.failed[0]).toContain('needs a restart');
+    } finally {
+      await upstream.close();
+    }
   }, 30_000);
 });
