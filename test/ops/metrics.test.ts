@@ -22,7 +22,8 @@ let c: Client;
 beforeAll(async () => {
   upstream = serveRegistry();
   dataDir = tempDir('marina-metrics-');
-  server = await startServer(dataDir, ['--mirror', `up=${upstream.url}`], { MARINA_STORAGE_CENSUS_SECONDS: '0' });
+  // Freshness 0: every read of a mirrored tag asks upstream again, so a second read is a revalidation.
+  server = await startServer(dataDir, ['--mirror', `up=${upstream.url}`, '--mirror-freshness', '0'], { MARINA_STORAGE_CENSUS_SECONDS: '0' });
   c = new Client((request) => fetch(request), server.url);
 });
 
@@ -69,10 +70,13 @@ describe('/metrics after a scripted run', () => {
     // Delete the manifest (and with it the tag).
     expect((await c.delete(`/v2/team/app/manifests/${pushed.digest}`)).status).toBe(202);
 
-    // Mirror: the manifest and the layer come from upstream once (misses), then the layer from the cache (a hit).
-    const mirrored = await c.get('/v2/up/library/alpine/manifests/1', { accept: ACCEPT_MANIFESTS });
-    expect(mirrored.headers.get('cache-status')).toContain('fwd=miss');
-    expect((await mirrored.arrayBuffer()).byteLength).toBe(image.manifest.byteLength);
+    // Mirror: the manifest and the layer come from upstream once (misses), then the layer from the cache (a hit),
+    // and the tag once more, confirmed unchanged upstream (a revalidation).
+    for (const expected of ['fwd=miss', 'detail=revalidated']) {
+      const mirrored = await c.get('/v2/up/library/alpine/manifests/1', { accept: ACCEPT_MANIFESTS });
+      expect(mirrored.headers.get('cache-status')).toContain(expected);
+      expect((await mirrored.arrayBuffer()).byteLength).toBe(image.manifest.byteLength);
+    }
     const mirroredLayer = image.layers[0]!;
     for (const expected of ['fwd=miss', '; hit']) {
       const res = await c.get(`/v2/up/library/alpine/blobs/${mirroredLayer.digest}`);
@@ -94,7 +98,7 @@ describe('/metrics after a scripted run', () => {
       blobGet: requests('blob', 'GET', 200),
       blobHead: requests('blob', 'HEAD', 200),
       manifestDelete: requests('manifest', 'DELETE', 202),
-    }).toEqual({ monolithic: 1, sessionOpened: 1, patch: 1, put: 1, manifestPut: 1, manifestGet: 2, blobGet: 3, blobHead: 1, manifestDelete: 1 });
+    }).toEqual({ monolithic: 1, sessionOpened: 1, patch: 1, put: 1, manifestPut: 1, manifestGet: 3, blobGet: 3, blobHead: 1, manifestDelete: 1 });
 
     expect({
       blobOut: d('marina_http_response_bytes_total', { route: 'blob' }),
@@ -104,7 +108,7 @@ describe('/metrics after a scripted run', () => {
       manifestIn: d('marina_http_request_bytes_total', { route: 'manifest' }),
     }).toEqual({
       blobOut: 1500 + 3000 + 3000,
-      manifestOut: manifest.byteLength + image.manifest.byteLength,
+      manifestOut: manifest.byteLength + 2 * image.manifest.byteLength,
       uploadsIn: config.byteLength,
       uploadIn: 1500,
       manifestIn: manifest.byteLength,
@@ -119,7 +123,8 @@ describe('/metrics after a scripted run', () => {
       fetched: d('marina_mirror_upstream_bytes_total', { upstream: 'up' }),
       missResponses: d('marina_mirror_responses_total', { outcome: 'miss' }),
       hitResponses: d('marina_mirror_responses_total', { outcome: 'hit' }),
-    }).toEqual({ hits: 1, misses: 2, joins: 0, stale: 0, saved: 3000, fetched: 3000, missResponses: 2, hitResponses: 1 });
+      revalidations: d('marina_mirror_responses_total', { outcome: 'revalidated' }),
+    }).toEqual({ hits: 2, misses: 2, joins: 0, stale: 0, saved: 3000, fetched: 3000, missResponses: 2, hitResponses: 1, revalidations: 1 });
 
     // Stored now: team/app keeps its two blob links (no manifest, no tag); the mirror holds one manifest, its tag
     // and the filled layer. Blob files: config, layer, mirrored layer.
