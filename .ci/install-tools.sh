@@ -243,7 +243,8 @@ podman_check() {
 }
 
 group_clients() {
-  apt_ensure skopeo podman containerd
+  # openssl: the access-control tests generate a CA and server certificates for TLS logins.
+  apt_ensure skopeo podman containerd openssl
   go_tool crane  "$GGCR_MOD/cmd/crane" "$GGCR_MOD" "$GGCR_VER" \
     "-X $GGCR_MOD/cmd/crane/cmd.Version=$GGCR_VER"
   go_tool oras   "$ORAS_MOD/cmd/oras" "$ORAS_MOD" "$ORAS_VER" \
@@ -254,6 +255,7 @@ group_clients() {
   apt_summary skopeo skopeo skopeo --version
   apt_summary podman podman podman --version
   apt_summary containerd ctr ctr --version
+  apt_summary openssl openssl openssl version
   local drv
   drv=$(podman_check) || die "podman info fails; see 'podman info'"
   summary "podman info" "ok (storage driver $drv)"

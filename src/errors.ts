@@ -27,7 +27,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, readonly [status: number, m
   BLOB_UPLOAD_INVALID: [400, 'blob upload invalid'],
   BLOB_UPLOAD_UNKNOWN: [404, 'blob upload unknown to registry'],
   DIGEST_INVALID: [400, 'provided digest did not match uploaded content'],
-  MANIFEST_BLOB_UNKNOWN: [404, 'manifest references a manifest or blob unknown to registry'],
+  MANIFEST_BLOB_UNKNOWN: [400, 'manifest references a manifest or blob unknown to registry'],
   MANIFEST_INVALID: [400, 'manifest invalid'],
   MANIFEST_UNKNOWN: [404, 'manifest unknown to registry'],
   NAME_INVALID: [400, 'invalid repository name'],
@@ -80,4 +80,51 @@ export class RegistryError extends Error {
 /** True when `e` is a RegistryError (also across module copies). */
 export function isRegistryError(e: unknown): e is RegistryError {
   return e instanceof RegistryError || (e instanceof Error && e.name === 'RegistryError' && 'code' in e);
+}
+
+/** errno names and numbers (Linux) that mean "no space left": the disk is full or a quota is exhausted. */
+const STORAGE_FULL_CODES: ReadonlySet<string | number> = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 28, 122]);
+/** LMDB's MDB_MAP_FULL: the index reached its configured map size. */
+const LMDB_MAP_FULL = -30792;
+
+/**
+ * The ONE mapping from failures of the storage underneath (file system, LMDB, SQLite) to client-facing errors:
+ * a full disk, an exhausted quota or a full LMDB map answer 507 Insufficient Storage, a failed index commit 503,
+ * each with the spec's JSON body (code UNKNOWN: the spec has no code for these) and a message that says what
+ * happened, never a stack trace. Anything else is undefined: an unexpected failure, a 500.
+ */
+export function storageFailure(error: unknown): RegistryError | undefined {
+  const chain: Error[] = [];
+  for (let e = error; e instanceof Error && chain.length < 4; e = e.cause) chain.push(e);
+  for (const e of chain) {
+    const code = (e as { code?: unknown }).code;
+    if (STORAGE_FULL_CODES.has(code as string) || /^(ENOSPC|EDQUOT)\b|database or disk is full/.test(e.message.slice(0, 200))) {
+      return new RegistryError('UNKNOWN', 'insufficient storage: the registry is out of disk space; nothing was stored, retry later', {
+        status: 507,
+        detail: { reason: 'storage full' },
+        cause: error,
+      });
+    }
+    if (code === LMDB_MAP_FULL || e.message.startsWith('MDB_MAP_FULL')) {
+      return new RegistryError('UNKNOWN', 'insufficient storage: the metadata index is full; nothing was stored', {
+        status: 507,
+        detail: { reason: 'index full' },
+        cause: error,
+      });
+    }
+  }
+  if (chain.some((e) => (e as { indexCommitFailed?: unknown }).indexCommitFailed === true)) {
+    return new RegistryError('UNKNOWN', 'the metadata index could not commit the write (storage error); nothing was stored, retry later', {
+      status: 503,
+      detail: { reason: 'index commit failed' },
+      headers: { 'Retry-After': '10' },
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
+/** The error a client is answered with: a RegistryError as is, a storage failure mapped, anything else undefined. */
+export function knownError(error: unknown): RegistryError | undefined {
+  return isRegistryError(error) ? error : storageFailure(error);
 }

@@ -28,6 +28,23 @@ export interface RegistryOptions {
   maxPageSize?: number;
   /** Upload sessions untouched for this long are purged. @default 24 h */
   uploadIdleTimeoutMs?: number;
+  /** Largest total size of one blob upload, in bytes; past it the upload answers 413 BLOB_UPLOAD_INVALID. @default 32 GiB */
+  maxUploadSize?: number;
+  /** Open upload sessions allowed in the whole registry; past it a new upload answers 429 TOOMANYREQUESTS. @default 4096 */
+  maxUploadSessions?: number;
+  /** Open upload sessions allowed in one repository; past it a new upload answers 429 TOOMANYREQUESTS. @default 512 */
+  maxUploadSessionsPerRepository?: number;
+  /**
+   * An upload body that sends no byte for this long is cut: the chunk is dropped (the session stays as it was) and
+   * the client gets 408 BLOB_UPLOAD_INVALID. @default 60 s
+   */
+  bodyIdleTimeoutMs?: number;
+  /**
+   * Fewest bytes per second an upload body must average over each `bodyIdleTimeoutMs` window, so a client cannot
+   * hold a request open by trickling a byte now and then; below it the chunk is dropped with 408. 0 turns it off.
+   * @default 1024 (1 KiB/s: 60 KiB per minute with the default window)
+   */
+  minBodyRate?: number;
   /** Decides who may pull, push and delete. @default everyone may do everything */
   authorize?: Authorize;
   /** Push, pull and delete notifications. */
@@ -55,4 +72,9 @@ export const DEFAULTS = {
   referrersPageSize: 1000,
   maxPageSize: 10000,
   uploadIdleTimeoutMs: 24 * 60 * 60 * 1000,
+  maxUploadSize: 32 * 1024 ** 3,
+  maxUploadSessions: 4096,
+  maxUploadSessionsPerRepository: 512,
+  bodyIdleTimeoutMs: 60_000,
+  minBodyRate: 1024,
 } as const;

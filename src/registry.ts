@@ -57,7 +57,10 @@ export interface Registry {
   readonly mirror: Mirror | undefined;
   /** Removes blob links no manifest references (after a grace period) and blob files no repository links. */
   collectGarbage(options?: gc.GcOptions): Promise<gc.GcReport>;
-  /** Purges upload sessions idle longer than the configured timeout; returns how many. */
+  /**
+   * Purges upload sessions idle longer than the configured timeout (skipping any with a request in flight); returns
+   * how many. A call while a purge is running joins that run.
+   */
   purgeUploads(): Promise<number>;
   /** Stops timers and closes the stores. */
   close(): Promise<void>;
@@ -75,6 +78,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     anonymousMount: options.anonymousMount ?? DEFAULTS.anonymousMount,
     referrersPageSize: options.referrersPageSize ?? DEFAULTS.referrersPageSize,
     maxPageSize: options.maxPageSize ?? DEFAULTS.maxPageSize,
+    maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
+    maxUploadSessions: options.maxUploadSessions ?? DEFAULTS.maxUploadSessions,
+    maxUploadSessionsPerRepository: options.maxUploadSessionsPerRepository ?? DEFAULTS.maxUploadSessionsPerRepository,
   };
   const core: CoreContext = {
     ...storage,
@@ -91,10 +97,16 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     mirror,
     authorize: options.authorize,
     observer: options.observer,
-    http: { chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength },
+    http: {
+      chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength,
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
+      minBodyRate: options.minBodyRate ?? DEFAULTS.minBodyRate,
+    },
   });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;
-  const purgeUploads = () => uploads.purgeIdleUploads(core, idleMs);
+  // One purge at a time: a timer tick that finds the previous run still going joins it instead of stacking up.
+  let purging: Promise<number> | undefined;
+  const purgeUploads = () => (purging ??= uploads.purgeIdleUploads(core, idleMs).finally(() => (purging = undefined)));
   const purgeTimer = setInterval(() => {
     purgeUploads().catch((error) => logger.error('upload purge failed', { error }));
   }, Math.max(1000, Math.min(idleMs, 60 * 60 * 1000)));

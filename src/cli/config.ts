@@ -76,6 +76,35 @@ export const ServeConfigSchema = Type.Object(
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
+    // --- access control (src/cli/auth-config.ts) ---
+    auth: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('basic'), Type.Literal('token')], { description: 'how clients authenticate' })),
+    htpasswd: Type.Optional(Type.String({ minLength: 1, description: 'htpasswd file with bcrypt users' })),
+    access: Type.Optional(Type.String({ minLength: 1, description: 'access rules file (.toml or .json)' })),
+    tokenKey: Type.Optional(Type.String({ minLength: 1, description: 'token signing key (PKCS#8 PEM or JWK)' })),
+    tokenService: Type.String({ minLength: 1, maxLength: 256, description: 'token service name and audience' }),
+    tokenRealm: Type.Optional(Type.String({ pattern: '^https?://', description: 'token endpoint URL sent in challenges' })),
+    tokenTtl: Type.Integer({ minimum: 10, maximum: 86_400, description: 'lifetime of issued tokens in seconds' }),
+    tokenIssuer: Type.Optional(Type.String({ minLength: 1, description: 'iss of an external token issuer' })),
+    tokenJwks: Type.Optional(Type.String({ minLength: 1, description: 'JWKS of the external issuer: file or URL' })),
+    tokenUserClaim: Type.String({ minLength: 1, description: 'claim naming the user in identity tokens' }),
+    tokenGroupsClaim: Type.Optional(Type.String({ minLength: 1, description: 'claim listing groups in identity tokens' })),
+    tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'TLS certificate chain (PEM)' })),
+    tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'TLS private key (PEM)' })),
+    rateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'requests per second per caller' })),
+    rateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'requests a caller may make at once' })),
+    mirrorRateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'mirrored-repository requests per second per caller' })),
+    mirrorRateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'mirrored-repository requests a caller may make at once' })),
+    // --- end access control ---
+    // Server limits (slow clients, upload sessions and sizes).
+    // Bun's timer moves in 4 s steps; at 4 s or less it cuts transfers that are still moving (measured), and 0 would
+    // let a keep-alive connection hold a half-sent request head forever.
+    idleTimeout: Type.Integer({ minimum: 5, maximum: 255, description: 'seconds a connection may send and receive nothing' }),
+    bodyIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an upload body may send nothing before it is cut' }),
+    minBodyRate: Type.Integer({ minimum: 0, description: 'bytes per second an upload body must average over each bodyIdleTimeout window' }),
+    uploadIdleTimeout: Type.Integer({ minimum: 1, description: 'seconds an untouched upload session lives before it is purged' }),
+    maxUploadSize: Type.Integer({ minimum: 1, description: 'largest upload in bytes' }),
+    maxUploadSessions: Type.Integer({ minimum: 1, description: 'open upload sessions in the whole registry' }),
+    maxUploadSessionsPerRepository: Type.Integer({ minimum: 1, description: 'open upload sessions in one repository' }),
   },
   { additionalProperties: false },
 );
@@ -101,6 +130,16 @@ export const SERVE_DEFAULTS: ServeConfig = {
   watchConfig: false,
   mirrors: [],
   mirrorFreshness: 300,
+  tokenService: 'marina',
+  tokenTtl: 300,
+  tokenUserClaim: 'sub',
+  idleTimeout: 60,
+  bodyIdleTimeout: DEFAULTS.bodyIdleTimeoutMs / 1000,
+  minBodyRate: DEFAULTS.minBodyRate,
+  uploadIdleTimeout: DEFAULTS.uploadIdleTimeoutMs / 1000,
+  maxUploadSize: DEFAULTS.maxUploadSize,
+  maxUploadSessions: DEFAULTS.maxUploadSessions,
+  maxUploadSessionsPerRepository: DEFAULTS.maxUploadSessionsPerRepository,
 };
 
 /** Environment variable of each setting. */
@@ -126,6 +165,30 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
   cacheMax: 'MARINA_CACHE_MAX',
+  auth: 'MARINA_AUTH',
+  htpasswd: 'MARINA_HTPASSWD',
+  access: 'MARINA_ACCESS',
+  tokenKey: 'MARINA_TOKEN_KEY',
+  tokenService: 'MARINA_TOKEN_SERVICE',
+  tokenRealm: 'MARINA_TOKEN_REALM',
+  tokenTtl: 'MARINA_TOKEN_TTL',
+  tokenIssuer: 'MARINA_TOKEN_ISSUER',
+  tokenJwks: 'MARINA_TOKEN_JWKS',
+  tokenUserClaim: 'MARINA_TOKEN_USER_CLAIM',
+  tokenGroupsClaim: 'MARINA_TOKEN_GROUPS_CLAIM',
+  tlsCert: 'MARINA_TLS_CERT',
+  tlsKey: 'MARINA_TLS_KEY',
+  rateLimit: 'MARINA_RATE_LIMIT',
+  rateBurst: 'MARINA_RATE_BURST',
+  mirrorRateLimit: 'MARINA_MIRROR_RATE_LIMIT',
+  mirrorRateBurst: 'MARINA_MIRROR_RATE_BURST',
+  idleTimeout: 'MARINA_IDLE_TIMEOUT',
+  bodyIdleTimeout: 'MARINA_BODY_IDLE_TIMEOUT',
+  minBodyRate: 'MARINA_MIN_BODY_RATE',
+  uploadIdleTimeout: 'MARINA_UPLOAD_IDLE_TIMEOUT',
+  maxUploadSize: 'MARINA_MAX_UPLOAD_SIZE',
+  maxUploadSessions: 'MARINA_MAX_UPLOAD_SESSIONS',
+  maxUploadSessionsPerRepository: 'MARINA_MAX_UPLOAD_SESSIONS_PER_REPOSITORY',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -163,7 +226,8 @@ export function parseMirrorSpec(spec: string): { name: string; url: string } {
 
 /** Reads sizes such as `50GiB`, `512MB`, `1048576`. */
 export function parseSize(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(value);
+  // The pattern's adjacent `\s*` runs are quadratic on long whitespace; no real size needs 64 characters.
+  const m = value.length <= 64 ? /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$/i.exec(value) : null;
   if (!m) throw new Error(`invalid size "${value}" (use e.g. 50GiB, 512MB or a byte count)`);
   const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
   const base = m[3] || !m[2] ? 1024 : 1000;
@@ -177,13 +241,17 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   const merged: Record<string, unknown> = { ...SERVE_DEFAULTS };
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   if (typeof merged.cacheMax === 'string') merged.cacheMax = parseSize(merged.cacheMax);
+  if (typeof merged.maxUploadSize === 'string') merged.maxUploadSize = parseSize(merged.maxUploadSize);
   const problems: string[] = [];
   for (const [key, schema] of Object.entries(ServeConfigSchema.properties)) {
     const value = merged[key];
     if (typeof value !== 'string') continue;
     // Strings from flags and the environment: only plain decimal integers and true/false convert, so
     // "1e3" or "0x10" fail with the field's name instead of becoming some other port.
-    if (schema.type === 'integer') {
+    if (schema.type === 'number') {
+      if (/^\d{1,9}(?:\.\d{1,6})?$/.test(value)) merged[key] = Number(value);
+      else problems.push(`${key}: expected a number, got "${value}"`);
+    } else if (schema.type === 'integer') {
       if (/^\d{1,15}$/.test(value)) merged[key] = Number(value);
       else problems.push(`${key}: expected a whole number, got "${value}"`);
     } else if (schema.type === 'boolean') {

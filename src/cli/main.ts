@@ -1,5 +1,6 @@
 /** The `marina` command: dispatches to subcommands. */
 import { cache } from './cache.ts';
+import { fsck } from './fsck.ts';
 import { gc } from './gc.ts';
 import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
@@ -12,15 +13,18 @@ Commands:
   serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
   cache        list or prune the pull-through mirror cache (ls | prune)
   gc           remove unreferenced blobs from a data directory
+  fsck         check a data directory's index against its blobs (and --repair)
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+// A command resolves to its exit status, or to nothing for 0.
+const COMMANDS: Record<string, (argv: string[]) => Promise<void | number>> = {
   serve,
   cache,
   gc,
+  fsck,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 
@@ -36,8 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await run(rest);
-    return 0;
+    return (await run(rest)) ?? 0;
   } catch (error) {
     process.stderr.write(`marina ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

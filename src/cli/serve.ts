@@ -8,14 +8,17 @@ import { listenMetrics } from '../ops/metrics-server.ts';
 import { registerLiveSettings } from '../ops/live-settings.ts';
 import { ConfigReloader } from '../ops/reload.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage } from '../storage/storage.ts';
+import { fsStorage, recoverUploads } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
+import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
+import { isLoopback, serverAuth } from './auth-config.ts';
+import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
-Runs the OCI registry on HTTP.
+Runs the OCI registry on HTTP (or HTTPS with --tls-cert/--tls-key).
 
 Options:
   --host <addr>            address to listen on            (default 127.0.0.1, env ${ENV_NAMES.host})
@@ -38,6 +41,38 @@ Options:
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
+
+Access control (without these flags the registry is open to anyone who can reach it):
+  --auth <mode>            none|basic|token; default token when any of the below is set  (env ${ENV_NAMES.auth})
+  --htpasswd <file>        users with bcrypt hashes (htpasswd -B)                         (env ${ENV_NAMES.htpasswd})
+  --access <file>          access rules (.toml or .json): who may pull/push/delete/catalog (env ${ENV_NAMES.access})
+  --token-key <file>       token signing key, PKCS#8 PEM or JWK (ES256/RS256)
+                           (default: generated into <data>/auth/ on first start)          (env ${ENV_NAMES.tokenKey})
+  --token-service <name>   service name and token audience     (default marina, env ${ENV_NAMES.tokenService})
+  --token-realm <url>      token endpoint in challenges        (default <request origin>/token)
+  --token-ttl <s>          lifetime of issued tokens           (default 300, env ${ENV_NAMES.tokenTtl})
+  --token-issuer <iss>     also accept tokens of this issuer   (env ${ENV_NAMES.tokenIssuer})
+  --token-jwks <file|url>  the issuer's public keys            (env ${ENV_NAMES.tokenJwks})
+  --token-user-claim <c>   claim naming the user in identity tokens (default sub)
+  --token-groups-claim <c> claim listing the groups in identity tokens
+  --tls-cert <pem>         serve HTTPS with this certificate chain (env ${ENV_NAMES.tlsCert})
+  --tls-key <pem>          and this private key                (env ${ENV_NAMES.tlsKey})
+  --rate-limit <n>         requests per second per user or address (env ${ENV_NAMES.rateLimit})
+  --rate-burst <n>         requests at once per caller         (default 2 × rate)
+  --mirror-rate-limit <n>  requests per second per caller to mirrored repositories
+  --mirror-rate-burst <n>  their burst                         (default 2 × rate)
+
+Limits (see README "Limits"):
+  --idle-timeout <s>       close a connection that sends and receives nothing this long; also bounds the
+                           head of a keep-alive request (default 60, 5..255, env ${ENV_NAMES.idleTimeout})
+  --body-idle-timeout <s>  cut an upload body that sends nothing this long (408)  (default 60, env ${ENV_NAMES.bodyIdleTimeout})
+  --min-body-rate <B/s>    cut an upload body averaging less per body-idle-timeout window (408; 0 = off)
+                           (default 1024, env ${ENV_NAMES.minBodyRate})
+  --upload-idle-timeout <s> purge upload sessions untouched this long  (default 86400, env ${ENV_NAMES.uploadIdleTimeout})
+  --max-upload-size <size> largest blob upload, e.g. 10GiB (413)  (default 32GiB, env ${ENV_NAMES.maxUploadSize})
+  --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
+  --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
+                           (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -71,6 +106,32 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
       'cache-max': { type: 'string' },
+      // --- access control ---
+      auth: { type: 'string' },
+      htpasswd: { type: 'string' },
+      access: { type: 'string' },
+      'token-key': { type: 'string' },
+      'token-service': { type: 'string' },
+      'token-realm': { type: 'string' },
+      'token-ttl': { type: 'string' },
+      'token-issuer': { type: 'string' },
+      'token-jwks': { type: 'string' },
+      'token-user-claim': { type: 'string' },
+      'token-groups-claim': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'rate-burst': { type: 'string' },
+      'mirror-rate-limit': { type: 'string' },
+      'mirror-rate-burst': { type: 'string' },
+      // Limits
+      'idle-timeout': { type: 'string' },
+      'body-idle-timeout': { type: 'string' },
+      'min-body-rate': { type: 'string' },
+      'upload-idle-timeout': { type: 'string' },
+      'max-upload-size': { type: 'string' },
+      'max-upload-sessions': { type: 'string' },
+      'max-upload-sessions-per-repository': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -95,6 +156,32 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
     cacheMax: values['cache-max'],
+    // --- access control ---
+    auth: values.auth,
+    htpasswd: values.htpasswd,
+    access: values.access,
+    tokenKey: values['token-key'],
+    tokenService: values['token-service'],
+    tokenRealm: values['token-realm'],
+    tokenTtl: values['token-ttl'],
+    tokenIssuer: values['token-issuer'],
+    tokenJwks: values['token-jwks'],
+    tokenUserClaim: values['token-user-claim'],
+    tokenGroupsClaim: values['token-groups-claim'],
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    rateLimit: values['rate-limit'],
+    rateBurst: values['rate-burst'],
+    mirrorRateLimit: values['mirror-rate-limit'],
+    mirrorRateBurst: values['mirror-rate-burst'],
+    // Limits
+    idleTimeout: values['idle-timeout'],
+    bodyIdleTimeout: values['body-idle-timeout'],
+    minBodyRate: values['min-body-rate'],
+    uploadIdleTimeout: values['upload-idle-timeout'],
+    maxUploadSize: values['max-upload-size'],
+    maxUploadSessions: values['max-upload-sessions'],
+    maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -108,6 +195,8 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.logFormat);
   const data = path.resolve(config.data);
+  const auth = await serverAuth(config, data, logger);
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   const storage = fsStorage({ root: data, sync: config.sync });
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
@@ -119,8 +208,18 @@ export async function serve(argv: string[]): Promise<void> {
     referrersEnabled: config.referrersEnabled,
     maxManifestSize: config.maxManifestSize,
     mirror: mirrorOptions(config, process.env),
+    authorize: auth.authorize,
     logger,
+    // Limits
+    bodyIdleTimeoutMs: config.bodyIdleTimeout * 1000,
+    minBodyRate: config.minBodyRate,
+    uploadIdleTimeoutMs: config.uploadIdleTimeout * 1000,
+    maxUploadSize: config.maxUploadSize,
+    maxUploadSessions: config.maxUploadSessions,
+    maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
   });
+  const recovered = await recoverUploads(registry.storage);
+  if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
   ops.attach(registry);
   const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
   registerLiveSettings(reloader, registry, ops, logger, process.env);
@@ -133,28 +232,47 @@ export async function serve(argv: string[]): Promise<void> {
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    fetch: (request) => ops.route(request, metricsHere) ?? (shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request)),
-    // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
+    tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
+    fetch(request, server) {
+      rememberClientAddress(request, server.requestIP(request)?.address);
+      const operations = ops.route(request, metricsHere);
+      if (operations) return operations;
+      if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+      const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
+      // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
+      // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
+      // connection, so it is put back before the response goes out: the next request head is bounded again.
+      if (!isUploadRequest(request.method, request.url)) return handle(request);
+      server.timeout(request, 0);
+      return Promise.resolve(handle(request)).finally(() => restoreTimeout(server, request, config.idleTimeout));
+    },
+    // Upload sizes are capped by Marina (maxUploadSize, streamed to disk); Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Large commits (hash check + fsync) and slow clients must not hit Bun's 10 s idle default.
-    idleTimeout: 0,
+    // Closes connections that send and receive nothing: idle keep-alives, unfinished heads of a keep-alive's next
+    // request, stalled downloads. Bun bounds the head of a connection's first request itself (about 10 s).
+    idleTimeout: config.idleTimeout,
     error(error) {
       logger.error('unhandled server error', { error });
       return new Response(null, { status: 500 });
     },
   });
-  ops.setClientAddress((request) => server.requestIP(request)?.address);
   ops.notifier.source.addr = `${server.hostname}:${server.port}`;
   const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
-  logger.info(`marina ${VERSION} listening on http://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
+  const scheme = config.tlsCert ? 'https' : 'http';
+  logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     address: `${server.hostname}:${server.port}`,
     data,
     mode,
+    auth: auth.summary,
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
   });
   // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
   const metricsServer = config.metricsAddr ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
+
+  if (!auth.protects && !isLoopback(config.host)) {
+    logger.warn('listening on a non-loopback address without authentication: anyone who can reach it may push, delete and list; set --htpasswd (and --access) or bind to 127.0.0.1', { host: config.host });
+  }
 
   await new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
@@ -177,6 +295,21 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** `/token`, the token endpoint, whatever the query. */
+function isTokenPath(url: string): boolean {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  return start >= 0 && (url.startsWith('/token?', start) || url.length === start + 6 && url.endsWith('/token'));
+}
+
+/** Puts Bun's idle timer back after an upload step; the connection may already be gone. */
+function restoreTimeout(server: Bun.Server<undefined>, request: Request, seconds: number): void {
+  try {
+    server.timeout(request, seconds);
+  } catch {
+    // Closed by the client: nothing left to bound.
+  }
 }
 
 function formatHost(host: string): string {

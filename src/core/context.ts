@@ -4,6 +4,7 @@
 import type { Digest } from '../oci/digest.ts';
 import type { BlobStore, MetadataIndex } from '../storage/types.ts';
 import type { UploadLedger } from '../storage/upload-ledger.ts';
+import { currentActor, type Identity } from './actor.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 
 /** An event emitted after a successful operation (for notifications and audit). */
@@ -16,6 +17,8 @@ export interface RegistryEvent {
   size: number;
   /** What was touched. */
   kind: 'manifest' | 'blob' | 'tag';
+  /** Who did it, when an authorization hook established it. */
+  actor?: Identity;
 }
 
 /** Listeners for registry events. Errors thrown by listeners are logged, never sent to clients. */
@@ -36,6 +39,12 @@ export interface CoreSettings {
   referrersPageSize: number;
   /** Largest `n` honoured in tag and catalog listings. */
   maxPageSize: number;
+  /** Largest total size of one upload, in bytes (413 past it). */
+  maxUploadSize: number;
+  /** Open upload sessions allowed in the whole registry (429 past it). */
+  maxUploadSessions: number;
+  /** Open upload sessions allowed in one repository (429 past it). */
+  maxUploadSessionsPerRepository: number;
 }
 
 /** The state shared by core operations. */
@@ -56,7 +65,8 @@ export function emit(ctx: CoreContext, name: keyof RegistryEvents, event: Regist
   const listener = ctx.events[name];
   if (!listener) return;
   try {
-    const result = listener(event);
+    const actor = currentActor();
+    const result = listener(actor ? { ...event, actor } : event);
     if (result instanceof Promise) result.catch((e) => ctx.onListenerError(e));
   } catch (e) {
     ctx.onListenerError(e);

@@ -1,12 +1,12 @@
 /** Manifest push, pull and delete (distribution-spec "Pushing manifests", "Pulling manifests", "Deleting manifests"). */
 import { RegistryError } from '../errors.ts';
 import { digestOf, digestAlgorithm, type Digest } from '../oci/digest.ts';
-import { parseManifest } from '../oci/manifest.ts';
+import { parseManifest, type ReferencedSize } from '../oci/manifest.ts';
 import { parseTag } from '../oci/names.ts';
 import type { ManifestRecord } from '../storage/types.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable, assertWritable } from './guards.ts';
-import { parseReference } from './references.ts';
+import { lookupReference, parseReference } from './references.ts';
 
 /** What a successful manifest push reports. */
 export interface PutManifestResult {
@@ -18,8 +18,8 @@ export interface PutManifestResult {
 
 /** The manifest a tag or digest names in `repository`. @throws MANIFEST_UNKNOWN */
 export function getManifest(ctx: CoreContext, repository: string, reference: string): ManifestRecord {
-  const ref = parseReference(reference);
-  const digest = ref.kind === 'digest' ? ref.digest : ctx.index.resolveTag(repository, ref.tag);
+  const ref = lookupReference(reference);
+  const digest = ref === undefined ? undefined : ref.kind === 'digest' ? ref.digest : ctx.index.resolveTag(repository, ref.tag);
   const record = digest ? ctx.index.getManifest(repository, digest) : undefined;
   if (!record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
   return record;
@@ -54,6 +54,7 @@ export async function putManifest(
     throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match the digest in the URL', { detail: { expected: ref.digest, actual: digest } });
   }
   const parsed = parseManifest(body, contentType);
+  await checkReferences(ctx, repository, parsed.sizes);
   const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: body.byteLength, body };
   if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
   if (parsed.subject) record.subject = parsed.subject.digest;
@@ -65,10 +66,14 @@ export async function putManifest(
   return result;
 }
 
-/** Deletes a tag (only the tag) or a manifest by digest (with the tags pointing at it). @throws MANIFEST_UNKNOWN */
+/**
+ * Deletes a tag (only the tag) or a manifest by digest (with the tags pointing at it).
+ * @throws NAME_UNKNOWN in a repository that holds nothing, MANIFEST_UNKNOWN for an unknown tag or digest
+ */
 export async function deleteManifest(ctx: CoreContext, repository: string, reference: string): Promise<void> {
   assertDeletable(ctx);
   const ref = parseReference(reference);
+  if (!(await ctx.index.hasRepository(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: repository } });
   let record: ManifestRecord | undefined;
   let deleted: boolean;
   if (ref.kind === 'tag') {
@@ -81,4 +86,30 @@ export async function deleteManifest(ctx: CoreContext, repository: string, refer
   }
   if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
   if (record) emit(ctx, 'onDelete', { kind: ref.kind === 'tag' ? 'tag' : 'manifest', repository, reference, digest: record.digest, mediaType: record.mediaType, size: record.size });
+}
+
+/**
+ * Every required blob and child manifest must be in the repository with exactly the size its descriptor claims.
+ * Missing content is MANIFEST_BLOB_UNKNOWN (400, as Distribution answers). A wrong size is MANIFEST_INVALID: the
+ * content is there, the manifest's claim about it is false, and uploading again would not help (image-spec
+ * descriptor.md: content whose length differs from `size` must not be trusted). The index re-checks presence
+ * inside its commit; sizes need no re-check, since a digest's content never changes.
+ */
+async function checkReferences(ctx: CoreContext, repository: string, refs: ReferencedSize[]): Promise<void> {
+  const stored = await Promise.all(refs.map((ref) => storedSize(ctx, repository, ref)));
+  const missing = [...new Set(refs.filter((_, i) => stored[i] === undefined).map((ref) => ref.digest))];
+  if (missing.length) {
+    throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blobs or manifests: ${missing.slice(0, 5).join(', ')}`, { detail: { missing: missing.slice(0, 100) } });
+  }
+  for (const [i, ref] of refs.entries()) {
+    if (stored[i] === ref.size) continue;
+    const reason = `${ref.where}: size ${ref.size} does not match the stored ${ref.kind}'s ${stored[i]} bytes`;
+    throw new RegistryError('MANIFEST_INVALID', `manifest invalid: ${reason}`, { detail: { reason, digest: ref.digest, size: ref.size, stored: stored[i] } });
+  }
+}
+
+async function storedSize(ctx: CoreContext, repository: string, ref: ReferencedSize): Promise<number | undefined> {
+  if (ref.kind === 'manifest') return (await ctx.index.getManifest(repository, ref.digest))?.size;
+  if (!(await ctx.index.hasBlob(repository, ref.digest))) return undefined;
+  return (await ctx.blobs.stat(ref.digest))?.size;
 }

@@ -11,12 +11,24 @@ import type { CoreContext } from './context.ts';
 /** The record to serve for an Accept header. */
 export function negotiate(ctx: CoreContext, repository: string, record: ManifestRecord, accept: string | null): ManifestRecord {
   if (!accept || !INDEX_TYPES.has(record.mediaType)) return record;
-  const accepted = accept.split(',').map((part) => part.split(';', 1)[0]!.trim().toLowerCase());
+  const accepted = acceptedTypes(accept);
   const wantsIndex = accepted.some((t) => t === record.mediaType || t === '*/*' || t === 'application/*' || INDEX_TYPES.has(t));
   const wantsImage = accepted.some((t) => IMAGE_MANIFEST_TYPES.has(t));
   if (wantsIndex || !wantsImage) return record;
   const child = defaultPlatformChild(record);
   return (child && ctx.index.getManifest(repository, child)) || record;
+}
+
+/** Longest Accept value read; clients send a handful of media types, a few hundred characters in all. */
+export const MAX_ACCEPT_LENGTH = 4096;
+
+/**
+ * The media types an Accept header lists, lower-cased and without parameters. Capped before splitting: a longer
+ * header counts as accepting anything (the stored representation is served).
+ */
+export function acceptedTypes(accept: string): string[] {
+  if (accept.length > MAX_ACCEPT_LENGTH) return ['*/*'];
+  return accept.split(',').map((part) => part.split(';', 1)[0]!.trim().toLowerCase());
 }
 
 function defaultPlatformChild(record: ManifestRecord): ReturnType<typeof tryParseDigest> {

@@ -9,6 +9,7 @@ import type { BlobInfo, UploadSession } from '../storage/types.ts';
 import { linkStoredBlob } from './blobs.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertWritable } from './guards.ts';
+import { assertUploadFits, capUploadBody, reserveSession } from './upload-limits.ts';
 
 /** A request body: a stream (possibly chunked on the wire) or bytes already in memory. */
 export type Body = ReadableStream<Uint8Array> | Uint8Array;
@@ -52,14 +53,27 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
     }
   }
   const algorithms: DigestAlgorithm[] = [input.digest ? digestAlgorithm(input.digest) : input.algorithm ?? 'sha256'];
-  const session = await ctx.blobs.startUpload({ algorithms });
-  const now = Date.now();
-  ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+  if (input.body) assertUploadFits(ctx, 0, input.length);
+  const release = reserveSession(ctx, repository);
+  let session: UploadSession;
+  try {
+    session = await ctx.blobs.startUpload({ algorithms });
+    const now = Date.now();
+    try {
+      ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+    } catch (error) {
+      // An unrecorded session could never be resumed or purged: drop its file now (a full disk fails here first).
+      await session.cancel().catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    release();
+  }
   // Under the session's lock, like a PATCH, so the idle purge cannot cancel a slow body while it is still arriving.
   return ctx.locks.run(`upload:${session.id}`, async (): Promise<StartUploadResult> => {
     try {
       if (input.body) {
-        await session.append(input.body, input.length);
+        await session.append(capUploadBody(ctx, input.body, 0, input.length), input.length);
         ctx.ledger.touch(session.id, Date.now());
       }
       if (input.digest) {
@@ -124,8 +138,10 @@ export async function purgeIdleUploads(ctx: CoreContext, maxIdleMs: number): Pro
   let purged = 0;
   const cutoff = Date.now() - maxIdleMs;
   for (const entry of ctx.ledger.idleSince(cutoff)) {
-    await ctx.locks.run(`upload:${entry.id}`, async () => {
-      // Look again under the lock: a PATCH that held it may have touched (or finished) the session meanwhile.
+    // A session whose lock is taken has a request in flight (a slow PATCH, a long commit): it is not idle, and
+    // waiting for that lock would hold every later purge behind one slow client. Skip it; the next run looks again.
+    await ctx.locks.tryRun(`upload:${entry.id}`, async () => {
+      // Look again under the lock: a request that just released it may have touched (or finished) the session.
       const current = ctx.ledger.get(entry.id);
       if (!current || current.touchedAt >= cutoff) return;
       const session = await ctx.blobs.resumeUpload(entry.id);
@@ -160,7 +176,8 @@ async function appendChecked(ctx: CoreContext, session: UploadSession, body: Bod
     }
     expected = rangeLength;
   }
-  await session.append(body, expected);
+  assertUploadFits(ctx, session.size, expected);
+  await session.append(capUploadBody(ctx, body, session.size, expected), expected);
   ctx.ledger.touch(session.id, Date.now());
 }
 

@@ -4,16 +4,18 @@
  * `registry.fetch`.
  */
 import type { CoreContext } from '../core/context.ts';
-import { isRegistryError, RegistryError } from '../errors.ts';
+import { isRegistryError, RegistryError, storageFailure } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parseRepositoryName } from '../oci/names.ts';
-import { enforce, permits, type AuthAction, type Authorize } from './auth.ts';
+import { actingAs } from '../core/actor.ts';
+import { enforce, permits, type AuthAction, type Authorize, type Identity } from './auth.ts';
 import { getBlob, removeBlob } from './blob-handlers.ts';
 import { getBase, getCatalog, getReferrers, getTags } from './listing-handlers.ts';
 import { deleteManifestResponse, getManifestResponse, putManifestResponse } from './manifest-handlers.ts';
 import type { Mirror } from '../mirror/mirror.ts';
 import { mirrorRead } from './mirror-handlers.ts';
-import { matchRoute, splitUrl, type Route } from './paths.ts';
+import { assertTargetLength, matchRoute, splitUrl, type Route } from './paths.ts';
+import { conditionalResponse } from './representations.ts';
 import type { Exchange, HttpSettings } from './request.ts';
 import { errorResponse } from './responses.ts';
 import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from './upload-handlers.ts';
@@ -65,7 +67,7 @@ export interface RequestRecord {
   started: number;
   /** Request id (set by the observer's `begin`). */
   id?: string;
-  /** Who made the request, when the authorization hook names them. */
+  /** Who made the request: the subject of the identity the authorization hook returned. */
   user?: string;
   /** The unexpected error behind a 500, if any. */
   error?: unknown;
@@ -91,21 +93,29 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     const record: RequestRecord | undefined = observer ? { request, method, path: pathname, route: 'none', started } : undefined;
     if (record) observer!.begin(record);
     let response: Response;
+    const caller: { identity?: Identity } = {};
     try {
-      response = await handle(record ? record.request : request, method, pathname, search, record);
+      response = conditionalResponse(request, await handle(record ? record.request : request, method, pathname, search, caller, record));
     } catch (error) {
-      if (!isRegistryError(error)) {
-        logger.error('request failed', { method, path: pathname, id: record?.id, error });
-        if (record) record.error = error;
-      }
+      const storage = isRegistryError(error) ? undefined : storageFailure(error);
+      if (storage) logger.warn(storage.message, { method, path: pathname, id: record?.id, status: storage.status, cause: describeCause(error) });
+      else if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, id: record?.id, error });
+      if (record && !isRegistryError(error)) record.error = error;
       response = errorResponse(error, method);
+      // A body refused as too large (413) or cut as stalled (408) is left unread: close rather than drain it.
+      if (response.status === 413 || response.status === 408) response.headers.set('Connection', 'close');
     }
-    if (record) observer!.end(record, response);
-    else if (started) logger.debug('request', { method, path: pathname, status: response.status, ms: +(performance.now() - started).toFixed(2) });
+    if (record) {
+      record.user = caller.identity?.subject;
+      observer!.end(record, response);
+    } else if (started) {
+      logger.debug('request', { method, path: pathname, status: response.status, user: caller.identity?.subject, ms: +(performance.now() - started).toFixed(2) });
+    }
     return response;
   };
 
-  async function handle(request: Request, method: string, pathname: string, search: string, record?: RequestRecord): Promise<Response> {
+  async function handle(request: Request, method: string, pathname: string, search: string, caller: { identity?: Identity }, record?: RequestRecord): Promise<Response> {
+    assertTargetLength(pathname, search);
     const route = matchRoute(pathname);
     if (!route) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${pathname.slice(0, 200)}`, { status: 404 });
     if (record) record.route = route.kind;
@@ -116,7 +126,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       throw new RegistryError('UNSUPPORTED', `method ${method} is not allowed here`, { headers: { Allow: allow } });
     }
     // An upload's own DELETE (cancel) is part of pushing, not a delete of content.
-    const action = route.kind === 'upload' ? 'push' : ACTION[method] ?? 'pull';
+    const action: AuthAction = route.kind === 'upload' ? 'push' : route.kind === 'catalog' ? 'catalog' : ACTION[method] ?? 'pull';
     let name = 'name' in route ? parseRepositoryName(route.name) : null;
     const query = search ? new URLSearchParams(search) : EMPTY_QUERY;
     const exchange: Exchange = {
@@ -126,22 +136,29 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       query,
       core,
       http,
-      mayPull: (repository) => permits(authorize, { request, repository, action: 'pull' }),
+      mayPull: (repository) => permits(authorize, { request, repository, action: 'pull', indirect: 'mount' }),
+      mayList: authorize && ((repository) => permits(authorize, { request, repository, action: 'pull', indirect: 'listing' })),
     };
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
-    // Auth: when the hook names an identity, set `record.user` here so access logs carry it.
     if (mirror && target) {
-      if (authorize) await enforce(authorize, { request, repository: target.local, action });
-      if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return mirrorRead(exchange, mirror, target);
+      if (authorize) caller.identity = exchange.identity = await enforce(authorize, { request, repository: target.local, action, mirrored: true });
+      if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return actingAs(exchange.identity, () => mirrorRead(exchange, mirror, target));
       mirror.assertWritable(target);
       name = target.local;
     } else if (authorize) {
-      await enforce(authorize, { request, repository: name, action });
+      caller.identity = exchange.identity = await enforce(authorize, { request, repository: name, action });
     }
-    const response = await handler(exchange, name ?? '');
+    // Events emitted while handling name the caller as their actor.
+    const response = await actingAs(exchange.identity, () => handler(exchange, name ?? ''));
     if (method !== 'HEAD' || response.body === null) return response;
     // Generic HEAD: the GET's headers (Content-Length included) without its body.
     return new Response(null, { status: response.status, headers: response.headers });
   }
 }
 
+/** The failure's own message and its causes', without stack traces (a full disk is an operating condition). */
+function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
+}

@@ -1,11 +1,15 @@
 /** The discovery endpoints: base, tags list, catalog, referrers. */
 import { badQuery, listRepositories, listTags, type PageQuery } from '../core/listings.ts';
 import { listReferrers } from '../core/referrers.ts';
+import { visibleRepositories } from './catalog-filter.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
 import { OCI_INDEX } from '../oci/media-types.ts';
 import { paths, type Route } from './paths.ts';
-import type { Exchange } from './request.ts';
+import { singleParam, type Exchange } from './request.ts';
 import { baseHeaders, json } from './responses.ts';
+
+// A media type is at most 127 + "/" + 127 characters (RFC 6838 §4.2).
+const MAX_ARTIFACT_TYPE_LENGTH = 255;
 
 /** GET /v2/: the API is here. */
 export function getBase(): Response {
@@ -22,9 +26,10 @@ export function getTags(x: Exchange<Extract<Route, { kind: 'tags' }>>, name: str
 }
 
 /** GET /v2/_catalog?n=&last= */
-export function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Response {
+export async function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Promise<Response> {
   const query = pageQuery(x.query);
-  const listing = listRepositories(x.core, query);
+  // With an authorize hook, only what the caller may pull is listed.
+  const listing = x.mayList ? await visibleRepositories(x.core, query, x.mayList) : listRepositories(x.core, query);
   const headers = baseHeaders();
   if (listing.next !== undefined) headers.set('Link', nextLink(paths.catalog(), { n: String(query.n ?? listing.items.length), last: listing.next }));
   return json({ repositories: listing.items }, 200, headers);
@@ -33,8 +38,9 @@ export function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Re
 /** GET /v2/<name>/referrers/<digest>?artifactType= — always an image index, empty when nothing refers. */
 export function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>, name: string): Response {
   const subject = parseDigest(x.route.digest);
-  const artifactType = x.query.get('artifactType') ?? undefined;
-  const lastParam = x.query.get('last');
+  const artifactType = singleParam(x.query, 'artifactType', badQuery) ?? undefined;
+  if (artifactType !== undefined && artifactType.length > MAX_ARTIFACT_TYPE_LENGTH) throw badQuery('artifactType', 'is too long');
+  const lastParam = singleParam(x.query, 'last', badQuery);
   const after: Digest | undefined = lastParam === null ? undefined : parseDigest(lastParam);
   const page = listReferrers(x.core, name, subject, { artifactType, after });
   const headers = baseHeaders();
@@ -47,15 +53,15 @@ export function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>,
   return json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: page.manifests }, 200, headers, OCI_INDEX);
 }
 
-/** `n` and `last` from a query string. @throws 400 for an `n` that is not a non-negative integer */
+/** `n` and `last` from a query string. @throws 400 for an `n` that is not a non-negative integer, or a repeated one */
 export function pageQuery(q: URLSearchParams): PageQuery {
   const query: PageQuery = {};
-  const n = q.get('n');
+  const n = singleParam(q, 'n', badQuery);
   if (n !== null) {
     if (!/^\d{1,9}$/.test(n)) throw badQuery('n', 'must be a non-negative integer');
     query.n = Number(n);
   }
-  const last = q.get('last');
+  const last = singleParam(q, 'last', badQuery);
   if (last !== null) query.last = last;
   return query;
 }

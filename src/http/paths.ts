@@ -2,6 +2,7 @@
  * The distribution-spec URL space. Matched on the path as received (still percent-encoded), so an encoded
  * slash or dot can never become part of a repository name.
  */
+import { RegistryError } from '../errors.ts';
 
 /** A recognised endpoint. `name` is unchecked here; handlers validate it. */
 export type Route =
@@ -56,6 +57,20 @@ const SEGMENT_ROUTES: [string, 'manifest' | 'blob' | 'referrers'][] = [
   ['/blobs', 'blob'],
   ['/referrers', 'referrers'],
 ];
+
+/**
+ * Longest request target (path and query) Marina reads: far above any valid name (255), reference and
+ * query, so listing pages and upload URLs always fit. Longer targets get a 414 with the spec's JSON error body.
+ */
+export const MAX_TARGET_LENGTH = 8192;
+
+/** @throws RegistryError 414 when the path and query together exceed {@link MAX_TARGET_LENGTH} */
+export function assertTargetLength(pathname: string, search: string): void {
+  const length = pathname.length + search.length;
+  if (length > MAX_TARGET_LENGTH) {
+    throw new RegistryError('UNSUPPORTED', `request target is longer than ${MAX_TARGET_LENGTH} characters`, { status: 414, detail: { limit: MAX_TARGET_LENGTH } });
+  }
+}
 
 /** Splits a request URL into path and query without a full URL parse (the hot path). */
 export function splitUrl(url: string): { pathname: string; search: string } {

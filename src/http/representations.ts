@@ -25,6 +25,44 @@ export function blobHeaders(digest: Digest): HeaderRecord {
   };
 }
 
+/** Longest If-None-Match value read; a longer one is ignored (the full response is sent). */
+export const MAX_IF_NONE_MATCH_LENGTH = 4096;
+
+/**
+ * True when a request's `If-None-Match` names `etag` (or is `*`), compared weakly as RFC 9110 §13.1.2 asks for
+ * GET and HEAD. Manifests and blobs are content-addressed, so their digest is a perfect validator.
+ */
+export function ifNoneMatchHits(header: string | null, etag: string): boolean {
+  if (!header || header.length > MAX_IF_NONE_MATCH_LENGTH) return false;
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag === '*' || tag === etag || (tag.startsWith('W/') && tag.slice(2) === etag)) return true;
+  }
+  return false;
+}
+
+/**
+ * Turns a successful GET/HEAD whose ETag the client already holds into a 304 without a body (RFC 9110 §15.4.5:
+ * with the ETag and the headers a 200 would carry, minus content headers). Any other response passes unchanged.
+ */
+export function conditionalResponse(request: Request, response: Response): Response {
+  if (response.status !== 200 && response.status !== 206) return response;
+  const method = request.method;
+  if (method !== 'GET' && method !== 'HEAD') return response;
+  const condition = request.headers.get('if-none-match');
+  if (condition === null) return response;
+  const etag = response.headers.get('etag');
+  if (etag === null || !ifNoneMatchHits(condition, etag)) return response;
+  // Release the body (a file or a stream branch) that will not be sent.
+  void response.body?.cancel().catch(() => {});
+  const headers = new Headers();
+  for (const name of [API_VERSION_HEADER[0], 'Date', 'ETag', 'Docker-Content-Digest', 'Cache-Status', 'Warning']) {
+    const value = response.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return new Response(null, { status: 304, headers });
+}
+
 /** A body-less 200 (HEAD) carrying the Content-Length a GET would send. */
 export function headResponse(headers: HeaderRecord, size: number): Response {
   headers['Content-Length'] = String(size);

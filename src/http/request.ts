@@ -1,12 +1,17 @@
 /** What a handler gets: the request, its parsed URL, the matched route, and the core state. */
 import type { CoreContext } from '../core/context.ts';
 import { RegistryError } from '../errors.ts';
+import type { Identity } from './auth.ts';
 import type { Route } from './paths.ts';
 
 /** HTTP-only settings. */
 export interface HttpSettings {
   /** Advertised as OCI-Chunk-Min-Length on upload POST. */
   chunkMinLength: number;
+  /** An upload body silent for this long is cut (408); also the window of `minBodyRate`. */
+  bodyIdleTimeoutMs: number;
+  /** Fewest bytes per second an upload body must average over each `bodyIdleTimeoutMs` window (408 below). */
+  minBodyRate: number;
 }
 
 /** The per-request bundle passed to handlers. */
@@ -19,6 +24,21 @@ export interface Exchange<R extends Route = Route> {
   http: HttpSettings;
   /** Authorizes pulling from another repository (cross-repository mount). */
   mayPull(repository: string): Promise<boolean>;
+  /** With an authorize hook: whether the caller may see a repository in the catalog. */
+  mayList?: (repository: string) => Promise<boolean>;
+  /** Who made the request, when the authorize hook said. */
+  identity?: Identity;
+}
+
+/**
+ * The value of a query parameter that may appear at most once, null when absent. A repeated `n`, `last` or
+ * `artifactType` has no defined meaning, so it is refused rather than resolved by picking one.
+ * @throws RegistryError 400 (via `invalid`) when the parameter is repeated
+ */
+export function singleParam(query: URLSearchParams, name: string, invalid: (name: string, reason: string) => RegistryError): string | null {
+  const values = query.getAll(name);
+  if (values.length > 1) throw invalid(name, 'must not be repeated');
+  return values[0] ?? null;
 }
 
 /** The request body as a stream, or undefined when the request declares none. */

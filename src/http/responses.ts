@@ -1,5 +1,5 @@
 /** Response builders: the headers every response carries, JSON bodies, and the one error → response mapping. */
-import { isRegistryError, RegistryError } from '../errors.ts';
+import { knownError, RegistryError } from '../errors.ts';
 
 /** Sent on every response, so Docker-era clients recognise a v2 registry. */
 export const API_VERSION_HEADER = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
@@ -41,11 +41,12 @@ export function empty(status: number, headers: Headers = baseHeaders(), contentL
 }
 
 /**
- * Maps any thrown value to the spec's error response. Registry errors keep their code and status; anything else
- * is an UNKNOWN 500 whose cause is logged by the caller, never sent.
+ * Maps any thrown value to the spec's error response. Registry errors keep their code and status, storage failures
+ * (full disk) get theirs from `storageFailure`; anything else is an UNKNOWN 500 whose cause is logged by the caller,
+ * never sent.
  */
 export function errorResponse(error: unknown, method: string): Response {
-  const e = isRegistryError(error) ? error : new RegistryError('UNKNOWN', 'internal server error');
+  const e = knownError(error) ?? new RegistryError('UNKNOWN', 'internal server error');
   const response = json(e.toBody(), e.status, baseHeaders(e.headers));
   // HEAD gets the headers GET would send, Content-Type and Content-Length included (RFC 9110 §9.3.2), no body.
   return method === 'HEAD' ? new Response(null, { status: e.status, headers: response.headers }) : response;

@@ -4,6 +4,7 @@ import { RegistryError } from '../errors.ts';
 import { isDigestAlgorithm, parseDigest, type Digest } from '../oci/digest.ts';
 import { parseRepositoryName } from '../oci/names.ts';
 import { parseContentRange, type ByteRange } from '../oci/range.ts';
+import { withBodyDeadline } from './body-reader.ts';
 import { paths, type Route } from './paths.ts';
 import { bodyOf, declaredLength, type Exchange } from './request.ts';
 import { baseHeaders, empty } from './responses.ts';
@@ -22,7 +23,7 @@ export async function postUpload(x: Exchange<UploadsRoute>, name: string): Promi
   if (algorithmParam !== null && !isDigestAlgorithm(algorithmParam)) {
     throw new RegistryError('DIGEST_INVALID', `unsupported digest-algorithm ${algorithmParam.slice(0, 40)}`);
   }
-  const body = bodyOf(x.request);
+  const body = uploadBody(x);
   const result = await startUpload(x.core, name, {
     digest,
     mount,
@@ -40,7 +41,7 @@ export async function postUpload(x: Exchange<UploadsRoute>, name: string): Promi
 
 /** PATCH: appends a chunk (with Content-Range) or a stream (without). */
 export async function patchUpload(x: Exchange<UploadRoute>, name: string): Promise<Response> {
-  const body = bodyOf(x.request) ?? new Uint8Array(0);
+  const body = uploadBody(x) ?? new Uint8Array(0);
   const state = await appendUpload(x.core, name, x.route.id, body, {
     range: contentRange(x.request),
     length: declaredLength(x.request),
@@ -53,7 +54,7 @@ export async function putUpload(x: Exchange<UploadRoute>, name: string): Promise
   const digestParam = x.query.get('digest');
   if (digestParam === null) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to finish an upload');
   const digest = parseDigest(digestParam);
-  const body = bodyOf(x.request);
+  const body = uploadBody(x);
   const blob = await finishUpload(x.core, name, x.route.id, digest, {
     body,
     range: contentRange(x.request),
@@ -84,6 +85,12 @@ function sessionHeaders(name: string, state: UploadState): Headers {
     Range: `0-${Math.max(state.size - 1, 0)}`,
     'Docker-Upload-UUID': state.id,
   });
+}
+
+/** The request body with the deadlines every upload body gets. */
+function uploadBody(x: Exchange): ReadableStream<Uint8Array> | undefined {
+  const body = bodyOf(x.request);
+  return body && withBodyDeadline(body, { idleMs: x.http.bodyIdleTimeoutMs, minBytesPerSecond: x.http.minBodyRate });
 }
 
 function optionalDigest(value: string | null): Digest | undefined {

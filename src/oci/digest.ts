@@ -13,8 +13,8 @@ export type DigestAlgorithm = 'sha256' | 'sha512';
 /** Hex length of each supported algorithm's encoded part. */
 export const HEX_LENGTH: Readonly<Record<DigestAlgorithm, number>> = { sha256: 64, sha512: 128 };
 
-const GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const LOWER_HEX = /^[a-f0-9]+$/;
+/** Longest digest string accepted: `sha512:` and 128 hex characters. */
+export const MAX_DIGEST_LENGTH = 7 + 128;
 
 /** True for the algorithms Marina verifies. */
 export function isDigestAlgorithm(value: string): value is DigestAlgorithm {
@@ -33,12 +33,17 @@ export function parseDigest(value: string): Digest {
 
 /** Like {@link parseDigest} but returns undefined instead of throwing. */
 export function tryParseDigest(value: string): Digest | undefined {
-  if (value.length > 7 + 128 || !GRAMMAR.test(value)) return undefined;
+  // Only the two verifiable algorithms pass, so the general grammar reduces to `(sha256|sha512) ":" lower-hex`
+  // of the algorithm's exact length: a bounded, single-pass check.
+  if (value.length > MAX_DIGEST_LENGTH) return undefined;
   const colon = value.indexOf(':');
+  if (colon < 0) return undefined;
   const algorithm = value.slice(0, colon);
-  const hex = value.slice(colon + 1);
-  if (!isDigestAlgorithm(algorithm)) return undefined;
-  if (hex.length !== HEX_LENGTH[algorithm] || !LOWER_HEX.test(hex)) return undefined;
+  if (!isDigestAlgorithm(algorithm) || value.length - colon - 1 !== HEX_LENGTH[algorithm]) return undefined;
+  for (let i = colon + 1; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
+  }
   return value as Digest;
 }
 

@@ -14,7 +14,8 @@ const ANNOTATIONS = Type.Record(Type.String(), Type.String());
 const DescriptorSchema = Type.Object({
   mediaType: MEDIA_TYPE,
   digest: Type.String(),
-  size: Type.Integer({ minimum: 0 }),
+  // A size past 2^53 - 1 cannot be compared exactly with a stored blob's size (2^63 would round), so it is refused.
+  size: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   urls: Type.Optional(Type.Array(Type.String())),
   annotations: Type.Optional(ANNOTATIONS),
   data: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' })),
@@ -35,6 +36,12 @@ const ManifestShape = Type.Object({
 
 const checkShape = TypeCompiler.Compile(ManifestShape);
 
+/** Deepest JSON nesting accepted: a manifest needs 5 (descriptor → platform → features), annotations add none. */
+export const MAX_MANIFEST_DEPTH = 32;
+
+/** Most descriptors (config, layers, child manifests, subject) one manifest may list. */
+export const MAX_DESCRIPTORS = 4096;
+
 /** A descriptor whose digest has been checked. */
 export type Descriptor = Omit<Static<typeof DescriptorSchema>, 'digest'> & { digest: Digest };
 
@@ -52,6 +59,17 @@ export interface ParsedManifest {
   blobs: Digest[];
   /** Child manifests that must be present in the repository (index entries). */
   manifests: Digest[];
+  /** The size each required blob and child manifest claims, to be checked against the stored content. */
+  sizes: ReferencedSize[];
+}
+
+/** A required blob or child manifest with the size its descriptor claims. */
+export interface ReferencedSize {
+  kind: 'blob' | 'manifest';
+  digest: Digest;
+  size: number;
+  /** Where in the manifest, e.g. `layers[2]`. */
+  where: string;
 }
 
 /**
@@ -60,6 +78,9 @@ export interface ParsedManifest {
  * @throws RegistryError MANIFEST_INVALID with a detail naming what is wrong.
  */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
+  // Callers cap the byte length (maxManifestSize); the depth is checked before JSON.parse so a body of nested
+  // brackets is refused in one linear pass instead of recursing in the parser and the schema check.
+  if (jsonDepth(bytes) > MAX_MANIFEST_DEPTH) throw invalid(`manifest nests deeper than ${MAX_MANIFEST_DEPTH} levels`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -84,17 +105,29 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     if (body.manifests) throw invalid('an image manifest must not list "manifests"');
   }
 
+  const count = (body.config ? 1 : 0) + (body.layers?.length ?? 0) + (body.manifests?.length ?? 0) + (body.subject ? 1 : 0);
+  if (count > MAX_DESCRIPTORS) throw invalid(`manifest lists ${count} descriptors, more than ${MAX_DESCRIPTORS}`);
+
   const blobs: Digest[] = [];
   const manifests: Digest[] = [];
-  if (body.config) blobs.push(checkDescriptor(body.config, 'config').digest);
+  const sizes: ReferencedSize[] = [];
+  const requireBlob = (d: Descriptor, where: string) => {
+    blobs.push(d.digest);
+    sizes.push({ kind: 'blob', digest: d.digest, size: d.size, where });
+  };
+  if (body.config) requireBlob(checkDescriptor(body.config, 'config'), 'config');
   for (const [i, layer] of (body.layers ?? []).entries()) {
     const d = checkDescriptor(layer, `layers[${i}]`);
     // Non-distributable and URL-backed layers are, by image-spec, not required to be in the registry.
-    if (!isNonDistributable(d.mediaType) && !d.urls?.length) blobs.push(d.digest);
+    if (!isNonDistributable(d.mediaType) && !d.urls?.length) requireBlob(d, `layers[${i}]`);
   }
-  for (const [i, child] of (body.manifests ?? []).entries()) manifests.push(checkDescriptor(child, `manifests[${i}]`).digest);
+  for (const [i, child] of (body.manifests ?? []).entries()) {
+    const d = checkDescriptor(child, `manifests[${i}]`);
+    manifests.push(d.digest);
+    sizes.push({ kind: 'manifest', digest: d.digest, size: d.size, where: `manifests[${i}]` });
+  }
 
-  const parsed: ParsedManifest = { mediaType, blobs, manifests };
+  const parsed: ParsedManifest = { mediaType, blobs, manifests, sizes };
   const artifactType = body.artifactType ?? (isIndex ? undefined : body.config?.mediaType);
   if (artifactType !== undefined) parsed.artifactType = artifactType;
   if (body.subject) parsed.subject = checkDescriptor(body.subject, 'subject');
@@ -102,10 +135,32 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   return parsed;
 }
 
+/**
+ * The deepest nesting of arrays and objects in JSON text, by one pass that skips string contents. Works on bytes
+ * that are not JSON too (it only counts), so it can run before JSON.parse.
+ */
+export function jsonDepth(bytes: Uint8Array): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c /* \ */) i++;
+      else if (b === 0x22 /* " */) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b /* { [ */) {
+      if (++depth > deepest) deepest = depth;
+    } else if (b === 0x7d || b === 0x5d /* } ] */) depth--;
+  }
+  return deepest;
+}
+
 /** Strips parameters and case from a Content-Type header value. */
 export function normaliseContentType(value: string | undefined | null): string | undefined {
   if (!value) return undefined;
-  const bare = value.split(';', 1)[0]!.trim().toLowerCase();
+  // A media type is at most 127 + 1 + 127 characters (RFC 6838 §4.2); the rest is parameters or junk.
+  const bare = value.slice(0, 512).split(';', 1)[0]!.trim().toLowerCase();
   return bare || undefined;
 }
 

@@ -9,9 +9,6 @@ import { cacheOutcome } from './cache-status.ts';
 /** Longest path written to a log line; longer ones are cut and marked. */
 export const MAX_LOGGED_PATH = 256;
 
-/** Finds the client address of a request (Bun's `server.requestIP`), when the server is known. */
-export type ClientAddress = (request: Request) => string | undefined;
-
 /** The body bytes a request brought: counted for chunked bodies, else its Content-Length. */
 export function receivedBytes(record: RequestRecord): number {
   return record.received ?? (Number(record.request.headers.get('content-length')) || 0);

@@ -3,8 +3,9 @@
  * line per request. Plugged into the registry's dispatcher as `observer`.
  */
 import type { RequestObserver, RequestRecord } from '../http/dispatch.ts';
+import { clientAddress, rememberClientAddress } from '../auth/client-address.ts';
 import type { Logger } from '../logger.ts';
-import { logAccess, type ClientAddress } from './access-log.ts';
+import { logAccess } from './access-log.ts';
 import type { Metrics } from './metrics.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 
@@ -14,12 +15,11 @@ export interface ObserverSettings {
   accessLog: boolean;
 }
 
-/** Builds the observer. `client` finds a request's peer address (set once the server listens). */
+/** Builds the observer. Client addresses are those the server recorded (`rememberClientAddress`). */
 export function createObserver(
   logger: Logger,
   metrics: Metrics | undefined,
   settings: ObserverSettings,
-  client: { address?: ClientAddress } = {},
   /** Hears every response (mirror fill events). */
   onResponse?: (record: RequestRecord, response: Response) => void,
 ): RequestObserver {
@@ -27,8 +27,8 @@ export function createObserver(
     begin(record: RequestRecord) {
       const request = record.request;
       record.id = requestIdOf(request);
-      // Looked up now: the socket belongs to this Request object, not to a re-wrapped one.
-      if (settings.accessLog || logger.enabled('debug')) record.client = client.address?.(request);
+      const address = clientAddress(request);
+      if (address !== 'unknown') record.client = address;
       if (metrics && isUploadRequest(record)) metrics.uploadInFlight(1);
       // Chunked bodies (docker, containerd and podman PATCH layers this way) have no Content-Length to read
       // afterwards; count them as they stream. Bodies with a length are taken from the header, at no cost.
@@ -43,7 +43,10 @@ export function createObserver(
             },
           }),
         );
-        record.request = new Request(request, { body: counted, duplex: 'half' } as RequestInit);
+        const measured = new Request(request, { body: counted, duplex: 'half' } as RequestInit);
+        // Rate limits and auth logs find the caller's address by Request object.
+        if (record.client !== undefined) rememberClientAddress(measured, record.client);
+        record.request = measured;
       }
     },
     end(record: RequestRecord, response: Response) {

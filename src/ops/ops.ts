@@ -39,8 +39,6 @@ export interface Ops {
   attach(registry: Registry): void;
   /** The answer to an operations path, or undefined for anything else. `metricsHere` is false when they live on metricsAddr. */
   route(request: Request, metricsHere: boolean): Response | Promise<Response> | undefined;
-  /** Peer address lookup (Bun's `server.requestIP`), set once the server listens. */
-  setClientAddress(lookup: (request: Request) => string | undefined): void;
 }
 
 /** Builds the operations state from the config. */
@@ -56,10 +54,9 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
     upstreams: () => (settings.readyzUpstreams ? config.mirrors : []),
   });
   const settings = { accessLog: config.accessLog, readyzUpstreams: config.readyzUpstreams };
-  const client: { address?: (request: Request) => string | undefined } = {};
   const notifier = new Notifier(config.notifications, logger);
   if (metrics) notifier.register([metrics.registry]);
-  const observer = createObserver(logger, metrics, settings, client, (record, response) => {
+  const observer = createObserver(logger, metrics, settings, (record, response) => {
     // The mirror fills its cache without going through core's events; a miss answered 200 is a fill.
     if (response.status !== 200 || record.method !== 'GET') return;
     const cache = response.headers.get('cache-status');
@@ -106,9 +103,6 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
         return metrics.render().then((text) => new Response(text, { headers: { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' } }));
       }
       return undefined;
-    },
-    setClientAddress(lookup) {
-      client.address = lookup;
     },
   };
 }

@@ -4,10 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crashPoint } from '../crash-points.ts';
 import { RegistryError } from '../errors.ts';
 import { digestAlgorithm, digestHex, digestOf, isDigestAlgorithm, tryParseDigest, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
-import { hashBlob, MultiHasher } from './hashing.ts';
-import { pumpBody } from './stream-writer.ts';
+import { fsync, fsyncCreatedSync, fsyncDir, isNotFound } from './fs-sync.ts';
+import { FsUploadSession } from './fs-upload-session.ts';
+import { MultiHasher } from './hashing.ts';
 import type { BlobInfo, BlobStore, UploadSession } from './types.ts';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -33,8 +35,8 @@ export class FsBlobStore implements BlobStore {
     this.blobsDir = path.join(this.root, 'blobs');
     this.uploadsDir = path.join(this.root, 'uploads');
     this.sync = options.sync ?? true;
-    fs.mkdirSync(this.blobsDir, { recursive: true });
-    fs.mkdirSync(this.uploadsDir, { recursive: true });
+    const created = [fs.mkdirSync(this.blobsDir, { recursive: true }), fs.mkdirSync(this.uploadsDir, { recursive: true })];
+    if (this.sync) for (const first of created) if (first) fsyncCreatedSync(first);
   }
 
   /** Path of a blob on disk. */
@@ -60,14 +62,21 @@ export class FsBlobStore implements BlobStore {
     const actual = digestOf(bytes, digestAlgorithm(digest));
     if (actual !== digest) throw new RegistryError('DIGEST_INVALID', undefined, { detail: { expected: digest, actual } });
     const tmp = path.join(this.uploadsDir, `put-${crypto.randomUUID()}`);
-    const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, bytes);
-      if (this.sync) await fsync(fd);
-    } finally {
-      fs.closeSync(fd);
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        let off = 0;
+        while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off);
+        if (this.sync) await fsync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return await this.publish(tmp, digest, bytes.byteLength);
+    } catch (e) {
+      // A full disk (or any failed write) must not leave the partial file behind.
+      fs.rmSync(tmp, { force: true });
+      throw e;
     }
-    return this.publish(tmp, digest, bytes.byteLength);
   }
 
   async importFile(file: string, digest: Digest, size: number): Promise<BlobInfo> {
@@ -82,13 +91,22 @@ export class FsBlobStore implements BlobStore {
     return this.publish(file, digest, size);
   }
 
-  /** Moves a finished, synced file into place; a concurrent commit of the same digest is harmless. */
+  /**
+   * Moves a finished, synced file into place; a concurrent commit of the same digest is harmless. With sync on, the
+   * directory entry is made durable, and so are the directories this commit created (`<alg>/`, `<aa>/`): without
+   * that, a power cut could lose the new directory and with it a blob already acknowledged.
+   */
   async publish(file: string, digest: Digest, size: number): Promise<BlobInfo> {
     const target = this.blobPath(digest);
     const dir = path.dirname(target);
-    await fs.promises.mkdir(dir, { recursive: true });
+    const created = await fs.promises.mkdir(dir, { recursive: true });
+    crashPoint('blob-before-rename');
     await fs.promises.rename(file, target);
-    if (this.sync) await fsyncDir(dir);
+    if (this.sync) {
+      await fsyncDir(dir);
+      if (created) for (let d = path.dirname(dir); d.length >= path.dirname(created).length; d = path.dirname(d)) await fsyncDir(d);
+    }
+    crashPoint('blob-before-link');
     return { digest, size };
   }
 
@@ -150,6 +168,49 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** Files in `uploads/` (upload sessions, temporary puts, mirror spools), for consistency checks. */
+  async *partials(): AsyncIterable<PartialFile> {
+    for (const name of await readdirOrEmpty(this.uploadsDir)) {
+      const st = fs.statSync(path.join(this.uploadsDir, name), { throwIfNoEntry: false });
+      if (st?.isFile()) yield { name, size: st.size, modifiedAt: st.mtimeMs, session: UPLOAD_ID.test(name) };
+    }
+  }
+
+  /** True when `uploads/<id>` exists (without reading it, unlike {@link resumeUpload}). */
+  hasPartial(name: string): boolean {
+    return isPlainName(name) && fs.existsSync(path.join(this.uploadsDir, name));
+  }
+
+  /** Removes one file from `uploads/`; false when it was not there. */
+  async removePartial(name: string): Promise<boolean> {
+    if (!isPlainName(name) || this.sessions.has(name)) return false;
+    try {
+      await fs.promises.unlink(path.join(this.uploadsDir, name));
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Moves a blob file whose bytes do not match its name to `<root>/lost+found/`, out of reach of readers but kept
+   * for inspection; returns the new path, or undefined when the file was not there.
+   */
+  async quarantine(digest: Digest): Promise<string | undefined> {
+    const dir = path.join(this.root, 'lost+found');
+    await fs.promises.mkdir(dir, { recursive: true });
+    const target = path.join(dir, `${digest.replace(':', '-')}-${Date.now()}`);
+    try {
+      await fs.promises.rename(this.blobPath(digest), target);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    if (this.sync) await fsyncDir(path.dirname(this.blobPath(digest)));
+    return target;
+  }
+
   async sweep(maxAgeMs: number, isOpen: (id: string) => boolean): Promise<number> {
     const cutoff = Date.now() - maxAgeMs;
     let removed = 0;
@@ -177,96 +238,14 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-/** One upload on disk. Appends are atomic: a failed append truncates back and restores the hash state. */
-class FsUploadSession implements UploadSession {
-  private finished = false;
-
-  constructor(
-    private readonly store: FsBlobStore,
-    readonly id: string,
-    private readonly file: string,
-    private bytes: number,
-    private hasher: MultiHasher,
-  ) {}
-
-  get size(): number {
-    return this.bytes;
-  }
-
-  async append(body: ReadableStream<Uint8Array> | Uint8Array, expectedLength?: number): Promise<number> {
-    this.assertOpen();
-    const before = this.bytes;
-    const saved = this.hasher.snapshot();
-    let fd: number;
-    try {
-      fd = fs.openSync(this.file, 'r+');
-    } catch (e) {
-      if (isNotFound(e)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN');
-      throw e;
-    }
-    let position = before;
-    try {
-      // Synchronous positional writes land in the page cache at memory speed and keep the bytes in order.
-      await pumpBody(body, expectedLength, (chunk) => {
-        let off = 0;
-        while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off, position + off);
-        position += chunk.byteLength;
-        this.hasher.update(chunk);
-      });
-      this.bytes = position;
-      return this.bytes;
-    } catch (e) {
-      fs.ftruncateSync(fd, before);
-      this.hasher = saved;
-      this.bytes = before;
-      throw e;
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  async commit(expected: Digest): Promise<BlobInfo> {
-    this.assertOpen();
-    const algorithm = digestAlgorithm(expected);
-    const actual = this.hasher.digest(algorithm) ?? (await hashBlob(Bun.file(this.file), algorithm));
-    if (actual !== expected) {
-      throw new RegistryError('DIGEST_INVALID', undefined, { detail: { expected, actual } });
-    }
-    if (this.store.durable) {
-      const fd = fs.openSync(this.file, 'r');
-      try {
-        await fsync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-    this.finished = true;
-    this.store.release(this.id);
-    return this.store.publish(this.file, expected, this.bytes);
-  }
-
-  async cancel(): Promise<void> {
-    this.finished = true;
-    this.store.release(this.id);
-    await fs.promises.rm(this.file, { force: true });
-  }
-
-  private assertOpen(): void {
-    if (this.finished) throw new RegistryError('BLOB_UPLOAD_UNKNOWN');
-  }
-}
-
-function fsync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    await fsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+/** A file in `uploads/`. */
+export interface PartialFile {
+  name: string;
+  size: number;
+  /** mtime, ms since the epoch. */
+  modifiedAt: number;
+  /** True when the name is an upload session id (the ledger may claim it); false for temporary puts and spools. */
+  session: boolean;
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
@@ -278,6 +257,7 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   }
 }
 
-function isNotFound(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+/** A file name inside one directory: no separators, not `.` or `..`. */
+function isPlainName(name: string): boolean {
+  return name.length > 0 && name.length < 256 && !/[\\/]/.test(name) && name !== '.' && name !== '..';
 }

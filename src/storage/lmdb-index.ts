@@ -5,8 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { crashPoint } from '../crash-points.ts';
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
+import { rethrowCommitFailure, quietLmdb } from './lmdb-errors.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
 import { ReadCache } from './read-cache.ts';
 import { referrerOf } from './records.ts';
@@ -41,6 +43,7 @@ export class LmdbIndex implements MetadataIndex {
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
+    quietLmdb();
     this.root = open({ path: path.join(options.dir, 'index.mdb'), maxDbs: 16, mapSize: 2 ** 34 });
     const db = <V>(name: string) => this.root.openDB<V, Key>({ name });
     this.tags = db('tags');
@@ -134,6 +137,7 @@ export class LmdbIndex implements MetadataIndex {
         this.tagsByDigest.put([repository, digest, tag], true);
       }
       if (record.subject) this.referrers.put([repository, record.subject, digest], referrerOf(record));
+      crashPoint('manifest-in-transaction');
       return [];
     });
     if (missing.length) {
@@ -206,7 +210,8 @@ export class LmdbIndex implements MetadataIndex {
     // Before and after: no read may see the cache from before this write once the write is visible.
     this.manifestCache.clear();
     this.tagCache.clear();
-    const result = await this.root.transaction(fn);
+    // A failed commit (full disk) carries its real cause separately; bring it back for the error mapping.
+    const result = await this.root.transaction(fn).catch(rethrowCommitFailure);
     this.manifestCache.clear();
     this.tagCache.clear();
     await this.root.flushed;

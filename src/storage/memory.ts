@@ -221,6 +221,12 @@ export class MemoryUploadLedger implements UploadLedger {
   idleSince(before: number): UploadEntry[] {
     return [...this.entries.values()].filter((e) => e.touchedAt < before);
   }
+  count(repository?: string): number {
+    if (repository === undefined) return this.entries.size;
+    let n = 0;
+    for (const e of this.entries.values()) if (e.repository === repository) n++;
+    return n;
+  }
   close(): void {}
 }
 

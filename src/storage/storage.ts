@@ -32,3 +32,31 @@ export function fsStorage(options: FsStorageOptions): Storage {
     root,
   };
 }
+
+/** What {@link recoverUploads} cleaned up. */
+export interface UploadRecovery {
+  /** Partial files in `uploads/` that no open session claims (temporary puts, spools, unrecorded sessions). */
+  partialFiles: number;
+  /** Ledger entries whose partial file is gone (the session cannot continue). */
+  staleSessions: number;
+}
+
+/**
+ * Start-up recovery, for the one server that owns a data directory, before it takes requests: removes the
+ * partial files a crash left in `uploads/` that no open session claims (sessions in the ledger survive restarts and
+ * are kept), and forgets ledger entries whose file is gone. Not for second processes (`gc`, `fsck`) beside a
+ * live server, whose in-flight files it would take.
+ */
+export async function recoverUploads(storage: Storage): Promise<UploadRecovery> {
+  const open = new Set(storage.ledger.idleSince(Number.MAX_SAFE_INTEGER).map((e) => e.id));
+  const partialFiles = (await storage.blobs.sweep?.(0, (id) => open.has(id))) ?? 0;
+  let staleSessions = 0;
+  if (storage.blobs instanceof FsBlobStore) {
+    for (const id of open) {
+      if (storage.blobs.hasPartial(id)) continue;
+      storage.ledger.remove(id);
+      staleSessions++;
+    }
+  }
+  return { partialFiles, staleSessions };
+}

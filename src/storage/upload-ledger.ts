@@ -21,6 +21,8 @@ export interface UploadLedger {
   remove(id: string): void;
   /** Sessions not touched since `before`. */
   idleSince(before: number): UploadEntry[];
+  /** How many sessions are open, in `repository` or in all. */
+  count(repository?: string): number;
   close(): void;
 }
 
@@ -34,6 +36,7 @@ export class SqliteUploadLedger implements UploadLedger {
     this.db.run(`CREATE TABLE IF NOT EXISTS uploads (
       id TEXT PRIMARY KEY, repository TEXT NOT NULL, started_at INTEGER NOT NULL, touched_at INTEGER NOT NULL)`);
     this.db.run('CREATE INDEX IF NOT EXISTS uploads_touched ON uploads (touched_at)');
+    this.db.run('CREATE INDEX IF NOT EXISTS uploads_repository ON uploads (repository)');
     this.q = {
       add: this.db.query('INSERT INTO uploads (id, repository, started_at, touched_at) VALUES ($id, $repository, $startedAt, $touchedAt)'),
       get: this.db.query<{ id: string; repository: string; startedAt: number; touchedAt: number }, { id: string }>(
@@ -42,6 +45,8 @@ export class SqliteUploadLedger implements UploadLedger {
       remove: this.db.query('DELETE FROM uploads WHERE id = $id'),
       idle: this.db.query<UploadEntry, { before: number }>(
         'SELECT id, repository, started_at AS startedAt, touched_at AS touchedAt FROM uploads WHERE touched_at < $before'),
+      count: this.db.query<{ n: number }, []>('SELECT count(*) AS n FROM uploads'),
+      countIn: this.db.query<{ n: number }, { repository: string }>('SELECT count(*) AS n FROM uploads WHERE repository = $repository'),
     };
   }
 
@@ -59,6 +64,9 @@ export class SqliteUploadLedger implements UploadLedger {
   }
   idleSince(before: number): UploadEntry[] {
     return this.q.idle.all({ before });
+  }
+  count(repository?: string): number {
+    return (repository === undefined ? this.q.count.get() : this.q.countIn.get({ repository }))?.n ?? 0;
   }
   close(): void {
     this.db.close();

@@ -64,7 +64,11 @@ describe('manifest and tag deletes', () => {
     expect((await c.delete(`/v2/del/twice/manifests/${pushed.digest}`)).status).toBe(202);
     await expectError(await c.delete(`/v2/del/twice/manifests/${pushed.digest}`), 404, 'MANIFEST_UNKNOWN');
     await expectError(await c.delete('/v2/del/twice/manifests/t'), 404, 'MANIFEST_UNKNOWN');
-    await expectError(await c.delete('/v2/del/nowhere/manifests/latest'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('answers deletes in a repository that holds nothing with 404 NAME_UNKNOWN', async () => {
+    await expectError(await c.delete('/v2/del/nowhere/manifests/latest'), 404, 'NAME_UNKNOWN');
+    await expectError(await c.delete(`/v2/del/nowhere/manifests/sha256:${'a'.repeat(64)}`), 404, 'NAME_UNKNOWN');
   });
 
   test('refuses a delete with a malformed reference with 400', async () => {

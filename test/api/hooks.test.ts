@@ -61,7 +61,7 @@ describe('authorization hook', () => {
       ['HEAD', 'a/repo', 'pull'],
       ['DELETE', 'a/repo', 'delete'],
       ['DELETE', 'a/repo', 'push'],
-      ['GET', null, 'pull'],
+      ['GET', null, 'catalog'],
     ]);
   });
 

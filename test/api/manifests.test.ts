@@ -113,11 +113,22 @@ describe('manifest PUT and GET', () => {
     await expectError(await c.get('/v2/man/other/manifests/mine'), 404, 'MANIFEST_UNKNOWN');
   });
 
-  test('refuses a malformed reference: bad digest → 400 DIGEST_INVALID, bad tag → 400 MANIFEST_INVALID', async () => {
+  test('refuses a malformed digest reference with 400 DIGEST_INVALID', async () => {
     await expectError(await c.get(`/v2/${R}/manifests/sha256:nothex`), 400, 'DIGEST_INVALID');
-    await expectError(await c.get(`/v2/${R}/manifests/${'t'.repeat(129)}`), 400, 'MANIFEST_INVALID');
-    await expectError(await c.get(`/v2/${R}/manifests/.hidden`), 400, 'MANIFEST_INVALID');
+  });
+
+  test('answers GET and HEAD of a reference that can be no tag with 404 MANIFEST_UNKNOWN: nothing can exist there', async () => {
+    for (const reference of ['t'.repeat(129), '.hidden', '-bad']) {
+      await expectError(await c.get(`/v2/${R}/manifests/${reference}`), 404, 'MANIFEST_UNKNOWN');
+      const head = await c.head(`/v2/${R}/manifests/${reference}`);
+      expect(head.status).toBe(404);
+      expect(await head.text()).toBe('');
+    }
+  });
+
+  test('refuses a PUT under a reference that is no valid tag with 400 MANIFEST_INVALID', async () => {
     await expectError(await c.putManifest(R, '-bad', image(), OCI_MANIFEST), 400, 'MANIFEST_INVALID');
+    await expectError(await c.putManifest(R, 't'.repeat(129), image(), OCI_MANIFEST), 400, 'MANIFEST_INVALID');
   });
 });
 
@@ -171,28 +182,28 @@ describe('media types', () => {
 });
 
 describe('manifest validation', () => {
-  test('refuses a manifest whose layer is not in the repository with 404 MANIFEST_BLOB_UNKNOWN and stores nothing', async () => {
+  test('refuses a manifest whose layer is not in the repository with 400 MANIFEST_BLOB_UNKNOWN and stores nothing', async () => {
     const missing = descriptorOf(OCI_LAYER, randomBytes(10));
     const body = image({ layers: [layer, missing] });
-    const error = await expectError(await c.putManifest(R, 'missing-blob', body, OCI_MANIFEST), 404, 'MANIFEST_BLOB_UNKNOWN');
+    const error = await expectError(await c.putManifest(R, 'missing-blob', body, OCI_MANIFEST), 400, 'MANIFEST_BLOB_UNKNOWN');
     expect(JSON.stringify(error)).toContain(missing.digest);
     await expectError(await c.get(`/v2/${R}/manifests/missing-blob`), 404, 'MANIFEST_UNKNOWN');
     await expectError(await c.get(`/v2/${R}/manifests/${digestOf(bytesOf(body))}`), 404, 'MANIFEST_UNKNOWN');
   });
 
-  test('refuses a manifest whose config is missing with 404 MANIFEST_BLOB_UNKNOWN', async () => {
+  test('refuses a manifest whose config is missing with 400 MANIFEST_BLOB_UNKNOWN', async () => {
     const body = image({ config: descriptorOf(OCI_CONFIG, bytesOf({ other: true })) });
-    await expectError(await c.putManifest(R, 'missing-config', body, OCI_MANIFEST), 404, 'MANIFEST_BLOB_UNKNOWN');
+    await expectError(await c.putManifest(R, 'missing-config', body, OCI_MANIFEST), 400, 'MANIFEST_BLOB_UNKNOWN');
   });
 
   test('refuses a manifest whose blobs exist only in another repository', async () => {
-    await expectError(await c.putManifest('man/elsewhere', 'x', image(), OCI_MANIFEST), 404, 'MANIFEST_BLOB_UNKNOWN');
+    await expectError(await c.putManifest('man/elsewhere', 'x', image(), OCI_MANIFEST), 400, 'MANIFEST_BLOB_UNKNOWN');
   });
 
-  test('refuses an index whose child manifest is missing with 404 MANIFEST_BLOB_UNKNOWN', async () => {
+  test('refuses an index whose child manifest is missing with 400 MANIFEST_BLOB_UNKNOWN', async () => {
     const ghost = descriptorOf(OCI_MANIFEST, bytesOf(image({ annotations: { n: 'ghost' } })));
     const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [ghost] };
-    await expectError(await c.putManifest(R, 'ghost-index', index, OCI_INDEX), 404, 'MANIFEST_BLOB_UNKNOWN');
+    await expectError(await c.putManifest(R, 'ghost-index', index, OCI_INDEX), 400, 'MANIFEST_BLOB_UNKNOWN');
   });
 
   test('accepts non-distributable layers that were never pushed', async () => {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, twice:
-# OCI_VERSION=1.1 and OCI_VERSION=dev, with every API switch on and every data set but `sparse`.
-# Fails unless both runs report Pass with no FAIL, Error or Skip under `apis:` or `data:` in results.yaml.
+# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, three times:
+# OCI_VERSION=1.1 and OCI_VERSION=dev against an open server, and OCI_VERSION=1.1 against a second server with
+# access control on (htpasswd users + Marina's token service; the suite logs in with OCI_USERNAME/OCI_PASSWORD and
+# follows the Bearer challenges). Every API switch on and every data set but `sparse`.
+# Fails unless every run reports Pass with no FAIL, Error or Skip under `apis:` or `data:` in results.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -18,26 +20,46 @@ command -v conformance >/dev/null || { echo "conformance: the conformance binary
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/marina-conformance.XXXXXX")
 OUT="${CONFORMANCE_OUT:-$ROOT/results/conformance}"
 rm -rf "$OUT"; mkdir -p "$OUT"
-SERVER_PID=""
+SERVER_PIDS=()
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# A free loopback port, chosen by the kernel.
-PORT=$(bun -e 'const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }); console.log(s.port); s.stop(true)')
-bun src/cli/main.ts serve --host 127.0.0.1 --port "$PORT" --data "$WORK/data" --log-level warn >"$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "conformance: marina exited early:"; cat "$OUT/server.log"; exit 1; }
-  sleep 0.1
-done
+# start_server <log file> <serve flags…>: starts marina on a free loopback port; sets PORT.
+start_server() {
+  local log=$1; shift
+  # A free loopback port, chosen by the kernel.
+  PORT=$(bun -e 'const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }); console.log(s.port); s.stop(true)')
+  bun src/cli/main.ts serve --host 127.0.0.1 --port "$PORT" --log-level warn "$@" >"$log" 2>&1 &
+  local pid=$!
+  SERVER_PIDS+=("$pid")
+  for _ in $(seq 1 100); do
+    # Any HTTP answer (200 open, 401 with auth) means it is listening.
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v2/" 2>/dev/null)" != "000" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "conformance: marina exited early:"; cat "$log"; exit 1; }
+    sleep 0.1
+  done
+  echo "conformance: marina did not start:"; cat "$log"; exit 1
+}
+
+start_server "$OUT/server.log" --data "$WORK/data"
+OPEN_PORT=$PORT
+
+# The same registry with access control: one htpasswd user (bcrypt, as htpasswd -B writes it) and the token service.
+AUTH_USER=conformance
+AUTH_PASSWORD=$(bun -e 'console.log(crypto.randomUUID())')
+bun -e 'const [u, p, f] = process.argv.slice(1); await Bun.write(f, `${u}:${(await Bun.password.hash(p, { algorithm: "bcrypt", cost: 5 })).replace(/^\$2b\$/, "$2y$")}\n`)' \
+  "$AUTH_USER" "$AUTH_PASSWORD" "$WORK/users.htpasswd"
+start_server "$OUT/server-auth.log" --data "$WORK/data-auth" --htpasswd "$WORK/users.htpasswd" --auth token
+AUTH_PORT=$PORT
+# The auth server really refuses anonymous callers (otherwise the third run would prove nothing).
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AUTH_PORT/v2/_catalog")" = "401" ] || { echo "conformance: the auth server did not answer 401 to an anonymous request"; exit 1; }
 
 # Every switch on; every data set on except sparse (it expects manifests with missing blobs to be accepted).
 common_env=(
-  OCI_REGISTRY="127.0.0.1:$PORT" OCI_TLS=disabled
+  OCI_TLS=disabled
   OCI_REPO1=conformance/repo1 OCI_REPO2=conformance/repo2
   OCI_API_PULL=true OCI_API_PUSH=true OCI_API_PING=true
   OCI_API_BLOBS_ATOMIC=true OCI_API_BLOBS_DELETE=true OCI_API_BLOBS_DIGEST_HEADER=true
@@ -50,22 +72,30 @@ common_env=(
 )
 
 status=0
-for version in 1.1 dev; do
-  dir="$OUT/$version"; mkdir -p "$dir"
-  echo "== conformance OCI_VERSION=$version =="
+# name  OCI_VERSION  port  extra env
+runs=(
+  "1.1 1.1 $OPEN_PORT"
+  "dev dev $OPEN_PORT"
+  "auth-token-1.1 1.1 $AUTH_PORT OCI_USERNAME=$AUTH_USER OCI_PASSWORD=$AUTH_PASSWORD"
+)
+for spec in "${runs[@]}"; do
+  read -r name version port extra <<<"$spec"
+  dir="$OUT/$name"; mkdir -p "$dir"
+  echo "== conformance $name (OCI_VERSION=$version) =="
   set +e
-  (cd "$dir" && env "${common_env[@]}" OCI_VERSION="$version" OCI_RESULTS_DIR="$dir" conformance >"$dir/stdout.txt" 2>"$dir/stderr.txt")
+  # shellcheck disable=SC2086 # $extra holds KEY=value words
+  (cd "$dir" && env "${common_env[@]}" OCI_REGISTRY="127.0.0.1:$port" OCI_VERSION="$version" OCI_RESULTS_DIR="$dir" $extra conformance >"$dir/stdout.txt" 2>"$dir/stderr.txt")
   rc=$?
   set -e
   grep -E '^OCI Conformance Result:|^ *(Pass|FAIL|Error|Skip|Disabled)[: ]' "$dir/stdout.txt" | head -20 || true
   bad=$( { sed -n '/^apis:/,$p' "$dir/results.yaml" 2>/dev/null || true; } | grep -E ': (FAIL|Error|Skip|Disabled|Unknown)$' | grep -vx '  Sparse Manifests: Disabled' || true)
   if [ "$rc" -ne 0 ] || [ ! -s "$dir/results.yaml" ] || ! grep -qx 'OCI Conformance Result: Pass' "$dir/stdout.txt" || [ -n "$bad" ]; then
-    echo "conformance OCI_VERSION=$version: FAILED (exit $rc)"
+    echo "conformance $name: FAILED (exit $rc)"
     [ -n "$bad" ] && echo "$bad"
     tail -40 "$dir/stderr.txt" || true
     status=1
   else
-    echo "conformance OCI_VERSION=$version: Pass (no FAIL, Error, Skip or Disabled under apis/data but the excluded sparse set)"
+    echo "conformance $name: Pass (no FAIL, Error, Skip or Disabled under apis/data but the excluded sparse set)"
   fi
 done
 exit $status

@@ -12,7 +12,7 @@ const MAIN = path.join(ROOT, 'src/cli/main.ts');
 export interface ServerProcess {
   proc: Subprocess<'ignore', 'pipe', 'pipe'>;
   port: number;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` when started with --tls-cert) */
   url: string;
   /** The startup line (`... listening on http://...`). */
   startupLine: string;
@@ -31,9 +31,21 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
   return { code, stdout, stderr };
 }
 
+/** Options of {@link startServer} beyond its arguments. */
+export interface StartOptions {
+  /** fsync on commit, as in production (durability tests); off (`--no-sync`) by default for speed. */
+  sync?: boolean;
+}
+
 /** Starts `marina serve` on 127.0.0.1 with a kernel-chosen port; resolves once it logs its address. */
-export async function startServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<ServerProcess> {
-  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-format', 'text', '--no-sync', ...extraArgs];
+export async function startServer(
+  dataDir: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+  timeoutMs = 15_000,
+  options: StartOptions = {},
+): Promise<ServerProcess> {
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-format', 'text', ...(options.sync ? [] : ['--no-sync']), ...extraArgs];
   const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   let text = '';
   let onText: (() => void) | undefined;
@@ -56,7 +68,7 @@ export async function startServer(dataDir: string, extraArgs: string[] = [], env
       reject(e);
     };
     onText = () => {
-      const found = text.split('\n').find((l) => l.includes(' listening on http://'));
+      const found = text.split('\n').find((l) => / listening on https?:\/\//.test(l));
       if (found) {
         clearTimeout(timer);
         onText = undefined;
@@ -66,16 +78,16 @@ export async function startServer(dataDir: string, extraArgs: string[] = [], env
     proc.exited.then((code) => fail(new Error(`marina exited with ${code} before listening:\n${text}`)));
     onText();
   });
-  const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+  const m = /listening on (https?):\/\/127\.0\.0\.1:(\d+)/.exec(line);
   if (!m) {
     proc.kill('SIGKILL');
     throw new Error(`no port in startup line: ${line}`);
   }
-  const port = Number(m[1]);
+  const port = Number(m[2]);
   return {
     proc,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${m[1]}://127.0.0.1:${port}`,
     startupLine: line,
     stderr: () => text,
     async stop(signal: NodeJS.Signals = 'SIGTERM', ms = 10_000) {

@@ -30,6 +30,19 @@ class Receiver {
   private hung: (() => void)[] = [];
   constructor(readonly port: number) {}
 
+  /** Binds the port again; a port just released can take a moment to be free. */
+  async restart(): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        return this.start();
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await Bun.sleep(50);
+      }
+    }
+  }
+
   start(): void {
     this.server = Bun.serve({
       hostname: '127.0.0.1',
@@ -160,10 +173,12 @@ describe('webhook notifications', () => {
     const before = hooks.events('/all').length;
     const pushed: string[] = [];
     for (const tag of ['a', 'b', 'c']) pushed.push((await pushImage(c, 'outage/app', tag)).manifest);
-    await Bun.sleep(400);
-    const queued = (await scrape(server.url)).get(series('marina_webhook_queue_length', { endpoint: 'all' }));
-    expect(queued).toBe(9);
-    hooks.start();
+    const queueLength = async () => (await scrape(server.url)).get(series('marina_webhook_queue_length', { endpoint: 'all' }));
+    const deadline = Date.now() + 5000;
+    while ((await queueLength()) !== 9 && Date.now() < deadline) await Bun.sleep(50);
+    expect(await queueLength()).toBe(9);
+    expect(hooks.events('/all').length).toBe(before);
+    await hooks.restart();
     const events = (await hooks.waitFor('/all', before + 9)).slice(before);
     expect(events.filter((e) => e.target.kind === 'manifest').map((e) => [e.target.tag, e.target.digest])).toEqual([
       ['a', pushed[0]],

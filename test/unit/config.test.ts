@@ -151,3 +151,38 @@ describe('serveConfig precedence', () => {
     expect(failure(() => serveConfig(['--log-level', 'chatty'], {}))).toContain('logLevel');
   });
 });
+
+describe('limits settings', () => {
+  test('maps every limit flag onto its setting, sizes with units', () => {
+    const config = serveConfig(
+      ['--idle-timeout', '30', '--body-idle-timeout', '20', '--min-body-rate', '0', '--upload-idle-timeout', '3600',
+        '--max-upload-size', '10GiB', '--max-upload-sessions', '100', '--max-upload-sessions-per-repository', '10'],
+      {},
+    );
+    expect(config).toMatchObject({
+      idleTimeout: 30, bodyIdleTimeout: 20, minBodyRate: 0, uploadIdleTimeout: 3600,
+      maxUploadSize: 10 * 1024 ** 3, maxUploadSessions: 100, maxUploadSessionsPerRepository: 10,
+    });
+  });
+
+  test('reads limits from MARINA_* variables and config files', () => {
+    const file = write('limits.json', JSON.stringify({ maxUploadSize: '512MiB', maxUploadSessions: 7 }));
+    expect(serveConfig(['--config', file], { MARINA_MAX_UPLOAD_SESSIONS_PER_REPOSITORY: '3', MARINA_IDLE_TIMEOUT: '90' })).toMatchObject({
+      maxUploadSize: 512 * 1024 ** 2, maxUploadSessions: 7, maxUploadSessionsPerRepository: 3, idleTimeout: 90,
+    });
+  });
+
+  test('has defaults for every limit', () => {
+    expect(SERVE_DEFAULTS).toMatchObject({
+      idleTimeout: 60, bodyIdleTimeout: 60, minBodyRate: 1024, uploadIdleTimeout: 86400,
+      maxUploadSize: 32 * 1024 ** 3, maxUploadSessions: 4096, maxUploadSessionsPerRepository: 512,
+    });
+  });
+
+  test('refuses an idle timeout Bun would apply to moving transfers (under 5 s) or cannot hold (over 255 s)', () => {
+    expect(failure(() => serveConfig(['--idle-timeout', '4'], {}))).toContain('idleTimeout');
+    expect(failure(() => serveConfig(['--idle-timeout', '0'], {}))).toContain('idleTimeout');
+    expect(failure(() => serveConfig(['--idle-timeout', '256'], {}))).toContain('idleTimeout');
+    expect(failure(() => serveConfig(['--max-upload-sessions', '0'], {}))).toContain('maxUploadSessions');
+  });
+});

@@ -61,7 +61,7 @@ describe('RegistryError', () => {
   test('maps the spec codes to their spec statuses', () => {
     const statuses = Object.fromEntries(Object.entries(ERROR_TABLE).map(([code, [status]]) => [code, status]));
     expect(statuses).toEqual({
-      BLOB_UNKNOWN: 404, BLOB_UPLOAD_INVALID: 400, BLOB_UPLOAD_UNKNOWN: 404, DIGEST_INVALID: 400, MANIFEST_BLOB_UNKNOWN: 404,
+      BLOB_UNKNOWN: 404, BLOB_UPLOAD_INVALID: 400, BLOB_UPLOAD_UNKNOWN: 404, DIGEST_INVALID: 400, MANIFEST_BLOB_UNKNOWN: 400,
       MANIFEST_INVALID: 400, MANIFEST_UNKNOWN: 404, NAME_INVALID: 400, NAME_UNKNOWN: 404, SIZE_INVALID: 400,
       UNAUTHORIZED: 401, DENIED: 403, UNSUPPORTED: 405, TOOMANYREQUESTS: 429, UNKNOWN: 500,
     });

@@ -1,0 +1,97 @@
+/**
+ * Rate limits per caller: a token bucket per user (or per client address for anonymous callers), and a separate,
+ * usually smaller, budget for requests that reach a mirrored repository, so one client cannot make the mirror pull
+ * the world. Over the limit a request gets 429 TOOMANYREQUESTS with `Retry-After`.
+ */
+import { RegistryError } from '../errors.ts';
+import type { Authorize, AuthResult } from '../http/auth.ts';
+import { errorResponse } from '../http/responses.ts';
+import { clientAddress } from './client-address.ts';
+
+/** A budget: `perSecond` refill, up to `burst` requests at once. */
+export interface Budget {
+  perSecond: number;
+  burst: number;
+}
+
+/** Options of {@link rateLimited}. */
+export interface RateLimitOptions {
+  /** Every request. */
+  requests?: Budget;
+  /** Requests to mirrored repositories (on top of `requests`). */
+  mirror?: Budget;
+  /** Most callers tracked; the least recently seen is forgotten first. @default 10 000 */
+  maxCallers?: number;
+}
+
+/** Token buckets keyed by caller, bounded in number. */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly budget: Budget,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  /** Takes one token for `key`: 0 when granted, otherwise the seconds until one is available. */
+  take(key: string, now = performance.now()): number {
+    const { perSecond, burst } = this.budget;
+    let bucket = this.buckets.get(key);
+    if (bucket) this.buckets.delete(key);
+    else {
+      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+      bucket = { tokens: burst, at: now };
+    }
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+  }
+}
+
+/** Wraps a provider (or none: everyone allowed) with rate limits; a request is counted once however often it is asked. */
+export function rateLimited(inner: Authorize | undefined, options: RateLimitOptions): Authorize {
+  return rateLimiter(options).authorize(inner);
+}
+
+/** One set of budgets shared by the `authorize` hook and other endpoints (such as `/token`). */
+export interface RateLimiter {
+  /** Wraps a provider (or none: everyone allowed). */
+  authorize(inner: Authorize | undefined): Authorize;
+  /** Wraps a plain handler; its requests count against the caller's address. */
+  endpoint(handler: (request: Request) => Promise<Response>): (request: Request) => Promise<Response>;
+}
+
+/** Builds the budgets. */
+export function rateLimiter(options: RateLimitOptions): RateLimiter {
+  const requests = options.requests ? new TokenBuckets(options.requests, options.maxCallers) : undefined;
+  const mirror = options.mirror ? new TokenBuckets(options.mirror, options.maxCallers) : undefined;
+  const counted = new WeakSet<Request>();
+  const take = (request: Request, who: string, mirrored: boolean | undefined) => {
+    if (counted.has(request)) return;
+    counted.add(request);
+    for (const [buckets, what] of [[requests, 'requests'], [mirrored ? mirror : undefined, 'mirror requests']] as const) {
+      const wait = buckets?.take(who) ?? 0;
+      if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `too many ${what}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
+    }
+  };
+  return {
+    authorize: (inner) => async (ask) => {
+      const result: AuthResult = inner ? await inner(ask) : { allow: true };
+      const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : `address:${clientAddress(ask.request)}`;
+      take(ask.request, who, ask.mirrored);
+      return result;
+    },
+    endpoint: (handler) => async (request) => {
+      try {
+        take(request, `address:${clientAddress(request)}`, false);
+      } catch (error) {
+        return errorResponse(error, request.method);
+      }
+      return handler(request);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Upload limits, one rule each: how many sessions may be open (globally and per repository) and how large one
+ * upload may grow. Checked before any body byte is read where the client declared a length, and while streaming
+ * where it did not.
+ */
+import { RegistryError } from '../errors.ts';
+import type { CoreContext } from './context.ts';
+
+/** A body as core operations take it. */
+type Body = ReadableStream<Uint8Array> | Uint8Array;
+
+/** Seconds a client is told to wait after hitting a session cap: long enough for typical pushes to finish. */
+export const SESSION_RETRY_AFTER_SECONDS = 10;
+
+// Sessions being created (between the cap check and their ledger entry), per context: '' counts all repositories.
+const starting = new WeakMap<CoreContext, Map<string, number>>();
+
+/**
+ * Reserves room for one new upload session in `repository`, or throws TOOMANYREQUESTS (429 + Retry-After).
+ * Call the returned function once the session is in the ledger (or failed to start).
+ */
+export function reserveSession(ctx: CoreContext, repository: string): () => void {
+  const { maxUploadSessions, maxUploadSessionsPerRepository } = ctx.settings;
+  let pending = starting.get(ctx);
+  if (!pending) starting.set(ctx, (pending = new Map()));
+  const total = ctx.ledger.count() + (pending.get('') ?? 0);
+  const inRepository = ctx.ledger.count(repository) + (pending.get(repository) ?? 0);
+  if (total >= maxUploadSessions) throw tooMany(`the registry has ${maxUploadSessions} open uploads, its limit`, maxUploadSessions);
+  if (inRepository >= maxUploadSessionsPerRepository) {
+    throw tooMany(`repository has ${maxUploadSessionsPerRepository} open uploads, its limit`, maxUploadSessionsPerRepository);
+  }
+  const bump = (key: string, by: number) => {
+    const n = (pending.get(key) ?? 0) + by;
+    if (n) pending.set(key, n);
+    else pending.delete(key);
+  };
+  bump('', 1);
+  bump(repository, 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    bump('', -1);
+    bump(repository, -1);
+  };
+}
+
+/**
+ * Refuses, before reading it, a chunk that would take an upload holding `current` bytes past `maxUploadSize`.
+ * @throws BLOB_UPLOAD_INVALID with status 413
+ */
+export function assertUploadFits(ctx: CoreContext, current: number, declared: number | undefined): void {
+  if (declared !== undefined && current + declared > ctx.settings.maxUploadSize) throw tooLarge(ctx.settings.maxUploadSize);
+}
+
+/**
+ * The body, cut off with BLOB_UPLOAD_INVALID (413) as soon as it would take the upload past `maxUploadSize`.
+ * A body of declared length was already checked by {@link assertUploadFits} and passes through unchanged.
+ */
+export function capUploadBody(ctx: CoreContext, body: Body, current: number, declared: number | undefined): Body {
+  const limit = ctx.settings.maxUploadSize;
+  if (body instanceof Uint8Array) {
+    if (current + body.byteLength > limit) throw tooLarge(limit);
+    return body;
+  }
+  if (declared !== undefined) return body;
+  let total = current;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > limit) throw tooLarge(limit);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+function tooLarge(limit: number): RegistryError {
+  // Not SIZE_INVALID: that code means "length does not match content"; here the content itself is refused.
+  return new RegistryError('BLOB_UPLOAD_INVALID', `upload would exceed the limit of ${limit} bytes`, { status: 413, detail: { limit } });
+}
+
+function tooMany(message: string, limit: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', message, { detail: { limit }, headers: { 'Retry-After': String(SESSION_RETRY_AFTER_SECONDS) } });
+}

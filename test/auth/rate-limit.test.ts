@@ -1,0 +1,118 @@
+/** Rate limits: a token bucket per user or client address, 429 TOOMANYREQUESTS with Retry-After, and recovery. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import { TokenBuckets } from '../../src/auth/rate-limit.ts';
+import { expectError } from '../helpers/client.ts';
+import type { ServerProcess } from '../helpers/server.ts';
+import { authTempDir, basic, basicOf, startWithAuth, writeUsers } from './support.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = authTempDir();
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Sends `count` GETs one after another (a bounded burst) and returns their statuses and Retry-After values. */
+async function burst(url: string, count: number, headers: Record<string, string> = {}): Promise<{ status: number; retryAfter: string | null; code?: string }[]> {
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(url, { headers });
+    const body = res.status === 429 ? ((await res.json()) as { errors: { code: string }[] }) : (await res.arrayBuffer(), undefined);
+    out.push({ status: res.status, retryAfter: res.headers.get('retry-after'), code: body?.errors[0]?.code });
+  }
+  return out;
+}
+
+describe('token buckets', () => {
+  test('grant the burst, then refill at the rate', () => {
+    const buckets = new TokenBuckets({ perSecond: 2, burst: 3 });
+    expect([0, 1, 2].map(() => buckets.take('a', 0))).toEqual([0, 0, 0]);
+    expect(buckets.take('a', 0)).toBe(1);
+    expect(buckets.take('b', 0)).toBe(0); // another caller has its own bucket
+    expect(buckets.take('a', 500)).toBe(0); // half a second refills one token at 2/s
+    expect(buckets.take('a', 500)).toBe(1);
+  });
+
+  test('forget the least recently seen caller when full, so memory stays bounded', () => {
+    const buckets = new TokenBuckets({ perSecond: 1, burst: 1 }, 2);
+    buckets.take('a', 0);
+    buckets.take('b', 0);
+    buckets.take('c', 0); // evicts a
+    expect(buckets.take('a', 0)).toBe(0);
+  });
+});
+
+describe('marina serve --rate-limit', () => {
+  let server: ServerProcess;
+  afterAll(() => server?.stop());
+
+  test('answers a burst beyond the budget with 429 TOOMANYREQUESTS and Retry-After, then recovers', async () => {
+    server = await startWithAuth(dir, ['--rate-limit', '2', '--rate-burst', '4']);
+    const answers = await burst(`${server.url}/v2/`, 8);
+    expect(answers.slice(0, 4).map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(3);
+    for (const a of limited) {
+      expect(a.code).toBe('TOOMANYREQUESTS');
+      expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+    await Bun.sleep(Number(limited[0]!.retryAfter) * 1000 + 100);
+    expect((await fetch(`${server.url}/v2/`)).status).toBe(200);
+  });
+});
+
+describe('per-user budgets', () => {
+  let server: ServerProcess;
+  afterAll(() => server?.stop());
+
+  test('one user exhausting the budget does not limit another user from the same address', async () => {
+    server = await startWithAuth(dir, ['--auth', 'basic', '--htpasswd', await writeUsers(dir), '--rate-limit', '0.5', '--rate-burst', '3']);
+    const alice = await burst(`${server.url}/v2/`, 5, { authorization: basicOf('alice') });
+    expect(alice.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
+    const bob = await burst(`${server.url}/v2/`, 3, { authorization: basicOf('bob') });
+    expect(bob.map((a) => a.status)).toEqual([200, 200, 200]);
+  });
+});
+
+describe('the token endpoint', () => {
+  let server: ServerProcess;
+  afterAll(() => server?.stop());
+
+  test('spends the caller address budget, so password guessing through /token is limited too', async () => {
+    server = await startWithAuth(dir, ['--htpasswd', await writeUsers(dir), '--rate-limit', '0.2', '--rate-burst', '3']);
+    const guesses = await burst(`${server.url}/token?service=marina&scope=repository:a/b:pull`, 5, { authorization: basic('alice', 'guess') });
+    expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 429, 429]);
+    expect(guesses[3]!.code).toBe('TOOMANYREQUESTS');
+    expect(Number(guesses[3]!.retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the mirror budget', () => {
+  let server: ServerProcess;
+  let upstream: ReturnType<typeof Bun.serve>;
+  afterAll(async () => {
+    await server?.stop();
+    upstream?.stop(true);
+  });
+
+  test('requests to mirrored repositories have their own, smaller budget; local ones go on', async () => {
+    let seen = 0;
+    upstream = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: () => {
+        seen++;
+        return Response.json({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'no' }] }, { status: 404 });
+      },
+    });
+    server = await startWithAuth(dir, ['--mirror', `up=http://127.0.0.1:${upstream.port}`, '--rate-limit', '100', '--mirror-rate-limit', '0.2', '--mirror-rate-burst', '2']);
+    const mirrored = await burst(`${server.url}/v2/up/some/image/manifests/latest`, 5);
+    expect(mirrored.map((a) => a.status === 429)).toEqual([false, false, true, true, true]);
+    await expectError(await fetch(`${server.url}/v2/up/some/image/manifests/latest`), 429, 'TOOMANYREQUESTS');
+    const upstreamCalls = seen;
+    expect(upstreamCalls).toBeLessThanOrEqual(4); // only the admitted requests reached the upstream
+    // Plain names route to the default upstream here, so the local side is the catalog and the base.
+    const local = [...(await burst(`${server.url}/v2/`, 3)), ...(await burst(`${server.url}/v2/_catalog`, 3))];
+    expect(local.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+});
