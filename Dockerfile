@@ -15,7 +15,7 @@ USER marina
 ENV MARINA_HOST=0.0.0.0 MARINA_PORT=5000 MARINA_DATA=/var/lib/marina MARINA_LOG_FORMAT=json MARINA_ACCESS_LOG=true
 VOLUME /var/lib/marina
 EXPOSE 5000
-# The image has no curl: Bun itself asks /healthz (on MARINA_PORT, so a changed port is still probed).
+# The image has no curl: Bun itself asks /healthz on 127.0.0.1:MARINA_PORT (so keep MARINA_HOST at 0.0.0.0).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/app/node_modules/.bin/bun", "-e", "fetch('http://127.0.0.1:'+(process.env.MARINA_PORT||5000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
