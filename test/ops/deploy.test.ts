@@ -13,6 +13,7 @@ import { tempDir } from '../helpers/registry.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
 import { TOOL_PATH } from '../support/commands.ts';
 import { freePort } from '../support/process.ts';
+import { makeCertificates } from '../support/tls.ts';
 
 const ROOT = path.resolve(import.meta.dir, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -123,6 +124,26 @@ describe('Dockerfile', () => {
     };
     expect(await probe(server.port)).toBe(0);
     expect(await probe(await freePort())).toBe(1);
+  });
+
+  test('its HEALTHCHECK command probes over HTTPS when the server runs with TLS', async () => {
+    const argv = JSON.parse(/^HEALTHCHECK[^\n]*\\\n\s+CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    const certs = await makeCertificates(path.join(dir, 'tls'));
+    const tls = await startServer(path.join(dir, 'tls-data'), ['--tls-cert', certs.serverCert, '--tls-key', certs.serverKey]);
+    try {
+      expect(tls.url).toStartWith('https://');
+      const probe = async (env: Record<string, string>) => {
+        const proc = Bun.spawn([process.execPath, ...argv.slice(1)], { env: { ...process.env, MARINA_PORT: String(tls.port), ...env }, stdout: 'ignore', stderr: 'ignore' });
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        const code = await proc.exited;
+        clearTimeout(timer);
+        return code;
+      };
+      expect(await probe({ MARINA_TLS_CERT: certs.serverCert })).toBe(0);
+      expect(await probe({})).toBe(1);
+    } finally {
+      await tls.stop('SIGKILL');
+    }
   });
 });
 
