@@ -14,6 +14,8 @@ import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
+import { enforce, type Authorize } from '../http/auth.ts';
+import { errorResponse } from '../http/responses.ts';
 import { VERSION } from './version.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
@@ -229,13 +231,16 @@ export async function serve(argv: string[]): Promise<void> {
   if (config.watchConfig && typeof configFile === 'string') reloader.watch(configFile);
   const app = new Elysia().use(registry.plugin);
   const metricsHere = !config.metricsAddr;
+  // With access control on, /metrics on the registry's address asks the same question as /v2/_catalog (a
+  // registry-wide read); health stays open for probes, and a metricsAddr listener is for internal networks.
+  const metricsGuard = auth.protects && auth.authorize ? guardWith(auth.authorize) : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
     fetch(request, server) {
       rememberClientAddress(request, server.requestIP(request)?.address);
-      const operations = ops.route(request, metricsHere);
+      const operations = ops.route(request, metricsHere, metricsGuard);
       if (operations) return operations;
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
       const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
@@ -295,6 +300,18 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** A guard for `/metrics`: undefined when the caller may list the catalog, else the 401/403 error response. */
+function guardWith(authorize: Authorize): (request: Request) => Promise<Response | undefined> {
+  return async (request) => {
+    try {
+      await enforce(authorize, { request, repository: null, action: 'catalog' });
+      return undefined;
+    } catch (error) {
+      return errorResponse(error, request.method);
+    }
+  };
 }
 
 /** `/token`, the token endpoint, whatever the query. */

@@ -22,6 +22,9 @@ export function registerLiveSettings(reloader: ConfigReloader<ServeConfig>, regi
     .live('readOnly', (v) => (registry.settings.readOnly = v))
     .live('referrersEnabled', (v) => (registry.settings.referrersEnabled = v))
     .live('maxManifestSize', (v) => (registry.settings.maxManifestSize = v))
+    .live('maxUploadSize', (v) => (registry.settings.maxUploadSize = v))
+    .live('maxUploadSessions', (v) => (registry.settings.maxUploadSessions = v))
+    .live('maxUploadSessionsPerRepository', (v) => (registry.settings.maxUploadSessionsPerRepository = v))
     .live('mirrorFreshness', (_v, next) => applyMirrorFreshness(registry, next, env))
     .live('mirrors', (_v, next) => applyMirrorFreshness(registry, next, env));
 }

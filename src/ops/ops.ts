@@ -37,8 +37,11 @@ export interface Ops {
   readonly notifier: Notifier;
   /** Hooks the registry in once built (mirror counters, GC accounting). */
   attach(registry: Registry): void;
-  /** The answer to an operations path, or undefined for anything else. `metricsHere` is false when they live on metricsAddr. */
-  route(request: Request, metricsHere: boolean): Response | Promise<Response> | undefined;
+  /**
+   * The answer to an operations path, or undefined for anything else. `metricsHere` is false when metrics live on
+   * metricsAddr. `guard`, when given, answers a request for `/metrics` that may not see them (401/403).
+   */
+  route(request: Request, metricsHere: boolean, guard?: (request: Request) => Promise<Response | undefined>): Response | Promise<Response> | undefined;
 }
 
 /** Builds the operations state from the config. */
@@ -92,7 +95,7 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
         return report;
       };
     },
-    route(request, metricsHere) {
+    route(request, metricsHere, guard) {
       const { pathname } = splitUrl(request.url);
       // Registry paths go on at once; only a handful of others are compared below.
       if (pathname.startsWith('/v2')) return undefined;
@@ -100,7 +103,8 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
       if (pathname === '/healthz') return health.alive();
       if (pathname === '/readyz') return health.ready();
       if (pathname === '/metrics' && metrics && metricsHere) {
-        return metrics.render().then((text) => new Response(text, { headers: { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' } }));
+        const render = () => metrics.render().then((text) => new Response(text, { headers: { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' } }));
+        return guard ? guard(request).then((denied) => denied ?? render()) : render();
       }
       return undefined;
     },

@@ -98,10 +98,13 @@ describe('SIGHUP reload', () => {
 
   test('reloads on a config file change when watching, keeping flags above the file', async () => {
     const { server, file, c } = await serveWithConfig({ deleteEnabled: true, maxManifestSize: 4096 }, ['--watch-config', '--no-referrers']);
-    fs.writeFileSync(file, JSON.stringify({ deleteEnabled: false, maxManifestSize: 4096, referrersEnabled: true }));
+    expect((await c.send('POST', `/v2/watch/app/blobs/uploads/?digest=${digestOf(randomBytes(1))}`, { body: randomBytes(2000) })).status).toBe(400);
+    fs.writeFileSync(file, JSON.stringify({ deleteEnabled: false, maxManifestSize: 4096, referrersEnabled: true, maxUploadSize: 1024 }));
     const [line] = await logged(server, 'configuration reloaded');
     expect(line!.trigger).toBe('config file changed');
-    expect(line!.changed).toEqual(['deleteEnabled']);
+    expect(line!.changed.sort()).toEqual(['deleteEnabled', 'maxUploadSize']);
+    // The upload limit is in force for the next request: a 2000-byte blob is refused before it is read.
+    expect((await c.send('POST', `/v2/watch/app/blobs/uploads/?digest=${digestOf(randomBytes(1))}`, { body: randomBytes(2000) })).status).toBe(413);
     const digest = await c.pushBlob('watch/app', randomBytes(10));
     expect((await c.delete(`/v2/watch/app/blobs/${digest}`)).status).toBe(405);
     // --no-referrers still wins over the file.
