@@ -7,6 +7,7 @@ import { createOps } from '../ops/ops.ts';
 import { listenMetrics } from '../ops/metrics-server.ts';
 import { registerLiveSettings } from '../ops/live-settings.ts';
 import { ConfigReloader } from '../ops/reload.ts';
+import { LiveAuth } from '../ops/live-auth.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage, recoverUploads } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
@@ -197,7 +198,7 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.logFormat);
   const data = path.resolve(config.data);
-  const auth = await serverAuth(config, data, logger);
+  const auth = new LiveAuth(await serverAuth(config, data, logger));
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   const storage = fsStorage({ root: data, sync: config.sync });
   const ops = createOps(config, logger, storage);
@@ -225,6 +226,7 @@ export async function serve(argv: string[]): Promise<void> {
   ops.attach(registry);
   const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
   registerLiveSettings(reloader, registry, ops, logger, process.env);
+  auth.register(reloader, data, logger);
   const onHup = () => void reloader.reload('SIGHUP');
   process.on('SIGHUP', onHup);
   const configFile = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } }).values.config ?? process.env.MARINA_CONFIG;

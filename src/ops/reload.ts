@@ -6,6 +6,8 @@
  * Nothing here touches listeners or open uploads: appliers swap values that the next request reads.
  *
  * A setting becomes live with one line: `reloader.live('maxManifestSize', (v) => (registry.settings.maxManifestSize = v))`.
+ * State built from files the config names (access rules, htpasswd) is rebuilt on every reload by a `prepare` step,
+ * which may fail and so refuse the whole reload before anything changes.
  */
 import * as fs from 'node:fs';
 import type { Logger } from '../logger.ts';
@@ -23,9 +25,14 @@ export interface ReloadOutcome {
 
 type Applier<C, K extends keyof C> = (value: C[K], next: C) => void;
 
+/** Builds what a new config needs (may fail: the reload is then refused) and returns how to switch to it. */
+export type Preparer<C> = (next: C) => Promise<() => void>;
+
 /** Holds the running config and applies new ones. */
 export class ConfigReloader<C extends object> {
   private readonly appliers = new Map<keyof C, Applier<C, any>>();
+  private readonly preparers: Preparer<C>[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
   private watcher: fs.FSWatcher | undefined;
   private debounce: ReturnType<typeof setTimeout> | undefined;
 
@@ -46,16 +53,31 @@ export class ConfigReloader<C extends object> {
     return this;
   }
 
-  /** Reads, validates and applies the config; logs one line saying what happened. */
-  reload(trigger: string): ReloadOutcome {
+  /** Adds a step that rebuilds state from the new config before anything is applied. */
+  prepare(step: Preparer<C>): this {
+    this.preparers.push(step);
+    return this;
+  }
+
+  /** Reads, validates and applies the config; logs one line saying what happened. Reloads run one at a time. */
+  reload(trigger: string): Promise<ReloadOutcome> {
+    const run = this.queue.then(() => this.reloadNow(trigger));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(trigger: string): Promise<ReloadOutcome> {
     let next: C;
+    const switches: (() => void)[] = [];
     try {
       next = this.load();
+      for (const step of this.preparers) switches.push(await step(next));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error('configuration reload refused; the running configuration stays', { trigger, error: message });
       return { ok: false, changed: [], restartNeeded: [], error: message };
     }
+    for (const apply of switches) apply();
     const changed: string[] = [];
     const restartNeeded: string[] = [];
     const failed: string[] = [];
@@ -89,7 +111,7 @@ export class ConfigReloader<C extends object> {
   watch(file: string, debounceMs = 300): void {
     this.watcher = fs.watch(file, () => {
       clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => this.reload('config file changed'), debounceMs);
+      this.debounce = setTimeout(() => void this.reload('config file changed'), debounceMs);
     });
     this.watcher.on('error', (error) => this.logger.warn('config file watch stopped', { file, error: String(error) }));
   }

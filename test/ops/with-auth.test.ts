@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import { randomBytes } from '../helpers/client.ts';
 import type { ServerProcess } from '../helpers/server.ts';
-import { PASSWORDS, authTempDir, basic, basicOf, clientFor, startWithAuth, writeRules, writeUsers } from '../auth/support.ts';
+import { PASSWORDS, RULES_TOML, authTempDir, basic, basicOf, clientFor, startWithAuth, writeRules, writeUsers } from '../auth/support.ts';
 
 let server: ServerProcess;
 const dir = authTempDir();
@@ -57,4 +57,62 @@ describe('operations with access control on', () => {
     expect(anon!.status).toBe(401);
     expect(anon!.user).toBeUndefined();
   });
+});
+
+describe('SIGHUP with access control on', () => {
+  test('re-reads the access rules and htpasswd files; a broken rules file is refused and the running rules stay', async () => {
+    const d = authTempDir();
+    try {
+      const users = await writeUsers(d);
+      const rules = writeRules(d);
+      const s = await startWithAuth(d, ['--auth', 'basic', '--htpasswd', users, '--access', rules, '--log-format', 'json']);
+      try {
+        const logged = async (msg: string, count = 1) => {
+          const deadline = Date.now() + 5000;
+          for (;;) {
+            const n = s.stderr().split('\n').filter((l) => l.startsWith('{') && JSON.parse(l).msg === msg).length;
+            if (n >= count) return;
+            if (Date.now() > deadline) throw new Error(`no "${msg}" x${count}:\n${s.stderr()}`);
+            await Bun.sleep(20);
+          }
+        };
+        const carolMetrics = async () => {
+          const res = await fetch(`${s.url}/metrics`, { headers: { authorization: basicOf('carol') } });
+          await res.arrayBuffer();
+          return res.status;
+        };
+        const erinPush = async () => {
+          const res = await fetch(`${s.url}/v2/team-a/app/blobs/uploads/`, { method: 'POST', headers: { authorization: basic('erin', 'erin-secret-5') } });
+          await res.arrayBuffer();
+          return res.status;
+        };
+        expect(await carolMetrics()).toBe(200);
+        expect(await erinPush()).toBe(401);
+
+        // New rules: carol loses the catalog permission; a new user erin may push to team-a.
+        writeRules(d, `${RULES_TOML.replace('users = ["bob", "carol"]\nrepositories = ["**"]', 'users = ["bob"]\nrepositories = ["**"]')}
+[[rules]]
+users = ["erin"]
+repositories = ["team-a/**"]
+actions = ["pull", "push"]
+`);
+        await writeUsers(d, { ...PASSWORDS, erin: 'erin-secret-5' });
+        s.proc.kill('SIGHUP');
+        await logged('access control reloaded');
+        expect(await carolMetrics()).toBe(403);
+        expect(await erinPush()).toBe(202);
+
+        // A rules file that does not parse: refused, and the rules above stay in force.
+        writeRules(d, '[[rules]\nbroken');
+        s.proc.kill('SIGHUP');
+        await logged('configuration reload refused; the running configuration stays');
+        expect(await carolMetrics()).toBe(403);
+        expect(await erinPush()).toBe(202);
+      } finally {
+        await s.stop('SIGKILL');
+      }
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
