@@ -8,6 +8,7 @@ import { listenMetrics } from '../ops/metrics-server.ts';
 import { registerLiveSettings } from '../ops/live-settings.ts';
 import { ConfigReloader } from '../ops/reload.ts';
 import { LiveAuth } from '../ops/live-auth.ts';
+import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage, recoverUploads } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
@@ -15,8 +16,6 @@ import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
-import { enforce, type Authorize } from '../http/auth.ts';
-import { errorResponse } from '../http/responses.ts';
 import { VERSION } from './version.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
@@ -235,7 +234,7 @@ export async function serve(argv: string[]): Promise<void> {
   const metricsHere = !config.metricsAddr;
   // With access control on, /metrics on the registry's address asks the same question as /v2/_catalog (a
   // registry-wide read); health stays open for probes, and a metricsAddr listener is for internal networks.
-  const metricsGuard = auth.protects && auth.authorize ? guardWith(auth.authorize) : undefined;
+  const metricsGuard = auth.protects && auth.authorize ? catalogGuard(auth.authorize) : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -302,18 +301,6 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
-}
-
-/** A guard for `/metrics`: undefined when the caller may list the catalog, else the 401/403 error response. */
-function guardWith(authorize: Authorize): (request: Request) => Promise<Response | undefined> {
-  return async (request) => {
-    try {
-      await enforce(authorize, { request, repository: null, action: 'catalog' });
-      return undefined;
-    } catch (error) {
-      return errorResponse(error, request.method);
-    }
-  };
 }
 
 /** `/token`, the token endpoint, whatever the query. */
