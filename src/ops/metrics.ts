@@ -19,6 +19,8 @@ export interface MetricSources {
   /** Data directory, for free/total filesystem space. */
   dataDir?: string;
   census?: StorageCensus;
+  /** Open upload sessions (the upload ledger's count; bounded by the session cap). */
+  openUploads?: () => number;
 }
 
 /** The fields of `Mirror.stats()` read here; all optional, so a reshaped mirror degrades to zeros, not errors. */
@@ -136,7 +138,17 @@ export class Metrics {
   /** Metrics whose values are read on scrape. */
   private scrapeTimeMetrics(): void {
     const registers = [this.registry];
-    const { mirrorStats, dataDir, census } = this.sources;
+    const { mirrorStats, dataDir, census, openUploads } = this.sources;
+    if (openUploads) {
+      new Gauge({
+        name: 'marina_upload_sessions_open',
+        help: 'Upload sessions started and neither finished, cancelled nor purged',
+        registers,
+        collect() {
+          this.set(openUploads());
+        },
+      });
+    }
     const mirrorCounter = (name: string, help: string, pick: (s: MirrorStatsLike) => number | undefined) =>
       new Counter({
         name,

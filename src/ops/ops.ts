@@ -49,7 +49,7 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
   let registry: Registry | undefined;
   const census = config.metrics ? new StorageCensus(storage, config.storageCensusSeconds, (error) => logger.warn('storage census failed', { error })) : undefined;
   const metrics = config.metrics
-    ? new Metrics({ dataDir: storage.root, census, mirrorStats: config.mirrors.length ? () => registry?.mirror?.stats() : undefined })
+    ? new Metrics({ dataDir: storage.root, census, openUploads: () => storage.ledger.count(), mirrorStats: config.mirrors.length ? () => registry?.mirror?.stats() : undefined })
     : undefined;
   const health = new Health({
     dataDir: storage.root,

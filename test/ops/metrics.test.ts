@@ -137,6 +137,12 @@ describe('/metrics after a scripted run', () => {
       bytes: stored('marina_storage_blob_bytes'),
     }).toEqual({ repositories: 2, manifests: 1, tags: 1, blobs: 3, bytes: config.byteLength + 1500 + 3000 });
     expect(after.get('marina_uploads_in_progress')).toBe(0);
+    expect(d('marina_upload_sessions_open')).toBe(0);
+    // A session opened and left open is counted until it is cancelled.
+    const open = await c.startUpload('team/app');
+    expect(delta(after, await scrape(server.url), 'marina_upload_sessions_open')).toBe(1);
+    expect((await c.send('DELETE', open)).status).toBe(204);
+    expect(delta(after, await scrape(server.url), 'marina_upload_sessions_open')).toBe(0);
     expect(after.get('process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(after.get('process_cpu_seconds_total')).toBeGreaterThan(0);
   });
