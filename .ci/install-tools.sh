@@ -3,7 +3,7 @@
 # benchmarks use. Idempotent: a tool already present at its pinned version is
 # skipped, so a second run is a fast no-op.
 #
-# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench]...
+# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops]...
 #        (default: all; several groups may be given)
 #
 #   conformance  OCI distribution-spec conformance binary      -> $BIN/conformance
@@ -13,6 +13,7 @@
 #                (its system service is kept stopped and disabled)
 #   bench        wrk, hyperfine (Debian); oha (cargo install);
 #                CNCF Distribution v3 registry                  -> $BIN/{oha,registry-v3}
+#   ops          promtool (Debian prometheus; service disabled)  -> /usr/bin/promtool
 #
 # Go and Rust binaries go to $MARINA_TOOLS_DIR/bin (default /opt/marina-tools/bin);
 # Debian binaries go to /usr/bin. Callers put the tools first on PATH with:
@@ -54,6 +55,7 @@ declare -A APT_PIN=(
   [docker-registry]=2.8.2+ds1-1
   [wrk]=4.1.0-3+b2
   [hyperfine]=1.15.0-2
+  [prometheus]=2.42.0+ds-5+deb12u1
 )
 
 # ---------------------------------------------------------------------------
@@ -83,13 +85,13 @@ usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 GROUPS_WANTED=()
 for a in "$@"; do
   case "$a" in
-    all) GROUPS_WANTED+=(conformance clients upstream bench) ;;
-    conformance|clients|upstream|bench) GROUPS_WANTED+=("$a") ;;
+    all) GROUPS_WANTED+=(conformance clients upstream bench ops) ;;
+    conformance|clients|upstream|bench|ops) GROUPS_WANTED+=("$a") ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown group '$a'" ;;
   esac
 done
-[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench)
+[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops)
 want() { local g; for g in "${GROUPS_WANTED[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
 
 SUDO=
@@ -315,9 +317,20 @@ group_bench() {
   go_summary registry-v3 "$BIN/registry-v3" --version
 }
 
+group_ops() {
+  # promtool validates deploy/prometheus/*.yml. It ships in Debian's prometheus package (19 MB), whose server
+  # must not run here: policy-rc.d keeps it from starting; disable it for later boots too.
+  apt_ensure prometheus
+  $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
+  if command -v deb-systemd-helper >/dev/null; then
+    $SUDO deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
+  fi
+  apt_summary prometheus promtool promtool --version
+}
+
 # ---------------------------------------------------------------------------
 declare -A GROUP_TIME=()
-for g in conformance clients upstream bench; do
+for g in conformance clients upstream bench ops; do
   want "$g" || continue
   t0=$SECONDS
   log "== group $g"
@@ -329,7 +342,7 @@ done
 echo "# marina tools (groups: ${GROUPS_WANTED[*]})"
 for l in "${SUMMARY[@]}"; do echo "$l"; done
 times=""
-for g in conformance clients upstream bench; do
+for g in conformance clients upstream bench ops; do
   [ -n "${GROUP_TIME[$g]:-}" ] && times+=" $g=${GROUP_TIME[$g]}s"
 done
 echo "# group wall time:$times"

@@ -8,6 +8,8 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 /** A leveled logger; `fields` become JSON properties. */
 export interface Logger {
   level: LogLevel;
+  /** Line format; may change while running (live reload). */
+  format?: LogFormat;
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -33,10 +35,11 @@ export function createLogger(
   const log = (at: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (RANK[at] < RANK[logger.level]) return;
     const time = new Date().toISOString();
-    sink(format === 'json' ? `${JSON.stringify({ ...fields, time, level: at, msg }, errorReplacer)}\n` : textLine(time, at, msg, fields));
+    sink(logger.format !== 'text' ? `${JSON.stringify({ ...fields, time, level: at, msg }, errorReplacer)}\n` : textLine(time, at, msg, fields));
   };
   const logger: Logger = {
     level,
+    format,
     debug: log('debug'),
     info: log('info'),
     warn: log('warn'),

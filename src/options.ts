@@ -1,6 +1,7 @@
 /** Options of {@link createRegistry}, with their defaults. */
 import type { RegistryEvents } from './core/context.ts';
 import type { Authorize } from './http/auth.ts';
+import type { RequestObserver } from './http/dispatch.ts';
 import type { Logger } from './logger.ts';
 import type { Storage } from './storage/storage.ts';
 import type { MirrorOptions } from './mirror/options.ts';
@@ -48,6 +49,8 @@ export interface RegistryOptions {
   authorize?: Authorize;
   /** Push, pull and delete notifications. */
   events?: RegistryEvents;
+  /** Sees every request and its response: metrics, access logs, request ids (see `src/ops`). */
+  observer?: RequestObserver;
   /** Where logs go. @default JSON lines on stderr at level info */
   logger?: Logger;
   /**

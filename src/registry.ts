@@ -32,6 +32,8 @@ export interface Registry {
   /** The stores in use. */
   readonly storage: Storage;
   readonly logger: Logger;
+  /** Protocol settings in force; changing a field applies to the next request (live reload). */
+  readonly settings: CoreSettings;
 
   /** Stores a blob in a repository (monolithic upload); the digest is computed when not given. */
   putBlob(repository: string, body: Uint8Array | ReadableStream<Uint8Array>, digest?: string): Promise<BlobInfo>;
@@ -94,6 +96,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     logger,
     mirror,
     authorize: options.authorize,
+    observer: options.observer,
     http: {
       chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
@@ -114,6 +117,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     plugin: registryPlugin(fetch),
     storage,
     logger,
+    settings,
     async putBlob(repository, body, digest) {
       const name = parseRepositoryName(repository);
       if (digest === undefined) {

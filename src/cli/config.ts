@@ -7,6 +7,36 @@ import { Value } from '@sinclair/typebox/value';
 import * as fs from 'node:fs';
 import { DEFAULTS } from '../options.ts';
 
+const ACTION = Type.Union([Type.Literal('push'), Type.Literal('pull'), Type.Literal('delete'), Type.Literal('fill')]);
+const KIND = Type.Union([Type.Literal('manifest'), Type.Literal('blob'), Type.Literal('tag')]);
+
+/** `notifications`: webhook endpoints (see src/ops/notifier.ts for each field's meaning and default). */
+const NotificationsSchema = Type.Object(
+  {
+    endpoints: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+          url: Type.String({ pattern: '^https?://', maxLength: 2000 }),
+          headers: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 8000 }))),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+          actions: Type.Optional(Type.Array(ACTION)),
+          repositories: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 1000 })),
+          kinds: Type.Optional(Type.Array(KIND)),
+          queueSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+          maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          backoffMs: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxBackoffMs: Type.Optional(Type.Integer({ minimum: 1 })),
+          retryForSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ServeConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1, description: 'address to listen on' }),
@@ -19,6 +49,15 @@ export const ServeConfigSchema = Type.Object(
     referrersEnabled: Type.Boolean(),
     maxManifestSize: Type.Integer({ minimum: 1024 }),
     sync: Type.Boolean({ description: 'fsync blobs on commit' }),
+    // --- operations (src/ops) ---
+    accessLog: Type.Boolean({ description: 'one log line per request' }),
+    metrics: Type.Boolean({ description: 'serve Prometheus metrics at /metrics' }),
+    metricsAddr: Type.Optional(Type.String({ pattern: '^[^\\s]+:\\d{1,5}$', maxLength: 300, description: 'separate host:port for /metrics' })),
+    storageCensusSeconds: Type.Integer({ minimum: 0, description: 'seconds between counts of stored content for the metrics' }),
+    readyzUpstreams: Type.Boolean({ description: '/readyz also probes each mirror upstream' }),
+    notifications: Type.Optional(NotificationsSchema),
+    watchConfig: Type.Boolean({ description: 'reload when the config file changes (SIGHUP always reloads)' }),
+    // --- end operations ---
     mirrors: Type.Array(
       Type.Object(
         {
@@ -86,6 +125,11 @@ export const SERVE_DEFAULTS: ServeConfig = {
   referrersEnabled: DEFAULTS.referrersEnabled,
   maxManifestSize: DEFAULTS.maxManifestSize,
   sync: true,
+  accessLog: false,
+  metrics: true,
+  storageCensusSeconds: 300,
+  readyzUpstreams: false,
+  watchConfig: false,
   mirrors: [],
   mirrorFreshness: 300,
   tokenService: 'marina',
@@ -114,6 +158,13 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   referrersEnabled: 'MARINA_REFERRERS',
   maxManifestSize: 'MARINA_MAX_MANIFEST_SIZE',
   sync: 'MARINA_SYNC',
+  accessLog: 'MARINA_ACCESS_LOG',
+  metrics: 'MARINA_METRICS',
+  metricsAddr: 'MARINA_METRICS_ADDR',
+  storageCensusSeconds: 'MARINA_STORAGE_CENSUS_SECONDS',
+  readyzUpstreams: 'MARINA_READYZ_UPSTREAMS',
+  notifications: 'MARINA_NOTIFICATIONS',
+  watchConfig: 'MARINA_WATCH_CONFIG',
   mirrors: 'MARINA_MIRRORS',
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
@@ -158,8 +209,18 @@ export function readConfigFile(file: string): Record<string, unknown> {
 export function readEnv(env: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV_NAMES)) if (env[name] !== undefined && env[name] !== '') out[key] = env[name];
+  if (typeof out.notifications === 'string') out.notifications = parseJsonSetting('notifications', out.notifications);
   if (typeof out.mirrors === 'string') out.mirrors = out.mirrors.split(',').filter(Boolean).map(parseMirrorSpec);
   return out;
+}
+
+/** A setting given as JSON in the environment (MARINA_NOTIFICATIONS). */
+function parseJsonSetting(key: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`invalid configuration:\n  ${key}: expected JSON, e.g. {"endpoints":[{"name":"ci","url":"http://hooks.internal/registry"}]}`);
+  }
 }
 
 /** Reads `name=url` (the --mirror flag and MARINA_MIRRORS entries). */

@@ -3,6 +3,12 @@ import { Elysia } from 'elysia';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
+import { createOps } from '../ops/ops.ts';
+import { listenMetrics } from '../ops/metrics-server.ts';
+import { registerLiveSettings } from '../ops/live-settings.ts';
+import { ConfigReloader } from '../ops/reload.ts';
+import { LiveAuth } from '../ops/live-auth.ts';
+import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage, recoverUploads } from '../storage/storage.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
@@ -28,6 +34,10 @@ Options:
   --no-referrers           turn off the referrers API       (env ${ENV_NAMES.referrersEnabled}=false)
   --max-manifest-size <n>  largest manifest in bytes        (default 4194304, env ${ENV_NAMES.maxManifestSize})
   --no-sync                skip fsync on commit (tests only; unsafe on power loss)
+  --access-log             one log line per request         (env ${ENV_NAMES.accessLog}=true)
+  --metrics-addr <h:p>     serve /metrics (and health) on this address instead of the main one
+                           (env ${ENV_NAMES.metricsAddr}); --no-metrics turns metrics off
+  --watch-config           reload when the config file changes (env ${ENV_NAMES.watchConfig}=true)
   --mirror <name=url>      mirror an upstream registry, repeatable   (env MARINA_MIRRORS=a=url,b=url)
                            e.g. --mirror docker.io=https://registry-1.docker.io
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
@@ -70,6 +80,9 @@ Limits (see README "Limits"):
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
+
+SIGHUP re-reads the config file (flags and environment still win) and applies what can change live; a config
+that does not validate is refused with an error line and the running one stays.
 `;
 
 /** Parses argv and environment into a config. Exported for tests. */
@@ -89,6 +102,10 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'no-referrers': { type: 'boolean' },
       'max-manifest-size': { type: 'string' },
       'no-sync': { type: 'boolean' },
+      'access-log': { type: 'boolean' },
+      'metrics-addr': { type: 'string' },
+      'no-metrics': { type: 'boolean' },
+      'watch-config': { type: 'boolean' },
       mirror: { type: 'string', multiple: true },
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
@@ -137,6 +154,10 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     referrersEnabled: values['no-referrers'] ? false : undefined,
     maxManifestSize: values['max-manifest-size'],
     sync: values['no-sync'] ? false : undefined,
+    accessLog: values['access-log'] ? true : undefined,
+    metricsAddr: values['metrics-addr'],
+    metrics: values['no-metrics'] ? false : undefined,
+    watchConfig: values['watch-config'] ? true : undefined,
     mirrors: values.mirror?.map(parseMirrorSpec),
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
@@ -182,10 +203,14 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.logFormat);
   const data = path.resolve(config.data);
-  const auth = await serverAuth(config, data, logger);
+  const auth = new LiveAuth(await serverAuth(config, data, logger));
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
+  const storage = fsStorage({ root: data, sync: config.sync });
+  const ops = createOps(config, logger, storage);
   const registry = createRegistry({
-    storage: fsStorage({ root: data, sync: config.sync }),
+    storage,
+    observer: ops.observer,
+    events: ops.notifier.events,
     deleteEnabled: config.deleteEnabled,
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
@@ -203,13 +228,27 @@ export async function serve(argv: string[]): Promise<void> {
   });
   const recovered = await recoverUploads(registry.storage);
   if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
+  ops.attach(registry);
+  const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
+  registerLiveSettings(reloader, registry, ops, logger, process.env);
+  auth.register(reloader, data, logger);
+  const onHup = () => void reloader.reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  const configFile = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } }).values.config ?? process.env.MARINA_CONFIG;
+  if (config.watchConfig && typeof configFile === 'string') reloader.watch(configFile);
   const app = new Elysia().use(registry.plugin);
+  const metricsHere = !config.metricsAddr;
+  // With access control on, /metrics on the registry's address asks the same question as /v2/_catalog (a
+  // registry-wide read); health stays open for probes, and a metricsAddr listener is for internal networks.
+  const metricsGuard = auth.protects && auth.authorize ? catalogGuard(auth.authorize) : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
     fetch(request, server) {
       rememberClientAddress(request, server.requestIP(request)?.address);
+      const operations = ops.route(request, metricsHere, metricsGuard);
+      if (operations) return operations;
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
       const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
       // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
@@ -229,6 +268,7 @@ export async function serve(argv: string[]): Promise<void> {
       return new Response(null, { status: 500 });
     },
   });
+  ops.notifier.source.addr = `${server.hostname}:${server.port}`;
   const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
   const scheme = config.tlsCert ? 'https' : 'http';
   logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
@@ -239,6 +279,8 @@ export async function serve(argv: string[]): Promise<void> {
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
   });
+  // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
+  const metricsServer = config.metricsAddr ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
 
   if (!auth.protects && !isLoopback(config.host)) {
     logger.warn('listening on a non-loopback address without authentication: anyone who can reach it may push, delete and list; set --htpasswd (and --access) or bind to 127.0.0.1', { host: config.host });
@@ -249,7 +291,12 @@ export async function serve(argv: string[]): Promise<void> {
       logger.info('shutting down: finishing in-flight requests', { signal });
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
+      reloader.close();
+      ops.health.stopping = true;
       await server.stop(false);
+      await metricsServer?.stop(true);
+      await ops.notifier.close();
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);

@@ -50,35 +50,75 @@ export interface DispatchOptions {
   authorize?: Authorize;
   /** The pull-through mirror, when configured. */
   mirror?: Mirror;
+  /** Sees every request and its response (metrics, access logs, request ids). */
+  observer?: RequestObserver;
+}
+
+/** What an observer learns about one request; filled in as the request is handled. */
+export interface RequestRecord {
+  /** The request handled; `begin` may replace it with one whose body it measures. */
+  request: Request;
+  method: string;
+  /** The path as received (not decoded). */
+  path: string;
+  /** The endpoint matched, or 'none' (bounded: safe as a metric label). */
+  route: Route['kind'] | 'none';
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** Request id (set by the observer's `begin`). */
+  id?: string;
+  /** Who made the request: the subject of the identity the authorization hook returned. */
+  user?: string;
+  /** The unexpected error behind a 500, if any. */
+  error?: unknown;
+  /** Body bytes received so far, when the observer measures a body sent without Content-Length (chunked). */
+  received?: number;
+  /** The client's address, when the observer looked it up. */
+  client?: string;
+}
+
+/** Hooks around every request; `end` may add response headers. Both run on the hot path: keep them cheap. */
+export interface RequestObserver {
+  begin(record: RequestRecord): void;
+  end(record: RequestRecord, response: Response): void;
 }
 
 /** Builds the `Request → Response` handler of a registry. */
 export function createDispatcher(options: DispatchOptions): (request: Request) => Promise<Response> {
-  const { core, http, logger, authorize, mirror } = options;
+  const { core, http, logger, authorize, mirror, observer } = options;
   return async function dispatch(request: Request): Promise<Response> {
-    const started = logger.enabled('debug') ? performance.now() : 0;
+    const started = observer || logger.enabled('debug') ? performance.now() : 0;
     const method = request.method;
     const { pathname, search } = splitUrl(request.url);
+    const record: RequestRecord | undefined = observer ? { request, method, path: pathname, route: 'none', started } : undefined;
+    if (record) observer!.begin(record);
     let response: Response;
     const caller: { identity?: Identity } = {};
     try {
-      response = conditionalResponse(request, await handle(request, method, pathname, search, caller));
+      response = conditionalResponse(request, await handle(record ? record.request : request, method, pathname, search, caller, record));
     } catch (error) {
       const storage = isRegistryError(error) ? undefined : storageFailure(error);
-      if (storage) logger.warn(storage.message, { method, path: pathname, status: storage.status, cause: describeCause(error) });
-      else if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, error });
+      if (storage) logger.warn(storage.message, { method, path: pathname, id: record?.id, status: storage.status, cause: describeCause(error) });
+      else if (!isRegistryError(error)) logger.error('request failed', { method, path: pathname, id: record?.id, error });
+      if (record && !isRegistryError(error)) record.error = error;
       response = errorResponse(error, method);
       // A body refused as too large (413) or cut as stalled (408) is left unread: close rather than drain it.
       if (response.status === 413 || response.status === 408) response.headers.set('Connection', 'close');
     }
-    if (started) logger.debug('request', { method, path: pathname, status: response.status, user: caller.identity?.subject, ms: +(performance.now() - started).toFixed(2) });
+    if (record) {
+      record.user = caller.identity?.subject;
+      observer!.end(record, response);
+    } else if (started) {
+      logger.debug('request', { method, path: pathname, status: response.status, user: caller.identity?.subject, ms: +(performance.now() - started).toFixed(2) });
+    }
     return response;
   };
 
-  async function handle(request: Request, method: string, pathname: string, search: string, caller: { identity?: Identity }): Promise<Response> {
+  async function handle(request: Request, method: string, pathname: string, search: string, caller: { identity?: Identity }, record?: RequestRecord): Promise<Response> {
     assertTargetLength(pathname, search);
     const route = matchRoute(pathname);
     if (!route) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${pathname.slice(0, 200)}`, { status: 404 });
+    if (record) record.route = route.kind;
     const handlers = HANDLERS[route.kind];
     const handler = handlers[method === 'HEAD' ? 'GET' : method];
     if (!handler) {
