@@ -3,7 +3,7 @@
 # benchmarks use. Idempotent: a tool already present at its pinned version is
 # skipped, so a second run is a fast no-op.
 #
-# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench]...
+# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|browser]...
 #        (default: all; several groups may be given)
 #
 #   conformance  OCI distribution-spec conformance binary      -> $BIN/conformance
@@ -13,6 +13,8 @@
 #                (its system service is kept stopped and disabled)
 #   bench        wrk, hyperfine (Debian); oha (cargo install);
 #                CNCF Distribution v3 registry                  -> $BIN/{oha,registry-v3}
+#   browser      chromium (Debian), driven headless by playwright-core in the
+#                web page tests                                 -> /usr/bin/chromium
 #
 # Go and Rust binaries go to $MARINA_TOOLS_DIR/bin (default /opt/marina-tools/bin);
 # Debian binaries go to /usr/bin. Callers put the tools first on PATH with:
@@ -54,6 +56,7 @@ declare -A APT_PIN=(
   [docker-registry]=2.8.2+ds1-1
   [wrk]=4.1.0-3+b2
   [hyperfine]=1.15.0-2
+  [chromium]=156.0.8078.114-1~deb12u1
 )
 
 # ---------------------------------------------------------------------------
@@ -83,13 +86,13 @@ usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 GROUPS_WANTED=()
 for a in "$@"; do
   case "$a" in
-    all) GROUPS_WANTED+=(conformance clients upstream bench) ;;
-    conformance|clients|upstream|bench) GROUPS_WANTED+=("$a") ;;
+    all) GROUPS_WANTED+=(conformance clients upstream bench browser) ;;
+    conformance|clients|upstream|bench|browser) GROUPS_WANTED+=("$a") ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown group '$a'" ;;
   esac
 done
-[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench)
+[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench browser)
 want() { local g; for g in "${GROUPS_WANTED[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
 
 SUDO=
@@ -315,9 +318,15 @@ group_bench() {
   go_summary registry-v3 "$BIN/registry-v3" --version
 }
 
+group_browser() {
+  apt_ensure chromium
+  # The launcher script prints a shell warning on stderr on large-memory machines; the version is on stdout.
+  apt_summary chromium chromium sh -c 'chromium --version 2>/dev/null'
+}
+
 # ---------------------------------------------------------------------------
 declare -A GROUP_TIME=()
-for g in conformance clients upstream bench; do
+for g in conformance clients upstream bench browser; do
   want "$g" || continue
   t0=$SECONDS
   log "== group $g"
@@ -329,7 +338,7 @@ done
 echo "# marina tools (groups: ${GROUPS_WANTED[*]})"
 for l in "${SUMMARY[@]}"; do echo "$l"; done
 times=""
-for g in conformance clients upstream bench; do
+for g in conformance clients upstream bench browser; do
   [ -n "${GROUP_TIME[$g]:-}" ] && times+=" $g=${GROUP_TIME[$g]}s"
 done
 echo "# group wall time:$times"

@@ -56,6 +56,7 @@ export const ServeConfigSchema = Type.Object(
     mirrorRateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'mirrored-repository requests per second per caller' })),
     mirrorRateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'mirrored-repository requests a caller may make at once' })),
     // --- end access control ---
+    ui: Type.Boolean({ description: 'serve the web page at / and /ui/' }),
   },
   { additionalProperties: false },
 );
@@ -79,6 +80,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tokenService: 'marina',
   tokenTtl: 300,
   tokenUserClaim: 'sub',
+  ui: true,
 };
 
 /** Environment variable of each setting. */
@@ -114,6 +116,7 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   rateBurst: 'MARINA_RATE_BURST',
   mirrorRateLimit: 'MARINA_MIRROR_RATE_LIMIT',
   mirrorRateBurst: 'MARINA_MIRROR_RATE_BURST',
+  ui: 'MARINA_UI',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */

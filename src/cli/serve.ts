@@ -10,6 +10,8 @@ import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
+import { createWebUi, isUiPath } from '../ui/routes.ts';
+import { splitUrl } from '../http/paths.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
@@ -26,6 +28,7 @@ Options:
   --read-only              refuse every write (405)         (env ${ENV_NAMES.readOnly}=true)
   --no-referrers           turn off the referrers API       (env ${ENV_NAMES.referrersEnabled}=false)
   --max-manifest-size <n>  largest manifest in bytes        (default 4194304, env ${ENV_NAMES.maxManifestSize})
+  --no-ui                  no web page at / and /ui/        (env ${ENV_NAMES.ui}=false)
   --no-sync                skip fsync on commit (tests only; unsafe on power loss)
   --mirror <name=url>      mirror an upstream registry, repeatable   (env MARINA_MIRRORS=a=url,b=url)
                            e.g. --mirror docker.io=https://registry-1.docker.io
@@ -73,6 +76,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'read-only': { type: 'boolean' },
       'no-referrers': { type: 'boolean' },
       'max-manifest-size': { type: 'string' },
+      'no-ui': { type: 'boolean' },
       'no-sync': { type: 'boolean' },
       mirror: { type: 'string', multiple: true },
       'mirror-default': { type: 'string' },
@@ -111,6 +115,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     readOnly: values['read-only'] ? true : undefined,
     referrersEnabled: values['no-referrers'] ? false : undefined,
     maxManifestSize: values['max-manifest-size'],
+    ui: values['no-ui'] ? false : undefined,
     sync: values['no-sync'] ? false : undefined,
     mirrors: values.mirror?.map(parseMirrorSpec),
     mirrorDefault: values['mirror-default'],
@@ -160,6 +165,7 @@ export async function serve(argv: string[]): Promise<void> {
     logger,
   });
   const app = new Elysia().use(registry.plugin);
+  const ui = config.ui ? createWebUi({ registry, authorize: auth.authorize, cacheMaxBytes: config.cacheMax, realm: config.tokenService, logger }) : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -167,6 +173,7 @@ export async function serve(argv: string[]): Promise<void> {
     fetch: (request, server) => {
       rememberClientAddress(request, server.requestIP(request)?.address);
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+      if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
       return shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request);
     },
     // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
@@ -187,6 +194,7 @@ export async function serve(argv: string[]): Promise<void> {
     auth: auth.summary,
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
+    ui: config.ui ? '/ui/' : 'off',
   });
 
   if (!auth.protects && !isLoopback(config.host)) {
@@ -199,6 +207,7 @@ export async function serve(argv: string[]): Promise<void> {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       await server.stop(false);
+      await ui?.close();
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);
