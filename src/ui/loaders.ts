@@ -6,7 +6,9 @@ import { RegistryError } from '../errors.ts';
 import { isRepositoryName } from '../oci/names.ts';
 import type { UiCaller } from './access.ts';
 import type { UiContext } from './context.ts';
-import { readMirror } from './mirror-reader.ts';
+import type { Digest } from '../oci/digest.ts';
+import { imageFacts } from './image-facts.ts';
+import { readMirror, type CachedImageView } from './mirror-reader.ts';
 import type { MirrorPageData } from './ops-pages.ts';
 import { manifestView, pageQuery, repositoryPage, tagPage, type ManifestView, type RepositoryPage, type TagPage } from './queries.ts';
 import type { StorageResult, StorageState } from './storage-report.ts';
@@ -54,14 +56,25 @@ export async function loadMirror(ctx: UiContext, caller: UiCaller): Promise<Mirr
   ctx.samples?.take();
   const reading = readMirror(ctx.registry.mirror, true);
   const visible = await visibleSet(caller, [...(reading.images ?? []), ...(reading.evictionOrder ?? [])].map((i) => i.repository));
+  const index = ctx.registry.storage.index;
+  // The ledger's image size is the manifest's; the page shows the image's content (manifest, config, layers).
+  const sized = (images: CachedImageView[] | undefined, limit: number) =>
+    images
+      ?.filter((i) => visible.has(i.repository))
+      .slice(0, limit)
+      .map((i) => ({ ...i, size: imageFacts(index, i.repository, i.digest as Digest, NO_LINKS)?.size ?? i.size }));
   return {
     reading,
     samples: ctx.samples?.all() ?? [],
     budget: ctx.options.cacheMaxBytes,
-    visibleImages: reading.images?.filter((i) => visible.has(i.repository)),
-    visibleEviction: reading.evictionOrder?.filter((i) => visible.has(i.repository)),
+    visibleImages: sized(reading.images, MAX_SIZED_IMAGES),
+    visibleEviction: sized(reading.evictionOrder, Number.MAX_SAFE_INTEGER),
   };
 }
+
+/** Cached images whose content size is read for the mirror page (one manifest read and parse each). */
+export const MAX_SIZED_IMAGES = 5000;
+const NO_LINKS = new Map<string, number>();
 
 /** The storage report as the caller may see it (only repositories they may pull are named). */
 export async function loadStorage(ctx: UiContext, caller: UiCaller): Promise<{ state: StorageState; result?: StorageResult }> {

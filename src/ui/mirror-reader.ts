@@ -30,8 +30,7 @@ export interface UpstreamCounters {
   misses?: number;
   stale?: number;
   bytesServedFromCache?: number;
-  /** Bytes of cached images of this upstream (from the ledger, grouped by the `<upstream>/` repository prefix). */
-  cachedBytes?: number;
+  /** Cached images of this upstream (from the ledger, grouped by the `<upstream>/` repository prefix). */
   cachedImages?: number;
 }
 
@@ -113,9 +112,7 @@ export function readMirror(mirror: unknown, ledger = false, evictionRows = 10): 
   if (images) {
     reading.images = images;
     for (const u of upstreams) {
-      const mine = images.filter((i) => i.repository.startsWith(`${u.name}/`));
-      u.cachedImages = mine.length;
-      u.cachedBytes = mine.reduce((sum, i) => sum + i.size, 0);
+      u.cachedImages = images.filter((i) => i.repository.startsWith(`${u.name}/`)).length;
     }
   }
   reading.evictionOrder = imageList(call(book, 'leastRecentlyUsed', evictionRows));

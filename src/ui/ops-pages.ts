@@ -35,7 +35,7 @@ export function mirrorBody(data: MirrorPageData): SafeHtml {
 <td class="num">${formatCount(u.requests)}</td><td class="num">${formatCount(u.failures)}</td>
 <td class="num">${u.bytesServedFromCache !== undefined ? formatBytes(u.bytesServedFromCache) : html`<span class="muted">n/a</span>`}</td>
 <td class="num">${formatBytes(u.bytesFetched)}</td>
-<td class="num">${u.cachedImages === undefined ? '–' : html`${formatCount(u.cachedImages)} / ${formatBytes(u.cachedBytes)}`}</td></tr>`,
+<td class="num">${formatCount(u.cachedImages)}</td></tr>`,
   );
   const images = data.visibleImages ?? [];
   const largest = [...images].sort((a, b) => b.size - a.size).slice(0, TOP_IMAGES);
@@ -62,7 +62,7 @@ ${card('cache use', data.budget ? `${formatBytes(used)} of ${formatBytes(data.bu
 ${data.budget ? html`<div class="bar" role="meter" aria-label="Cache budget use" aria-valuemin="0" aria-valuemax="${data.budget}" aria-valuenow="${used}"><span class="w${Math.min(100, Math.round((used / data.budget) * 100))}"></span></div><p class="note">${formatPercent(used, data.budget)} of the budget; eviction starts at 95 %.</p>` : ''}
 <p class="note">Counters since the server started: ${formatCount(c.hits)} hits, ${formatCount(c.misses)} misses, ${formatCount(c.joined)} joined fills, ${formatCount(c.stale)} stale, ${formatCount(c.evictedImages)} images evicted.</p>
 <h2>Upstreams</h2>
-<table><thead><tr><th scope="col">Upstream</th><th scope="col" class="num">Hit ratio</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Failures</th><th scope="col" class="num">From cache</th><th scope="col" class="num">Fetched</th><th scope="col" class="num">Cached images / bytes</th></tr></thead>
+<table><thead><tr><th scope="col">Upstream</th><th scope="col" class="num">Hit ratio</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Failures</th><th scope="col" class="num">From cache</th><th scope="col" class="num">Fetched</th><th scope="col" class="num">Cached images</th></tr></thead>
 <tbody>${upstreamRows}</tbody></table>
 <h2>Over time</h2>
 ${lineChart({ title: 'Bytes since start: served from cache and fetched from upstreams', format: formatBytes, series: [
@@ -76,12 +76,12 @@ ${lineChart({ title: 'Answers per sample interval', format: (v) => formatCount(M
 ] })}
 ${lineChart({ title: 'Cache size', format: formatBytes, limit: data.budget ? { value: data.budget, label: 'budget' } : undefined, series: [{ label: 'cached', points: s.map((x) => [x.at, x.cacheBytes ?? 0]) }] })}
 <h2>Top images</h2>
-<p class="note">The ledger keeps sizes and last access, not pull counts: largest and most recently used.</p>
+<p class="note">The ledger keeps last access, not pull counts: largest and most recently used. Size: manifest, config and layers.</p>
 <table><caption>Largest</caption><thead><tr><th scope="col">Image</th><th scope="col" class="num">Size</th><th scope="col" class="num">Last access</th></tr></thead><tbody>${imageRows(largest)}</tbody></table>
 <table><caption>Most recently used</caption><thead><tr><th scope="col">Image</th><th scope="col" class="num">Size</th><th scope="col" class="num">Last access</th></tr></thead><tbody>${imageRows(recent)}</tbody></table>
 <h2>Evicted next</h2>
-<p class="note">Least recently used first (an image is as recent as its newest blob). Pushed local content is never evicted.</p>
-<table><thead><tr><th scope="col">Image</th><th scope="col" class="num">Size</th><th scope="col" class="num">Freed so far</th><th scope="col" class="num">Last access</th></tr></thead>
+<p class="note">Least recently used first (an image is as recent as its newest blob). Pushed local content is never evicted. Cumulative sizes are an upper bound: a layer shared with another cached image of the repository stays until its last image goes.</p>
+<table><thead><tr><th scope="col">Image</th><th scope="col" class="num">Size</th><th scope="col" class="num">Cumulative</th><th scope="col" class="num">Last access</th></tr></thead>
 <tbody>${eviction.length ? eviction : html`<tr><td colspan="4" class="muted">Nothing to evict.</td></tr>`}</tbody></table>`;
 }
 
