@@ -25,3 +25,4 @@ export { registryPlugin } from './http/plugin.ts';
 export * as mediaTypes from './oci/media-types.ts';
 export { importLayout, type ImportReport } from './layout/import-layout.ts';
 export type { GcOptions, GcReport } from './core/gc.ts';
+export { createWebUi, isUiPath, type WebUi, type WebUiOptions } from './ui/routes.ts';

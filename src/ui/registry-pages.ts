@@ -51,7 +51,7 @@ export function tagListBody(page: TagPage, target: PullTarget, q: string | undef
 <td><code title="${t.digest}">${shortDigest(t.digest)}</code><br><span class="muted">${t.mediaType ?? 'missing manifest'}</span>${t.artifactType ? html` <span class="pill">${t.artifactType}</span>` : ''}</td>
 <td class="num">${formatBytes(t.size)}</td>
 <td class="num">${formatTime(t.pushedAt)}</td>
-<td><div class="cmd"><code>docker pull ${pull}</code></div><div class="cmd"><code>crane pull ${target.insecure ? '--insecure ' : ''}${target.host}/${name}@${t.digest} ${t.tag}.tar</code></div></td>
+<td><div class="cmd"><code>docker pull ${pull}</code></div><div class="cmd"><code>crane pull ${target.insecure ? '--insecure ' : ''}${pull} ${t.tag}.tar</code></div></td>
 </tr>`;
   });
   const next = page.next ? html`<a rel="next" href="/ui/r/${pathPart(name)}?${q ? html`q=${encodeURIComponent(q)}&amp;` : ''}last=${encodeURIComponent(page.next)}">Next page →</a>` : '';

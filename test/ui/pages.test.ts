@@ -112,10 +112,13 @@ describe('the web page in a browser', () => {
       expect(cells[2]).toBe(formatBytes(sum([image.manifest, image.config, ...image.layers].map((d) => d.size))));
       expect(cells[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
       expect(cells[4]).toContain(`docker pull ${host}/${REPOS.image}:${tag}`);
-      expect(cells[4]).toContain(`crane pull --insecure ${host}/${REPOS.image}@${image.manifest.digest} ${tag}.tar`);
+      expect(cells[4]).toContain(`crane pull --insecure ${host}/${REPOS.image}:${tag} ${tag}.tar`);
     }
     expect(await page.locator('#tags .cmd button').count()).toBe(4);
     await shot('repository');
+    await page.fill('input[name=q]', 'v1');
+    await Promise.all([page.waitForURL(/\?q=v1$/), page.press('input[name=q]', 'Enter')]);
+    expect(await page.locator('#tags tbody td:first-child a').allInnerTexts()).toEqual(['v1.0']);
   });
 
   test('an index shows its two platforms, each linked to its image', async () => {
