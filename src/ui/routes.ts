@@ -7,12 +7,12 @@
  * - `/ui/api/...` JSON (see api.ts), `/ui/assets/...` the stylesheet and script
  */
 import { isRegistryError, RegistryError } from '../errors.ts';
-import { login, uiCaller, type UiCaller } from './access.ts';
+import { login, uiCaller } from './access.ts';
 import { apiResponse } from './api.ts';
 import { STYLESHEET, SCRIPT } from './assets.ts';
 import { uiContext, type UiContext, type WebUiOptions } from './context.ts';
 import { html } from './html.ts';
-import { htmlResponse, jsonResponse, page, UI_HEADERS, type ShellOptions } from './layout.ts';
+import { jsonResponse, page, UI_HEADERS, type ShellOptions } from './layout.ts';
 import { loadManifest, loadMirror, loadRepositories, loadStorage, loadTags, startStorage } from './loaders.ts';
 import { mirrorBody, storageBody } from './ops-pages.ts';
 import { manifestBody, repositoryListBody, tagListBody, type PullTarget } from './registry-pages.ts';
@@ -157,4 +157,3 @@ function failure(ctx: UiContext, error: unknown, api: boolean): Response {
   return new Response(response.body, { status: e.status, headers: { ...Object.fromEntries(response.headers), ...headers } });
 }
 
-export type { UiCaller };
