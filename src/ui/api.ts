@@ -6,7 +6,7 @@
  * - `GET /ui/api/tags?name=&q=&last=&n=` → `{ repository, items: [{ tag, digest, mediaType, artifactType?, size, platforms?, pushedAt? }], next?, scanned, pushTimeNote }`
  * - `GET /ui/api/manifest?name=&ref=` → `{ repository, digest, mediaType, size, isIndex, config?, layers, manifests, subject?, annotations, referrers, referrersTruncated }`
  * - `GET /ui/api/mirror` → `{ counters, upstreams, budget?, samples, topImages, evictionOrder }`
- * - `GET /ui/api/storage` → `{ running?, result? }`; `POST /ui/api/storage` starts a computation (202)
+ * - `GET /ui/api/storage` → `{ state: { running? }, result? }`; `POST /ui/api/storage` starts a computation (202)
  */
 import { RegistryError } from '../errors.ts';
 import type { UiCaller } from './access.ts';

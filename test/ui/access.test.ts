@@ -82,6 +82,19 @@ describe('the web page with access control', () => {
   });
 });
 
+describe('the storage computation', () => {
+  test('is started only by a same-site form post of a caller who may list', async () => {
+    const asCarol = { Authorization: basicOf('carol') };
+    const crossSite = await fetch(`${server.url}/ui/storage`, { method: 'POST', headers: { ...asCarol, Origin: 'http://evil.example' }, redirect: 'manual' });
+    expect(crossSite.status).toBe(403);
+    expect((await fetch(`${server.url}/ui/api/storage`, { headers: asCarol }).then((r) => r.json())) as object).toEqual({ state: {} });
+    expect((await fetch(`${server.url}/ui/storage`, { method: 'POST', redirect: 'manual' })).status).toBe(403);
+    const sameSite = await fetch(`${server.url}/ui/storage`, { method: 'POST', headers: { ...asCarol, Origin: server.url }, redirect: 'manual' });
+    expect(sameSite.status).toBe(303);
+    expect(sameSite.headers.get('location')).toBe('/ui/storage');
+  });
+});
+
 describe('--no-ui', () => {
   test('turns the web page off: / and /ui/ are not answered, the registry API still is', async () => {
     const off = await startServer(path.join(dir, 'data-off'), ['--no-ui']);
