@@ -93,7 +93,6 @@ export function storageBody(state: StorageState, result: StorageResult | undefin
 ${button}
 ${state.running ? html`<p aria-live="polite">Started ${formatTime(state.running.startedAt)}; this page reloads until it is done.</p>` : ''}`;
   if (!result) return html`${intro}<p class="muted">No report yet.</p>`;
-  const total = result.repositories.reduce((sum, r) => sum + r.size, 0);
   const top = result.repositories[0]?.size ?? 1;
   const rows = result.repositories.slice(0, 100).map(
     (r) => html`<tr><td><a href="/ui/r/${pathPart(r.name)}">${r.name}</a></td><td class="num">${formatCount(r.tags)}</td><td class="num">${formatCount(r.manifests)}</td><td class="num">${r.sizePartial ? '≥ ' : ''}${formatBytes(r.size)}</td>
@@ -110,7 +109,7 @@ ${gc ? html`<div class="cards">
 </div>
 <p class="note">A dry run with the default 1 h grace period. Blobs that become unlinked when their links go are freed by a real run only, so the bytes shown are a lower bound.</p>` : html`<p class="warn">The dry run failed: ${result.gcError ?? 'unknown error'}</p>`}
 <h2>Bytes by repository</h2>
-<p class="note">${formatCount(result.repositories.length)} repositories, ${formatBytes(total)} counted per repository (blobs shared by several repositories count in each).</p>
+<p class="note">${formatCount(result.measured)} repositories measured, ${formatBytes(result.measuredBytes)} counted per repository (blobs shared by several repositories count in each). Largest first: up to 100 of those you may see.</p>
 <table><thead><tr><th scope="col">Repository</th><th scope="col" class="num">Tags</th><th scope="col" class="num">Manifests</th><th scope="col" class="num">Size</th><th scope="col"><span class="skip">Share</span></th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="5" class="muted">No repositories.</td></tr>`}</tbody></table>`;
 }

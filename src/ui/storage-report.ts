@@ -20,6 +20,9 @@ export interface StorageResult {
   repositories: Pick<RepositorySummary, 'name' | 'size' | 'sizePartial' | 'manifests' | 'tags'>[];
   /** True when {@link MAX_REPOSITORIES} stopped the walk. */
   partial: boolean;
+  /** Repositories measured, and their bytes summed (before filtering rows by what a caller may see). */
+  measured: number;
+  measuredBytes: number;
   /** What a `marina gc --dry-run` with the default 1 h grace period reports; undefined when it failed. */
   gc?: GcReport;
   gcError?: string;
@@ -82,7 +85,8 @@ export class StorageReports {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     repositories.sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));
-    const result: StorageResult = { finishedAt: 0, durationMs: 0, repositories, partial };
+    const measuredBytes = repositories.reduce((sum, r) => sum + r.size, 0);
+    const result: StorageResult = { finishedAt: 0, durationMs: 0, repositories, partial, measured: repositories.length, measuredBytes };
     try {
       result.gc = await this.registry.collectGarbage({ dryRun: true });
     } catch (error) {

@@ -178,6 +178,9 @@ describe('the web page in a browser', () => {
     const rows = await page.locator('main table tbody tr td:first-child').allInnerTexts();
     expect(rows.sort()).toEqual([REPOS.index, REPOS.image]);
     expect(await page.locator('main').innerText()).toMatch(/0 B\s+in 0 blob files no repository links/);
+    expect(await page.locator('main').innerText()).toContain('2 repositories measured');
+    const listed = await (await fetch(`${server.url}/ui/api/repositories`)).json() as { items: { name: string; size: number }[] };
+    for (const repo of listed.items) expect((await rowOf('main table', repo.name))[3]).toBe(formatBytes(repo.size));
     await shot('storage');
   });
 
