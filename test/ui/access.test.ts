@@ -82,6 +82,25 @@ describe('the web page with access control', () => {
   });
 });
 
+describe('the web page with the token service', () => {
+  test('a browser logs in with Basic credentials and sees what the rules let it pull', async () => {
+    const data = path.join(dir, 'data-token');
+    await seedFixtures(data, { image: 'library/app', index: 'team-a/app' });
+    const tokenServer = await startServer(data, ['--htpasswd', await writeUsers(dir), '--access', writeRules(dir)]);
+    try {
+      expect(tokenServer.startupLine).toContain('auth="token, ');
+      const login = await fetch(`${tokenServer.url}/ui/login`);
+      expect(login.status).toBe(401);
+      expect(login.headers.get('www-authenticate')).toStartWith('Basic ');
+      const list = (await (await fetch(`${tokenServer.url}/ui/api/repositories`, { headers: { Authorization: basicOf('carol') } })).json()) as { items: { name: string }[] };
+      expect(list.items.map((r) => r.name)).toEqual(['library/app']);
+      expect((await fetch(`${tokenServer.url}/ui/r/team-a/app`, { headers: { Authorization: basicOf('carol') } })).status).toBe(403);
+    } finally {
+      await tokenServer.stop();
+    }
+  });
+});
+
 describe('the storage computation', () => {
   test('is started only by a same-site form post of a caller who may list', async () => {
     const asCarol = { Authorization: basicOf('carol') };
