@@ -3,7 +3,7 @@
 # benchmarks use. Idempotent: a tool already present at its pinned version is
 # skipped, so a second run is a fast no-op.
 #
-# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops]...
+# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops|browser]...
 #        (default: all; several groups may be given)
 #
 #   conformance  OCI distribution-spec conformance binary      -> $BIN/conformance
@@ -14,6 +14,8 @@
 #   bench        wrk, hyperfine (Debian); oha (cargo install);
 #                CNCF Distribution v3 registry                  -> $BIN/{oha,registry-v3}
 #   ops          promtool (Debian prometheus; service disabled)  -> /usr/bin/promtool
+#   browser      chromium (Debian), driven headless by playwright-core in the
+#                web page tests                                 -> /usr/bin/chromium
 #
 # Go and Rust binaries go to $MARINA_TOOLS_DIR/bin (default /opt/marina-tools/bin);
 # Debian binaries go to /usr/bin. Callers put the tools first on PATH with:
@@ -56,6 +58,7 @@ declare -A APT_PIN=(
   [wrk]=4.1.0-3+b2
   [hyperfine]=1.15.0-2
   [prometheus]=2.42.0+ds-5+deb12u1
+  [chromium]=156.0.8078.114-1~deb12u1
 )
 
 # ---------------------------------------------------------------------------
@@ -85,13 +88,13 @@ usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 GROUPS_WANTED=()
 for a in "$@"; do
   case "$a" in
-    all) GROUPS_WANTED+=(conformance clients upstream bench ops) ;;
-    conformance|clients|upstream|bench|ops) GROUPS_WANTED+=("$a") ;;
+    all) GROUPS_WANTED+=(conformance clients upstream bench ops browser) ;;
+    conformance|clients|upstream|bench|ops|browser) GROUPS_WANTED+=("$a") ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown group '$a'" ;;
   esac
 done
-[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops)
+[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops browser)
 want() { local g; for g in "${GROUPS_WANTED[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
 
 SUDO=
@@ -328,9 +331,15 @@ group_ops() {
   apt_summary prometheus promtool promtool --version
 }
 
+group_browser() {
+  apt_ensure chromium
+  # The launcher script prints a shell warning on stderr on large-memory machines; the version is on stdout.
+  apt_summary chromium chromium sh -c 'chromium --version 2>/dev/null'
+}
+
 # ---------------------------------------------------------------------------
 declare -A GROUP_TIME=()
-for g in conformance clients upstream bench ops; do
+for g in conformance clients upstream bench ops browser; do
   want "$g" || continue
   t0=$SECONDS
   log "== group $g"
@@ -342,7 +351,7 @@ done
 echo "# marina tools (groups: ${GROUPS_WANTED[*]})"
 for l in "${SUMMARY[@]}"; do echo "$l"; done
 times=""
-for g in conformance clients upstream bench ops; do
+for g in conformance clients upstream bench ops browser; do
   [ -n "${GROUP_TIME[$g]:-}" ] && times+=" $g=${GROUP_TIME[$g]}s"
 done
 echo "# group wall time:$times"

@@ -26,3 +26,4 @@ export { isUploadRequest } from './http/body-reader.ts';
 export * as mediaTypes from './oci/media-types.ts';
 export { importLayout, type ImportReport } from './layout/import-layout.ts';
 export type { GcOptions, GcReport } from './core/gc.ts';
+export { createWebUi, isUiPath, type WebUi, type WebUiOptions } from './ui/routes.ts';

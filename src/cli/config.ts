@@ -107,6 +107,7 @@ export const ServeConfigSchema = Type.Object(
     maxUploadSessionsPerRepository: Type.Integer({ minimum: 1, description: 'open upload sessions in one repository' }),
     cacheHighWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction starts above this fraction of cacheMax' }),
     cacheLowWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction (and cache prune) stops below this fraction of cacheMax' }),
+    ui: Type.Boolean({ description: 'serve the web page at / and /ui/' }),
   },
   { additionalProperties: false },
 );
@@ -144,6 +145,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   maxUploadSessionsPerRepository: DEFAULTS.maxUploadSessionsPerRepository,
   cacheHighWatermark: 0.95,
   cacheLowWatermark: 0.8,
+  ui: true,
 };
 
 /** Environment variable of each setting. */
@@ -195,6 +197,7 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   maxUploadSessionsPerRepository: 'MARINA_MAX_UPLOAD_SESSIONS_PER_REPOSITORY',
   cacheHighWatermark: 'MARINA_CACHE_HIGH_WATERMARK',
   cacheLowWatermark: 'MARINA_CACHE_LOW_WATERMARK',
+  ui: 'MARINA_UI',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */

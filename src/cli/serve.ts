@@ -17,6 +17,8 @@ import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
+import { createWebUi, isUiPath } from '../ui/routes.ts';
+import { splitUrl } from '../http/paths.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
@@ -33,6 +35,7 @@ Options:
   --read-only              refuse every write (405)         (env ${ENV_NAMES.readOnly}=true)
   --no-referrers           turn off the referrers API       (env ${ENV_NAMES.referrersEnabled}=false)
   --max-manifest-size <n>  largest manifest in bytes        (default 4194304, env ${ENV_NAMES.maxManifestSize})
+  --no-ui                  no web page at / and /ui/        (env ${ENV_NAMES.ui}=false)
   --no-sync                skip fsync on commit (tests only; unsafe on power loss)
   --access-log             one log line per request         (env ${ENV_NAMES.accessLog}=true)
   --metrics-addr <h:p>     serve /metrics (and health) on this address instead of the main one
@@ -101,6 +104,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'read-only': { type: 'boolean' },
       'no-referrers': { type: 'boolean' },
       'max-manifest-size': { type: 'string' },
+      'no-ui': { type: 'boolean' },
       'no-sync': { type: 'boolean' },
       'access-log': { type: 'boolean' },
       'metrics-addr': { type: 'string' },
@@ -153,6 +157,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     readOnly: values['read-only'] ? true : undefined,
     referrersEnabled: values['no-referrers'] ? false : undefined,
     maxManifestSize: values['max-manifest-size'],
+    ui: values['no-ui'] ? false : undefined,
     sync: values['no-sync'] ? false : undefined,
     accessLog: values['access-log'] ? true : undefined,
     metricsAddr: values['metrics-addr'],
@@ -241,6 +246,7 @@ export async function serve(argv: string[]): Promise<void> {
   // With access control on, /metrics on the registry's address asks the same question as /v2/_catalog (a
   // registry-wide read); health stays open for probes, and a metricsAddr listener is for internal networks.
   const metricsGuard = auth.protects && auth.authorize ? catalogGuard(auth.authorize) : undefined;
+  const ui = config.ui ? createWebUi({ registry, authorize: auth.authorize, cacheMaxBytes: config.cacheMax, realm: config.tokenService, logger }) : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -250,6 +256,7 @@ export async function serve(argv: string[]): Promise<void> {
       const operations = ops.route(request, metricsHere, metricsGuard);
       if (operations) return operations;
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+      if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
       const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
       // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
       // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
@@ -278,6 +285,7 @@ export async function serve(argv: string[]): Promise<void> {
     auth: auth.summary,
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
+    ui: config.ui ? '/ui/' : 'off',
   });
   // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
   const metricsServer = config.metricsAddr ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
@@ -297,6 +305,7 @@ export async function serve(argv: string[]): Promise<void> {
       await server.stop(false);
       await metricsServer?.stop(true);
       await ops.notifier.close();
+      await ui?.close();
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);

@@ -1,0 +1,183 @@
+/**
+ * The data behind the registry pages, as plain JSON-able objects: the HTML pages render them and `/ui/api/`
+ * returns them as they are. Every listing walks the index's ordered keys from a cursor (`last`) and stops after a
+ * page, so a request costs the same with 10 or 10,000 repositories; searches scan names in order, bounded by
+ * {@link MAX_SCAN} per request, and hand back a cursor to continue.
+ */
+import { RegistryError } from '../errors.ts';
+import { tryParseDigest, type Digest } from '../oci/digest.ts';
+import { isRepositoryName, isTag } from '../oci/names.ts';
+import type { MetadataIndex } from '../storage/types.ts';
+import type { UiCaller } from './access.ts';
+import { imageFacts, linkTimes, readBody, type DescriptorView, type ImageFacts } from './image-facts.ts';
+import type { RepositorySummaries, RepositorySummary } from './summaries.ts';
+
+/** Names looked at per request while searching; past this a short page is returned with a cursor. */
+export const MAX_SCAN = 50_000;
+/** Referrers shown per manifest page, across the whole tree. */
+export const MAX_REFERRERS = 200;
+/** Depth of the referrers tree (a signature of an SBOM of an image is depth 2). */
+export const MAX_REFERRER_DEPTH = 4;
+
+/** A page request as the client sent it (already bounded by {@link pageQuery}). */
+export interface PageRequest {
+  /** Substring to look for (repositories) or prefix-free substring (tags), lower-cased. */
+  q?: string;
+  last?: string;
+  n: number;
+}
+
+/** Reads `q`, `last` and `n` with bounds: `n` in 1..max (default `fallback`), `q` at most 128 characters. */
+export function pageQuery(params: URLSearchParams, fallback: number, max: number): PageRequest {
+  const n = Number(params.get('n') ?? fallback);
+  const q = (params.get('q') ?? '').trim().toLowerCase().slice(0, 128);
+  const last = params.get('last') ?? undefined;
+  if (last !== undefined && last.length > 300) throw new RegistryError('UNSUPPORTED', 'query parameter last is too long', { status: 400 });
+  return { q: q || undefined, last, n: Number.isInteger(n) && n >= 1 ? Math.min(n, max) : fallback };
+}
+
+/** A page of the repository list. */
+export interface RepositoryPage {
+  items: RepositorySummary[];
+  /** `last` of the next page, when there may be more. */
+  next?: string;
+  /** Names looked at to build this page. */
+  scanned: number;
+}
+
+/** Repositories visible to the caller, in name order, filtered by `q`, with their summaries. */
+export async function repositoryPage(index: MetadataIndex, summaries: RepositorySummaries, caller: UiCaller, page: PageRequest): Promise<RepositoryPage> {
+  if (page.last !== undefined && !isRepositoryName(page.last)) throw new RegistryError('NAME_INVALID', 'query parameter last is not a repository name', { status: 400 });
+  const names = await scan(page, (last, limit) => index.listRepositories({ last, limit }), caller.mayList);
+  return { items: names.items.map((name) => summaries.get(name)), next: names.next, scanned: names.scanned };
+}
+
+/** One tag of a repository page. */
+export interface TagRow extends Partial<ImageFacts> {
+  tag: string;
+  digest: string;
+}
+
+/** A page of a repository's tags. */
+export interface TagPage {
+  repository: string;
+  items: TagRow[];
+  next?: string;
+  scanned: number;
+  /** What the push times mean (the index keeps none of its own). */
+  pushTimeNote: string;
+}
+
+export const PUSH_TIME_NOTE = 'The index records no manifest push time; shown is when the newest blob of the image was linked into the repository (a re-tag of existing content does not change it).';
+
+/** Tags of `repository` in lexical order, with digest, media type, size, platforms and push time. */
+export function tagPage(index: MetadataIndex, repository: string, page: PageRequest): Promise<TagPage> {
+  if (page.last !== undefined && !isTag(page.last)) throw new RegistryError('NAME_INVALID', 'query parameter last is not a tag', { status: 400 });
+  return scan(page, (last, limit) => index.listTags(repository, { last, limit })).then((tags) => {
+    const links = linkTimes(index, repository);
+    const items = tags.items.map((tag): TagRow => {
+      const digest = index.resolveTag(repository, tag);
+      if (!digest) return { tag, digest: '' };
+      return { tag, ...imageFacts(index, repository, digest, links), digest };
+    });
+    return { repository, items, next: tags.next, scanned: tags.scanned, pushTimeNote: PUSH_TIME_NOTE };
+  });
+}
+
+/** Walks names in order from `page.last`, keeping those matching `q` and `keep`, until a page is full or the scan bound. */
+async function scan(
+  page: PageRequest,
+  list: (last: string | undefined, limit: number) => { items: string[]; more: boolean },
+  keep?: (name: string) => Promise<boolean>,
+): Promise<{ items: string[]; next?: string; scanned: number }> {
+  const items: string[] = [];
+  let last = page.last;
+  let scanned = 0;
+  const chunk = page.q || keep ? Math.max(page.n, 500) : page.n;
+  for (;;) {
+    const batch = list(last, chunk);
+    for (const name of batch.items) {
+      scanned++;
+      last = name;
+      if (page.q && !name.toLowerCase().includes(page.q)) continue;
+      if (keep && !(await keep(name))) continue;
+      items.push(name);
+      if (items.length === page.n) {
+        const more = batch.more || name !== batch.items.at(-1);
+        return { items, next: more ? name : undefined, scanned };
+      }
+    }
+    if (!batch.more) return { items, scanned };
+    if (scanned >= MAX_SCAN) return { items, next: last, scanned };
+  }
+}
+
+/** A node of the referrers tree. */
+export interface ReferrerNode {
+  digest: string;
+  mediaType: string;
+  artifactType?: string;
+  size: number;
+  annotations?: Record<string, string>;
+  referrers: ReferrerNode[];
+}
+
+/** Everything the manifest page shows. */
+export interface ManifestView extends ImageFacts {
+  repository: string;
+  /** The tag the page was opened with, if any. */
+  tag?: string;
+  isIndex: boolean;
+  config?: DescriptorView;
+  layers: DescriptorView[];
+  /** Index entries, with whether each is stored in this repository. */
+  manifests: (DescriptorView & { present: boolean })[];
+  subject?: DescriptorView & { present: boolean };
+  annotations: Record<string, string>;
+  referrers: ReferrerNode[];
+  /** True when the tree was cut at {@link MAX_REFERRERS} nodes or {@link MAX_REFERRER_DEPTH} levels. */
+  referrersTruncated: boolean;
+}
+
+/** The manifest `reference` (tag or digest) of `repository`. @throws MANIFEST_UNKNOWN, NAME_INVALID */
+export function manifestView(index: MetadataIndex, repository: string, reference: string): ManifestView {
+  const digest = reference.includes(':') ? tryParseDigest(reference) : isTag(reference) ? index.resolveTag(repository, reference) : undefined;
+  const record = digest && index.getManifest(repository, digest);
+  if (!digest || !record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: reference.slice(0, 200) } });
+  const facts = imageFacts(index, repository, digest, linkTimes(index, repository))!;
+  const body = readBody(record);
+  const budget = { left: MAX_REFERRERS, truncated: false };
+  const view: ManifestView = {
+    ...facts,
+    repository,
+    isIndex: (body?.manifests.length ?? 0) > 0 || facts.platforms !== undefined,
+    layers: body?.layers ?? [],
+    manifests: (body?.manifests ?? []).map((m) => ({ ...m, present: index.getManifest(repository, m.digest as Digest) !== undefined })),
+    annotations: body?.annotations ?? {},
+    referrers: referrerTree(index, repository, digest, 1, budget),
+    referrersTruncated: false,
+  };
+  view.referrersTruncated = budget.truncated;
+  if (!reference.includes(':')) view.tag = reference;
+  if (body?.config) view.config = body.config;
+  if (body?.subject) view.subject = { ...body.subject, present: index.getManifest(repository, body.subject.digest as Digest) !== undefined };
+  return view;
+}
+
+function referrerTree(index: MetadataIndex, repository: string, subject: Digest, depth: number, budget: { left: number; truncated: boolean }): ReferrerNode[] {
+  const nodes: ReferrerNode[] = [];
+  for (const r of index.listReferrers(repository, subject)) {
+    if (budget.left <= 0) {
+      budget.truncated = true;
+      break;
+    }
+    budget.left--;
+    const node: ReferrerNode = { digest: r.digest, mediaType: r.mediaType, size: r.size, referrers: [] };
+    if (r.artifactType) node.artifactType = r.artifactType;
+    if (r.annotations) node.annotations = r.annotations;
+    if (depth < MAX_REFERRER_DEPTH) node.referrers = referrerTree(index, repository, r.digest, depth + 1, budget);
+    else if (index.listReferrers(repository, r.digest).length) budget.truncated = true;
+    nodes.push(node);
+  }
+  return nodes;
+}
