@@ -28,9 +28,10 @@ export async function runOha(oha: string, load: HttpLoad, cores: string): Promis
   let requests = 0;
   let errors = 0;
   let firstError: string | undefined;
+  // Only the expected statuses are throughput; anything else (a fast 404) is an error.
   for (const [status, n] of Object.entries(r.statusCodeDistribution ?? {})) {
-    requests += n;
-    if (!load.okStatus.includes(Number(status))) {
+    if (load.okStatus.includes(Number(status))) requests += n;
+    else {
       errors += n;
       firstError ??= `${n} × HTTP ${status}`;
     }

@@ -3,7 +3,7 @@ import { getBlob, REPOS } from '../data/dataset.ts';
 import { sizeId, sizeLabel } from '../lib/units.ts';
 import type { HttpLoad } from '../load/types.ts';
 import type { Target } from '../targets/types.ts';
-import { httpCase, warm } from './http-case.ts';
+import { httpCase } from './http-case.ts';
 import type { Scenario, ScenarioEnv } from './types.ts';
 
 const SMALL = 64 * 1024;
@@ -42,7 +42,6 @@ export function blobGetScenario(env: ScenarioEnv): Scenario {
     description: 'GET /v2/<name>/blobs/<digest> of a whole blob, back to back on keep-alive connections.',
     cases,
     probe: (target) => probeBlob(target, path(smallest), smallest),
-    warmup: (target) => warm(env, load(target, smallest, 8)),
   };
 }
 
