@@ -224,7 +224,7 @@ try {
   if (profile.name === 'full' && !opts['no-readme'] && !opts.out && !opts.only && !opts.targets) {
     if (updateReadme(path.join(import.meta.dir, 'README.md'), results, `results/${name}.svg`)) progress.note('updated bench/README.md');
   }
-  for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.verdict} (${g.detail})`);
+  for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.measured} (goal ${g.target}): ${g.verdict}`);
 
   // The smoke test's verdict: every Marina case measured without errors (never a speed threshold). A figure whose
   // two generators disagree fails the full run; a quick run on a shared machine only reports it.

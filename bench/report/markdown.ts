@@ -1,6 +1,6 @@
 /** Renders a run as Markdown: setup, the issue's goals, one table per scenario with ratios, then the details. */
 import { duration, mib, num } from '../lib/units.ts';
-import { evaluateGoals } from './goals.ts';
+import { evaluateGoals, goalTable } from './goals.ts';
 import { crossCheckFailed, cpuUnit, marinaRatio, type RunResults, type TargetResult } from './results.ts';
 
 /** The whole report. */
@@ -8,8 +8,8 @@ export function renderMarkdown(r: RunResults): string {
   const out: string[] = [];
   out.push(`# Marina benchmark — ${r.mode} run`, '');
   out.push(...setup(r), '');
-  out.push('## Goals (issue #5)', '', '| Goal | Verdict | Detail |', '| --- | --- | --- |');
-  for (const g of evaluateGoals(r)) out.push(`| ${g.goal} | **${g.verdict}** | ${g.detail} |`);
+  out.push('## Goals (issue #12)', '', 'Ratios are Marina ÷ the other target, measured side by side in this run (pinned placement; unpinned figures in the detail); a figure that failed its cross-check does not count.', '');
+  out.push(...goalTable(evaluateGoals(r)));
   out.push('', resultTables(r));
   out.push('## Details', '', detailTable(r), '');
   if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');

@@ -41,7 +41,7 @@ export function manifestScenario(env: ScenarioEnv): Scenario {
       }),
     ),
     async probe(target) {
-      const res = await fetch(`${target.baseUrl}/v2/${data.app.repo}/manifests/${data.app.tag}`, { headers: { Accept: MANIFEST_ACCEPT } });
+      const res = await fetch(`${target.baseUrl}/v2/${data.app.repo}/manifests/${data.app.tag}`, { headers: { ...target.headers, Accept: MANIFEST_ACCEPT } });
       const body = await res.arrayBuffer();
       if (res.status !== 200) return `manifest GET answered ${res.status}`;
       if (body.byteLength !== data.app.size) return `manifest GET returned ${body.byteLength} bytes, expected ${data.app.size}`;
