@@ -11,7 +11,8 @@ export interface PushCase {
   clients: number;
 }
 
-const pushMatrix = (sizes: number[], clients: number[]): PushCase[] =>
+/** Every push mode at every size and client count. */
+export const pushMatrix = (sizes: number[], clients: number[]): PushCase[] =>
   sizes.flatMap((size) => clients.flatMap((c) => (['monolithic', 'chunked'] as const).map((mode) => ({ mode, size, clients: c }))));
 
 /** Where servers and load generators run: pinned to separate cores, or free to use every core as users run them. */

@@ -5,6 +5,7 @@
  *
  *   bun bench/run.ts            full matrix (≤ 15 min on 2 cores) → results/latest.*, README section updated
  *   bun bench/run.ts --quick    CI smoke test (< 3 min) → results/quick.*; fails only if the harness or Marina fails
+ *   bun bench/run.ts --target-url <url> [marina bench options]   any registry (see `marina bench --help`)
  *
  * A full run exits non-zero when any figure fails its cross-check (two load generators > 25% apart); a quick
  * run reports such cases as failed but, on a shared CI machine, does not fail on them.
@@ -42,6 +43,14 @@ import { BunLimitTarget } from './targets/bun-limit.ts';
 import { DistributionStore, DistributionTarget } from './targets/distribution.ts';
 import { MarinaTarget } from './targets/marina.ts';
 import type { Target } from './targets/types.ts';
+
+// `--target-url <url>` benchmarks one registry anywhere: the same command as `marina bench <url>`.
+const targetUrlAt = process.argv.indexOf('--target-url');
+if (targetUrlAt >= 0) {
+  const { benchCommand } = await import('./remote/command.ts');
+  const rest = process.argv.slice(2).filter((_, i) => i + 2 !== targetUrlAt);
+  process.exit(await benchCommand(rest));
+}
 
 const { values: opts } = parseArgs({
   args: process.argv.slice(2),
@@ -244,6 +253,7 @@ try {
   exitCode = 1;
   progress.note(`harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
 } finally {
+  progress.finish();
   if (!stopping) await stopAll();
   if (!opts.keep && !opts.workdir) fs.rmSync(workdir, { recursive: true, force: true });
   else progress.note(`kept ${workdir}`);

@@ -30,9 +30,12 @@ export const REPOS = {
   bulkPrefix: 'bench/bulk-',
 } as const;
 
+/** Repository names, by role. */
+export type RepoNames = Record<keyof typeof REPOS, string>;
+
 /** The repository names under another prefix (`marina bench --prefix`, e.g. a namespace the user may push to). */
-export function reposFor(prefix: string): typeof REPOS {
-  return Object.fromEntries(Object.entries(REPOS).map(([k, v]) => [k, v.replace(/^bench\//, `${prefix}/`)])) as unknown as typeof REPOS;
+export function reposFor(prefix: string): RepoNames {
+  return Object.fromEntries(Object.entries(REPOS).map(([k, v]) => [k, v.replace(/^bench\//, `${prefix}/`)])) as RepoNames;
 }
 
 const BULK_REPOS = 10;
@@ -52,7 +55,7 @@ export interface DataSet {
   referrers: { repo: string; subject: string; artifactType: string; expected: number; total: number };
   bulk: { count: number; entry(i: number): BlobEntry };
   /** Repository names in use. */
-  repos: typeof REPOS;
+  repos: RepoNames;
 }
 
 /** The pulled blob of a size. */
@@ -68,7 +71,7 @@ export function pushContent(size: number, client: number): Content {
 }
 
 /** Builds the data set for a profile; big blobs are written under `dir`. */
-export function buildDataSet(profile: Profile, dir: string, repos: typeof REPOS = REPOS): DataSet {
+export function buildDataSet(profile: Profile, dir: string, repos: RepoNames = REPOS): DataSet {
   fs.mkdirSync(dir, { recursive: true });
   const sizes = [...new Set([...profile.blobGet.sizes, profile.range.blobSize, profile.mixed.size])].sort((a, b) => a - b);
   const getBlobs = sizes.map((size): BlobEntry => {

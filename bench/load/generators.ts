@@ -51,6 +51,7 @@ export function crossGenerator(load: HttpLoad, primary: GeneratorId, env: Genera
   const single = !load.randomRange && load.paths.length === 1 && !load.walk && !load.drainSec;
   if (primary === 'wrk' || primary === 'oha') return 'bun';
   if (primary !== 'bun') return undefined;
+  if (env.bunOnly) return 'bun-fetch';
   if (load.method === 'GET' && env.tools.wrk && !load.walk && !load.drainSec) return 'wrk';
   if (env.tools.oha && single) return 'oha';
   return 'bun-fetch';

@@ -6,6 +6,14 @@ import { crossCheckFailed, cpuUnit, marinaRatio, type RunResults, type TargetRes
 /** The whole report. */
 export function renderMarkdown(r: RunResults): string {
   const out: string[] = [];
+  if (r.kind === 'remote') {
+    out.push(`# Registry benchmark (marina bench) — ${r.mode} run`, '');
+    out.push(...setup(r), '');
+    out.push('Cold start and peak server memory need a local process and are not measured against a remote registry.', '');
+    out.push(resultTables(r), '## Details', '', detailTable(r), '');
+    if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
+    return out.join('\n');
+  }
   out.push(`# Marina benchmark — ${r.mode} run`, '');
   out.push(...setup(r), '');
   out.push('## Goals (issue #12)', '', 'Ratios are Marina ÷ the other target, measured side by side in this run (pinned placement; unpinned figures in the detail); a figure that failed its cross-check does not count.', '');
@@ -40,7 +48,7 @@ function setup(r: RunResults): string[] {
 
 /** One table per scenario: medians per target, then Marina's ratio to each other target (> 1 = Marina better). */
 export function resultTables(r: RunResults): string {
-  const others = r.targets.filter((t) => t.id !== 'marina');
+  const others = r.targets.filter((t) => t.role !== 'subject');
   const out: string[] = [];
   out.push('## Results', '');
   out.push('Median of the rounds; ± is half the range between the best and worst round, relative to the median (min and max per cell are in the details). A cell `✗ a vs b` failed its cross-check: the second load generator measured b, more than 25% away from a, so the figure is not reported as a result. Ratios are Marina ÷ target for throughput and target ÷ Marina for time and memory, so above 1× always means Marina is better.', '');

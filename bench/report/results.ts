@@ -64,6 +64,8 @@ export interface TargetInfo {
 /** Everything a run produced. */
 export interface RunResults {
   schema: 1;
+  /** `matrix` (bench/run.ts: Marina, Distribution, limits) or `remote` (marina bench <url>: one registry). */
+  kind?: 'matrix' | 'remote';
   mode: 'quick' | 'full';
   command: string;
   startedAt: string;

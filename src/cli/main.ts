@@ -1,4 +1,5 @@
 /** The `marina` command: dispatches to subcommands. */
+import { bench } from './bench.ts';
 import { cache } from './cache.ts';
 import { gc } from './gc.ts';
 import { serve } from './serve.ts';
@@ -12,6 +13,7 @@ Commands:
   serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
   cache        list or prune the pull-through mirror cache (ls | prune)
   gc           remove unreferenced blobs from a data directory
+  bench        benchmark any OCI registry (pulls, pushes, listings; Markdown/JSON/SVG report)
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -21,6 +23,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve,
   cache,
   gc,
+  bench,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 
