@@ -151,7 +151,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     } else {
       data = buildDataSet(profile, path.join(workdir, 'content'), repos);
       progress.note(`seeding ${data.getBlobs.length + data.small.length} blobs and ${data.manifests.length} manifests under ${o.prefix}/`);
-      await withDeadline(target.seed(data), deadline, 'seeding');
+      await withDeadline(target.seed(data), deadline, 'seeding').catch((e: Error) => {
+        const denied = /HTTP 40[13]/.test(e.message);
+        throw new Error(`seeding under ${o.prefix}/ failed: ${e.message}${denied ? `; the registry refused ${username ? `${username}` : 'anonymous access'}: give credentials that may push there (--username/--password) or choose --prefix` : ''}`);
+      });
     }
     const env: ScenarioEnv = { profile, data, generators: { tools, cores: '', bunOnly, crossCheck: profile.crossCheck }, workdir };
     let scenarios: Scenario[] = [blobGetScenario(env), manifestScenario(env), tagsScenario(env)];
