@@ -29,6 +29,7 @@ import { findTools, versionLine } from './lib/tools.ts';
 import { duration } from './lib/units.ts';
 import { evaluateGoals } from './report/goals.ts';
 import { crossCheckFailed, type CaseResult, type RunResults } from './report/results.ts';
+import type { MirrorReport } from './mirror/report.ts';
 import { updateReadme, writeResults } from './report/write.ts';
 import { plannedMeasurements, runScenarios } from './runner.ts';
 import { blobGetScenario, rangeScenario } from './scenarios/blob-get.ts';
@@ -226,6 +227,8 @@ try {
     cases,
     warnings,
   };
+  const mirror = mirrorFigure(path.join(import.meta.dir, 'results', 'mirror.json'));
+  if (mirror) results.mirror = mirror;
   const skipped = cases.flatMap((c) => Object.entries(c.targets).filter(([, r]) => r.status === 'skipped').map(([id]) => `${c.id}@${id}`));
   if (skipped.length) warnings.push(`time cap reached; not measured: ${skipped.join(', ')}`);
   const files = writeResults(results, outDir, name);
@@ -259,3 +262,15 @@ try {
   else progress.note(`kept ${workdir}`);
 }
 process.exit(exitCode);
+
+/** Marina's joiner first-byte figure at 32 clients from the last full mirror run, when there is one. */
+function mirrorFigure(file: string): RunResults['mirror'] {
+  try {
+    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as MirrorReport;
+    const row = report.rows.find((r) => r.target === 'marina' && r.clients === 32 && r.joinerFirstByteMs);
+    if (!row) return undefined;
+    return { source: `\`${report.command}\` (results/mirror.json, ${new Date(fs.statSync(file).mtimeMs).toISOString().slice(0, 10)}; a separate run)`, clients: row.clients, joinerFirstByteMs: row.joinerFirstByteMs! };
+  } catch {
+    return undefined;
+  }
+}

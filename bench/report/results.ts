@@ -79,6 +79,8 @@ export interface RunResults {
   scenarios: { id: string; title: string; description: string }[];
   cases: CaseResult[];
   warnings: string[];
+  /** The mirror's joiner figure, from bench/mirror.ts's last full run (a separate run; see `source`). */
+  mirror?: { source: string; clients: number; joinerFirstByteMs: { p50: number; max: number } };
 }
 
 /** A result with no measurement. */
