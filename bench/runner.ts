@@ -37,7 +37,10 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
         blocked.set(target.id, emptyResult('unsupported', `${target.label} has no ${scenario.feature} support`));
         continue;
       }
-      const answer = await probe(scenario, target);
+      const answer = await target.refreshAuth?.().then(
+        () => probe(scenario, target),
+        (e: unknown) => `authentication failed: ${e instanceof Error ? e.message : String(e)}`,
+      ) ?? (await probe(scenario, target));
       if (typeof answer === 'object') notes.set(target.id, answer.note);
       const reason = typeof answer === 'string' ? answer : undefined;
       if (reason) {

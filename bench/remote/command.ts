@@ -46,7 +46,8 @@ Options:
   --only <ids>              scenarios: blob-get,range,manifest,tags,referrers,image-push,push
   --generator bun           use only the bundled Bun clients (no wrk/oha)
   --no-cross-check          measure each figure once, with one generator
-  --window <seconds>        load window of every measurement (default 1 quick, 5 full)
+  --window <seconds>        load window of every measurement (default 1 quick, 5 full; wrk and oha round it to
+                            whole seconds, at least 1)
   --budget <seconds>        stop starting measurements after this long (default 170 quick, 9000 full)
   --out <dir>               report directory (default ./marina-bench-results)
   --name <name>             report file name (default bench)
