@@ -28,7 +28,8 @@ import { Progress } from './lib/progress.ts';
 import { findTools, versionLine } from './lib/tools.ts';
 import { duration } from './lib/units.ts';
 import { evaluateGoals } from './report/goals.ts';
-import { crossCheckFailed, type CaseResult, type RunResults } from './report/results.ts';
+import type { CaseResult, RunResults } from './report/results.ts';
+import { runVerdict } from './report/verdict.ts';
 import type { MirrorReport } from './mirror/report.ts';
 import { updateReadme, writeResults } from './report/write.ts';
 import { plannedMeasurements, runScenarios } from './runner.ts';
@@ -238,19 +239,10 @@ try {
   }
   for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.measured} (goal ${g.target}): ${g.verdict}`);
 
-  // The smoke test's verdict: every Marina case measured without errors (never a speed threshold). A figure whose
-  // two generators disagree fails the full run; a quick run on a shared machine only reports it.
-  const disputed = cases.flatMap((c) => Object.entries(c.targets).filter(([, t]) => crossCheckFailed(t)).map(([id, t]) => `${c.id}@${id}: ${t.reason}`));
-  for (const d of disputed) progress.note(`CROSS-CHECK FAILED: ${d}`);
-  if (disputed.length && profile.name === 'full') exitCode = 1;
-  const broken = cases.filter((c) => {
-    const m = c.targets.marina;
-    return m && ((m.status === 'failed' && !crossCheckFailed(m)) || m.errors > 0);
-  });
-  if (broken.length) {
-    exitCode = 1;
-    for (const c of broken) progress.note(`FAILED: ${c.id} on Marina: ${c.targets.marina!.reason ?? `${c.targets.marina!.errors} errors`}`);
-  }
+  const verdict = runVerdict(cases, profile.name, 'marina');
+  for (const d of verdict.disputed) progress.note(`CROSS-CHECK FAILED: ${d}`);
+  for (const b of verdict.broken) progress.note(`FAILED on Marina: ${b}`);
+  exitCode = verdict.exitCode;
   progress.note(`done in ${duration(progress.elapsed())}`);
 } catch (e) {
   exitCode = 1;

@@ -12,7 +12,8 @@ import { describeMachine } from '../lib/machine.ts';
 import { Progress } from '../lib/progress.ts';
 import { findTools, versionLine } from '../lib/tools.ts';
 import { duration, num } from '../lib/units.ts';
-import { crossCheckFailed, type RunResults } from '../report/results.ts';
+import type { RunResults } from '../report/results.ts';
+import { runVerdict } from '../report/verdict.ts';
 import { writeResults } from '../report/write.ts';
 import { plannedMeasurements, runScenarios } from '../runner.ts';
 import { blobGetScenario, rangeScenario } from '../scenarios/blob-get.ts';
@@ -191,9 +192,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
       const crossText = r.cross ? ` (${r.cross.generator}: ${num(r.cross.median)})` : '';
       const shown = r.status === 'ok' ? `${num(r.median)} ${c.unit}${crossText}${r.errors ? `, ${r.errors} errors` : ''}` : `${r.status.toUpperCase()}: ${r.reason ?? ''}`;
       process.stdout.write(`${c.title}: ${shown}\n`);
-      const failed = r.status === 'failed' || r.status === 'skipped' || r.errors > 0;
-      if (failed && (!crossCheckFailed(r) || profile.name === 'full')) code = 1;
     }
+    const verdict = runVerdict(cases, profile.name, 'remote');
+    const skipped = cases.filter((c) => c.targets.remote?.status === 'skipped').map((c) => c.id);
+    // As in the matrix run, what the budget cut is reported (skipped), not failed.
+    if (skipped.length) process.stderr.write(`warning: the budget ran out before ${skipped.join(', ')}\n`);
+    code = verdict.exitCode;
     process.stdout.write(`report: ${files.join(', ')}\n`);
     progress.note(`done in ${duration(progress.elapsed())}`);
   } catch (e) {

@@ -61,6 +61,7 @@ export class RemoteTarget implements Target {
     if (res.status === 200) {
       this.needsAuth = false;
       delete this.headers.Authorization;
+      this.noteAuth('none (GET /v2/ answered 200)');
       return;
     }
     const challenge = res.headers.get('www-authenticate');
@@ -73,6 +74,12 @@ export class RemoteTarget implements Target {
     await check.arrayBuffer();
     if (check.status !== 200) throw new Error(`credentials refused: GET /v2/ answered ${check.status}`);
     this.headers.Authorization = header;
+    this.noteAuth(header.startsWith('Bearer ') ? 'Bearer token' : 'Basic');
+  }
+
+  /** Records, once, how the registry authenticated the run (for the report). */
+  private noteAuth(how: string): void {
+    if (!this.notes.some((n) => n.startsWith('auth: '))) this.notes.push(`auth: ${how}`);
   }
 
   /** Pushes the data set (blobs the registry lacks, then every manifest); bounded by the registry's answers. */

@@ -1,7 +1,7 @@
 /**
  * `marina bench <url>` against real registries (quick mode, sub-second windows, bundled generators so the test
  * needs no external load tool): Debian's Distribution 2.8, anonymous; Marina with token auth (Basic credentials for
- * the Bearer flow); a read-only run on content already in a repository.
+ * the Bearer flow) and with Basic auth; a read-only run on content already in a repository.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { exportPKCS8, generateKeyPair } from 'jose';
@@ -12,9 +12,11 @@ import { runCli, type ServerProcess } from '../helpers/server.ts';
 import { PASSWORDS, startWithAuth, writeRules, writeUsers } from '../auth/support.ts';
 import { startDistribution, type DistributionServer } from '../support/distribution.ts';
 
+const ROOT = path.resolve(import.meta.dir, '../..');
 let dir: string;
 let distribution: DistributionServer;
 let marina: ServerProcess;
+let marinaBasic: ServerProcess;
 
 beforeAll(async () => {
   dir = tempDir('marina-bench-cli-');
@@ -23,10 +25,12 @@ beforeAll(async () => {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   fs.writeFileSync(keyFile, await exportPKCS8(privateKey), { mode: 0o600 });
   marina = await startWithAuth(dir, ['--htpasswd', await writeUsers(dir), '--access', writeRules(dir), '--token-key', keyFile]);
+  marinaBasic = await startWithAuth(dir, ['--auth', 'basic', '--htpasswd', await writeUsers(dir), '--access', writeRules(dir)]);
 });
 
 afterAll(async () => {
   await marina?.stop();
+  await marinaBasic?.stop();
   await distribution?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -36,6 +40,7 @@ const FAST = ['--quick', '--window', '0.3', '--generator', 'bun'];
 
 interface Report {
   kind: string;
+  targets: { notes: string[] }[];
   cases: { id: string; scenario: string; targets: { remote: { status: string; median: number; errors: number; generator: string; cross?: { generator: string; median: number } } } }[];
 }
 
@@ -76,6 +81,7 @@ describe('marina bench', () => {
     expect(r.stdout).toContain('Manifest GET by tag');
     const report = readReport(out);
     expect(report.kind).toBe('remote');
+    expect(report.targets[0]!.notes).toContain('auth: none (GET /v2/ answered 200)');
     expectMeasured(report, ['manifest', 'tags', 'push']);
     const manifest = report.cases.find((c) => c.id.startsWith('manifest/get-tag'))!;
     expect(manifest.targets.remote.generator).toBe('bun');
@@ -101,8 +107,28 @@ describe('marina bench', () => {
     const r = await runCli(['bench', marina.url, ...FAST, '--username', 'alice', '--only', 'manifest,image-push', '--out', out], { MARINA_BENCH_PASSWORD: PASSWORDS.alice }, 90_000);
     expect(r.stderr).not.toContain('marina bench:');
     expect(r.code).toBe(0);
-    expectMeasured(readReport(out), ['manifest', 'image-push']);
+    const report = readReport(out);
+    expect(report.targets[0]!.notes).toEqual(['as alice', 'auth: Bearer token']);
+    expectMeasured(report, ['manifest', 'image-push']);
   }, 100_000);
+
+  test('answers Basic challenges too, started as `bun bench/run.ts --target-url` (npm run bench -- --target-url)', async () => {
+    const out = path.join(dir, 'marina-basic');
+    const proc = Bun.spawn([process.execPath, path.join(ROOT, 'bench/run.ts'), '--target-url', marinaBasic.url, ...FAST, '--only', 'manifest', '--out', out], {
+      cwd: ROOT,
+      env: { ...process.env, MARINA_BENCH_USERNAME: 'alice', MARINA_BENCH_PASSWORD: PASSWORDS.alice },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited, new Response(proc.stdout).text()]);
+    clearTimeout(timer);
+    expect(stderr).not.toContain('marina bench:');
+    expect(code).toBe(0);
+    const report = readReport(out);
+    expect(report.targets[0]!.notes).toEqual(['as alice', 'auth: Basic']);
+    expectMeasured(report, ['manifest']);
+  }, 70_000);
 
   test('fails clearly with a wrong password or without credentials', async () => {
     const wrong = await runCli(['bench', marina.url, ...FAST, '--username', 'alice', '--password', 'not-it', '--out', path.join(dir, 'x')], {}, 30_000);

@@ -1,7 +1,8 @@
-/** The goal table: every row reported, ratios side by side, and no verdict resting on a disputed figure. */
+/** The report: the goal table (every row, ratios side by side, no verdict on a disputed figure) and the run verdict. */
 import { describe, expect, test } from 'bun:test';
 import { evaluateGoals } from '../../bench/report/goals.ts';
 import { emptyResult, type CaseResult, type RunResults, type TargetResult } from '../../bench/report/results.ts';
+import { runVerdict } from '../../bench/report/verdict.ts';
 
 const ok = (median: number, cross?: number): TargetResult => ({
   ...emptyResult('ok', ''),
@@ -66,5 +67,26 @@ describe('the goal table', () => {
     const quick = evaluateGoals(run([tags], 'quick')).find((g) => g.goal === 'Tags list walks')!;
     expect(quick.verdict).toBe('not measured');
     expect(quick.measured).toBe('5,000 walks/s');
+  });
+});
+
+describe('the run verdict', () => {
+  const c = (id: string, marina: TargetResult): CaseResult => ({ id, scenario: 'manifest', title: id, unit: 'req/s', higherIsBetter: true, targets: { marina, limit: ok(100) } });
+
+  test('a full run fails when any figure failed its cross-check; a quick run reports it and passes', () => {
+    const cases = [c('a', ok(95, 96)), c('b', disputed(99, 60))];
+    const full = runVerdict(cases, 'full', 'marina');
+    expect(full.exitCode).toBe(1);
+    expect(full.disputed).toEqual(['b@marina: generators disagree']);
+    expect(full.broken).toEqual([]);
+    const quick = runVerdict(cases, 'quick', 'marina');
+    expect(quick.exitCode).toBe(0);
+    expect(quick.disputed).toHaveLength(1);
+  });
+
+  test('any run fails when the subject failed a case or saw errors', () => {
+    expect(runVerdict([c('a', { ...ok(10), errors: 3 })], 'quick', 'marina')).toEqual({ exitCode: 1, disputed: [], broken: ['a: 3 errors'] });
+    expect(runVerdict([c('a', emptyResult('failed', 'probe failed: 404'))], 'quick', 'marina').broken).toEqual(['a: probe failed: 404']);
+    expect(runVerdict([c('a', ok(10, 11))], 'full', 'marina').exitCode).toBe(0);
   });
 });
