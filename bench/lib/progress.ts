@@ -12,6 +12,7 @@ export class Progress {
   private done = 0;
   private barShown = false;
   private last = '';
+  private finished = false;
   /** Redraw a bar in place (stderr is a terminal and NO_COLOR/CI do not say otherwise). */
   readonly bar: boolean;
 
@@ -62,6 +63,7 @@ export class Progress {
   finish(): void {
     this.clear();
     this.barShown = false;
+    this.finished = true;
   }
 
   private clear(): void {
@@ -69,7 +71,7 @@ export class Progress {
   }
 
   private draw(): void {
-    if (!this.bar || this.total <= 0) return;
+    if (!this.bar || this.total <= 0 || this.finished) return;
     const filled = Math.min(BAR_WIDTH, Math.round((this.done / this.total) * BAR_WIDTH));
     const columns = process.stderr.columns || 100;
     const head = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${this.done}/${this.total} ${clock(this.elapsed())} `;
