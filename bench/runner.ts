@@ -37,10 +37,7 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
         blocked.set(target.id, emptyResult('unsupported', `${target.label} has no ${scenario.feature} support`));
         continue;
       }
-      const answer = await target.refreshAuth?.().then(
-        () => probe(scenario, target),
-        (e: unknown) => `authentication failed: ${e instanceof Error ? e.message : String(e)}`,
-      ) ?? (await probe(scenario, target));
+      const answer = await probe(scenario, target);
       if (typeof answer === 'object') notes.set(target.id, answer.note);
       const reason = typeof answer === 'string' ? answer : undefined;
       if (reason) {
@@ -90,6 +87,11 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
 
 async function probe(scenario: Scenario, target: Target): Promise<string | undefined | { note: string }> {
   if (!scenario.probe) return undefined;
+  try {
+    await target.refreshAuth?.();
+  } catch (e) {
+    return `authentication failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
   try {
     return await scenario.probe(target);
   } catch (e) {
