@@ -1,9 +1,10 @@
 /**
- * Marina's benchmark harness (issue #5). One command runs every scenario against Marina, CNCF Distribution 2.8
+ * Marina's benchmark harness (issues #5 and #12). One command runs every scenario against Marina, CNCF Distribution 2.8
  * and v3 (when installed) and the Bun limits, side by side on the same data, and writes
  * bench/results/<name>.{md,json,svg}.
  *
- *   bun bench/run.ts            full matrix (≤ 15 min on 2 cores) → results/latest.*, README section updated
+ *   bun bench/run.ts            full matrix, pinned + unpinned (≈ 2 h on 2 cores; run it on a quiet machine)
+ *                               → results/latest.*, README section updated
  *   bun bench/run.ts --quick    CI smoke test (< 3 min) → results/quick.*; fails only if the harness or Marina fails
  *   bun bench/run.ts --target-url <url> [marina bench options]   any registry (see `marina bench --help`)
  *
