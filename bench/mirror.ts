@@ -64,10 +64,15 @@ async function measure(target: MirrorTarget, clients: number, layerDigest: strin
     failures: cold.failures + warm.failures,
     firstError: cold.firstError ?? warm.firstError,
   };
+  const upstreamFirst = coldCounts.firstBlobByteAt;
+  if (upstreamFirst !== undefined && cold.firstByteAts.length) {
+    const after = cold.firstByteAts.map((t) => t - upstreamFirst).sort((a, b) => a - b);
+    row.joinerFirstByteMs = { p50: after[Math.floor((after.length - 1) / 2)]!, max: after.at(-1)! };
+  }
   const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
   log(
     `${target.id} N=${clients}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms, upstream blob GETs ${row.upstreamBlobGets}, ` +
-      `${mib(row.upstreamBlobBytes)} MiB (warm ${mib(warmCounts.blobBytes)}), failures ${row.failures}${row.firstError ? ` (${row.firstError})` : ''}`,
+      `${mib(row.upstreamBlobBytes)} MiB (warm ${mib(warmCounts.blobBytes)}), first byte after upstream ${row.joinerFirstByteMs ? `p50 ${row.joinerFirstByteMs.p50.toFixed(1)} / max ${row.joinerFirstByteMs.max.toFixed(1)} ms` : '–'}, failures ${row.failures}${row.firstError ? ` (${row.firstError})` : ''}`,
   );
   return row;
 }

@@ -52,6 +52,12 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
 
     for (const c of scenario.cases) {
       const samples = new Map<string, TargetResult['samples']>(ready.map((t) => [t.id, []]));
+      // An unmeasured warm-up of this very load on every target, so the first round is not a cold one.
+      for (const target of ready) {
+        if (!c.warmup || performance.now() > capEnd) continue;
+        await target.refreshAuth?.().catch(() => {});
+        await c.warmup(target).catch(() => {});
+      }
       for (let round = 1; round <= c.rounds; round++) {
         for (const target of ready) {
           if (performance.now() > capEnd) {
@@ -61,7 +67,8 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
           const sample = await measureOnce(c, target, round);
           samples.get(target.id)!.push(sample);
           const shown = sample.error ? `error: ${sample.error}` : `${num(sample.value)} ${c.unit}${sample.load?.errors ? ` (${sample.load.errors} errors)` : ''}`;
-          const gen = sample.load ? ` [${sample.load.generator}]` : '';
+          const cross = sample.cross ? `; ${sample.cross.load.generator}: ${num(sample.cross.value)}` : '';
+          const gen = sample.load ? ` [${sample.load.generator}${cross}]` : '';
           progress.step(`${c.title} · ${target.label} · round ${round}/${c.rounds}: ${shown}${gen}`);
         }
       }
@@ -81,6 +88,11 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
 async function probe(scenario: Scenario, target: Target): Promise<string | undefined | { note: string }> {
   if (!scenario.probe) return undefined;
   try {
+    await target.refreshAuth?.();
+  } catch (e) {
+    return `authentication failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  try {
     return await scenario.probe(target);
   } catch (e) {
     return `probe failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -88,8 +100,10 @@ async function probe(scenario: Scenario, target: Target): Promise<string | undef
 }
 
 async function measureOnce(c: Scenario['cases'][number], target: Target, round: number): Promise<TargetResult['samples'][number]> {
-  const watch = c.selfWatched ? undefined : new ServerWatch(target.pid);
+  // A remote registry (pid 0) cannot be watched.
+  const watch = c.selfWatched || !target.pid ? undefined : new ServerWatch(target.pid);
   try {
+    await target.refreshAuth?.();
     const sample = await c.measure(target, round);
     if (watch) sample.server = watch.finish();
     if (c.value) sample.value = c.value(sample);

@@ -19,7 +19,7 @@ export interface BlobEntry {
   bytes?: Uint8Array;
 }
 
-/** Repository names used by the scenarios. */
+/** Repository names used by the scenarios (under the default prefix `bench`). */
 export const REPOS = {
   blobs: 'bench/blobs',
   app: 'bench/app',
@@ -29,6 +29,14 @@ export const REPOS = {
   images: 'bench/images',
   bulkPrefix: 'bench/bulk-',
 } as const;
+
+/** Repository names, by role. */
+export type RepoNames = Record<keyof typeof REPOS, string>;
+
+/** The repository names under another prefix (`marina bench --prefix`, e.g. a namespace the user may push to). */
+export function reposFor(prefix: string): RepoNames {
+  return Object.fromEntries(Object.entries(REPOS).map(([k, v]) => [k, v.replace(/^bench\//, `${prefix}/`)])) as RepoNames;
+}
 
 const BULK_REPOS = 10;
 const BULK_SIZE = 256;
@@ -46,6 +54,8 @@ export interface DataSet {
   tagList: { repo: string; count: number; pageSize: number };
   referrers: { repo: string; subject: string; artifactType: string; expected: number; total: number };
   bulk: { count: number; entry(i: number): BlobEntry };
+  /** Repository names in use. */
+  repos: RepoNames;
 }
 
 /** The pulled blob of a size. */
@@ -61,14 +71,14 @@ export function pushContent(size: number, client: number): Content {
 }
 
 /** Builds the data set for a profile; big blobs are written under `dir`. */
-export function buildDataSet(profile: Profile, dir: string): DataSet {
+export function buildDataSet(profile: Profile, dir: string, repos: RepoNames = REPOS): DataSet {
   fs.mkdirSync(dir, { recursive: true });
   const sizes = [...new Set([...profile.blobGet.sizes, profile.range.blobSize, profile.mixed.size])].sort((a, b) => a - b);
   const getBlobs = sizes.map((size): BlobEntry => {
     const content = new Content(`get/${size}`, size);
     const file = path.join(dir, `get-${sizeId(size)}.bin`);
     content.writeFile(file);
-    return { repo: REPOS.blobs, digest: content.digest(), size, file };
+    return { repo: repos.blobs, digest: content.digest(), size, file };
   });
 
   const small: BlobEntry[] = [];
@@ -86,30 +96,30 @@ export function buildDataSet(profile: Profile, dir: string): DataSet {
   const manifests: ManifestDoc[] = [];
 
   // The pulled manifest: a config and five layers, about 1 KiB like a typical single-platform image.
-  const appConfig = smallBlob(REPOS.app, 'app/config', 1024, MEDIA.config);
-  const appLayers = Array.from({ length: 5 }, (_, i) => smallBlob(REPOS.app, `app/layer/${i}`, 4096, MEDIA.layer));
-  const app = imageManifest(REPOS.app, appConfig, appLayers, { tags: ['v1'] });
+  const appConfig = smallBlob(repos.app, 'app/config', 1024, MEDIA.config);
+  const appLayers = Array.from({ length: 5 }, (_, i) => smallBlob(repos.app, `app/layer/${i}`, 4096, MEDIA.layer));
+  const app = imageManifest(repos.app, appConfig, appLayers, { tags: ['v1'] });
   manifests.push(app);
 
   // Many tags: one manifest per tag, distinct through an annotation, all sharing one config and layer.
-  const tagsConfig = smallBlob(REPOS.tags, 'tags/config', 512, MEDIA.config);
-  const tagsLayer = smallBlob(REPOS.tags, 'tags/layer', 1024, MEDIA.layer);
+  const tagsConfig = smallBlob(repos.tags, 'tags/config', 512, MEDIA.config);
+  const tagsLayer = smallBlob(repos.tags, 'tags/layer', 1024, MEDIA.layer);
   const width = String(profile.tags.count - 1).length;
   for (let i = 0; i < profile.tags.count; i++) {
     const tag = `t${String(i).padStart(width, '0')}`;
-    manifests.push(imageManifest(REPOS.tags, tagsConfig, [tagsLayer], { tags: [tag], annotations: { 'org.opencontainers.image.revision': String(i) } }));
+    manifests.push(imageManifest(repos.tags, tagsConfig, [tagsLayer], { tags: [tag], annotations: { 'org.opencontainers.image.revision': String(i) } }));
   }
 
   // Many referrers of one subject, alternating two artifact types; the scenario filters on one of them.
-  const subject = imageManifest(REPOS.refs, smallBlob(REPOS.refs, 'refs/config', 512, MEDIA.config), [smallBlob(REPOS.refs, 'refs/layer', 1024, MEDIA.layer)], {
+  const subject = imageManifest(repos.refs, smallBlob(repos.refs, 'refs/config', 512, MEDIA.config), [smallBlob(repos.refs, 'refs/layer', 1024, MEDIA.layer)], {
     tags: ['subject'],
   });
   manifests.push(subject);
-  const empty = emptyBlob(REPOS.refs);
+  const empty = emptyBlob(repos.refs);
   const types = ['application/vnd.bench.signature', 'application/vnd.bench.sbom'] as const;
   for (let i = 0; i < profile.referrers.count; i++) {
     manifests.push(
-      imageManifest(REPOS.refs, empty, [empty], {
+      imageManifest(repos.refs, empty, [empty], {
         artifactType: types[i % 2]!,
         subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
         annotations: { 'org.example.index': String(i) },
@@ -122,13 +132,14 @@ export function buildDataSet(profile: Profile, dir: string): DataSet {
     small,
     manifests,
     app: { repo: app.repo, tag: 'v1', digest: app.digest, size: app.bytes.length },
-    tagList: { repo: REPOS.tags, count: profile.tags.count, pageSize: profile.tags.pageSize },
-    referrers: { repo: REPOS.refs, subject: subject.digest, artifactType: types[0], expected: Math.ceil(profile.referrers.count / 2), total: profile.referrers.count },
+    tagList: { repo: repos.tags, count: profile.tags.count, pageSize: profile.tags.pageSize },
+    referrers: { repo: repos.refs, subject: subject.digest, artifactType: types[0], expected: Math.ceil(profile.referrers.count / 2), total: profile.referrers.count },
+    repos,
     bulk: {
       count: profile.coldStart.bulkBlobs,
       entry(i) {
         const bytes = new Content(`bulk/${i}`, BULK_SIZE).bytes();
-        return { repo: `${REPOS.bulkPrefix}${i % BULK_REPOS}`, digest: sha256(bytes), size: BULK_SIZE, bytes };
+        return { repo: `${repos.bulkPrefix}${i % BULK_REPOS}`, digest: sha256(bytes), size: BULK_SIZE, bytes };
       },
     },
   };

@@ -9,7 +9,7 @@ export const MEDIA = {
 } as const;
 
 /** The Accept header a pulling client sends (Distribution 2.8 hides OCI manifests from clients that omit it). */
-export const MANIFEST_ACCEPT = `${MEDIA.manifest}, application/vnd.docker.distribution.manifest.v2+json`;
+export const MANIFEST_ACCEPT = `${MEDIA.manifest}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json`;
 
 /** An OCI descriptor. */
 export interface Descriptor {

@@ -38,3 +38,16 @@ export function pinSelf(p: Pinning): void {
   const r = Bun.spawnSync(['taskset', '-a', '-p', '-c', p.load, String(process.pid)], { stdout: 'ignore', stderr: 'pipe' });
   if (r.exitCode !== 0) throw new Error(`taskset -p failed: ${r.stderr.toString().trim()}`);
 }
+
+/**
+ * Switches to the unpinned placement: servers and load generators started from now on may use every core, and
+ * so may this process.
+ */
+export function unpin(p: Pinning): void {
+  const all = `0-${os.availableParallelism() - 1}`;
+  Bun.spawnSync(['taskset', '-a', '-p', '-c', all, String(process.pid)], { stdout: 'ignore', stderr: 'ignore' });
+  p.server = '';
+  p.load = '';
+  p.enabled = false;
+  p.description = `not pinned: every server and load generator free to use all ${os.availableParallelism()} cores`;
+}

@@ -8,13 +8,13 @@
  * was transferred; only responses completed inside the window count as requests and give latencies.
  */
 import { LatencyRecorder } from '../lib/stats.ts';
-import { Http1Connection, requestTarget } from './http1.ts';
+import { openConnection, requestTarget } from './http1.ts';
 import type { HttpLoad, LoadResult } from './types.ts';
 
 /** Runs the load in this process. */
 export async function runBunLoad(load: HttpLoad): Promise<LoadResult> {
   const url = new URL(load.baseUrl);
-  const port = Number(url.port);
+  const open_ = () => openConnection(url, load.transport);
   const headerLines = Object.entries(load.headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
@@ -32,7 +32,7 @@ export async function runBunLoad(load: HttpLoad): Promise<LoadResult> {
     firstError ??= message;
   };
 
-  const connections = await Promise.all(Array.from({ length: load.connections }, () => Http1Connection.open(url.hostname, port)));
+  const connections = await Promise.all(Array.from({ length: load.connections }, open_));
   const count = (n: number) => {
     if (open) bytes += n;
   };
@@ -65,15 +65,17 @@ export async function runBunLoad(load: HttpLoad): Promise<LoadResult> {
           target = load.walk ? nextLink(res.headers.get('link')) : undefined;
         }
         if (!open) break;
+        // Only a request (or a whole walk) answered with the expected status counts as throughput.
+        if (!ok) continue;
         requests++;
         last = performance.now();
-        if (ok) latencies.add(last - t);
+        latencies.add(last - t);
       } catch (e) {
         if (!open) break;
         note(e instanceof Error ? e.message : String(e));
         conn.close();
         try {
-          conn = await Http1Connection.open(url.hostname, port);
+          conn = await open_();
         } catch {
           break;
         }
@@ -94,7 +96,7 @@ export async function runBunLoad(load: HttpLoad): Promise<LoadResult> {
   const seconds = (Math.min(end, performance.now()) - t0) / 1000;
   for (const c of connections) c.close();
   await Promise.allSettled(loops);
-  return { generator: 'bun', requests, errors, bytes, seconds, ...latencies.summary(), ...(firstError ? { firstError } : {}) };
+  return { generator: load.transport === 'fetch' ? 'bun-fetch' : 'bun', requests, errors, bytes, seconds, ...latencies.summary(), ...(firstError ? { firstError } : {}) };
 }
 
 /** The target of `Link: <…>; rel="next"`, if any. */

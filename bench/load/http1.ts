@@ -31,8 +31,28 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/** What the load clients need from a connection; {@link Http1Connection} and the fetch-based twin provide it. */
+export interface Connection {
+  onBytes: (n: number) => void;
+  readonly isClosed: boolean;
+  request(method: string, target: string, headers: string, body?: BodySource): Promise<ResponseInfo>;
+  close(): void;
+}
+
+/** Which HTTP implementation a load client uses: raw sockets (default) or Bun's fetch (the cross-check). */
+export type Transport = 'socket' | 'fetch';
+
+/** Opens a connection to `baseUrl` with the chosen transport. */
+export async function openConnection(baseUrl: URL, transport: Transport = 'socket'): Promise<Connection> {
+  if (transport === 'fetch') {
+    const { FetchConnection } = await import('./fetch-connection.ts');
+    return new FetchConnection(baseUrl);
+  }
+  return Http1Connection.open(baseUrl);
+}
+
 /** One keep-alive connection. */
-export class Http1Connection {
+export class Http1Connection implements Connection {
   /** Called with the size of every received chunk (headers included). */
   onBytes: (n: number) => void = () => {};
   private socket!: Socket<undefined>;
@@ -42,15 +62,19 @@ export class Http1Connection {
   private body: BodyMode = { kind: 'none' };
   private drained: (() => void) | undefined;
   private closed = false;
+  private hostHeader = '';
 
   private constructor() {}
 
-  /** Connects to host:port. */
-  static async open(host: string, port: number): Promise<Http1Connection> {
+  /** Connects to the host of `url` (TLS for https). */
+  static async open(url: URL): Promise<Http1Connection> {
     const conn = new Http1Connection();
+    const tls = url.protocol === 'https:';
+    conn.hostHeader = url.host;
     conn.socket = await Bun.connect({
-      hostname: host,
-      port,
+      hostname: url.hostname,
+      port: Number(url.port || (tls ? 443 : 80)),
+      ...(tls ? { tls: { serverName: url.hostname, rejectUnauthorized: process.env.MARINA_BENCH_INSECURE !== '1' } } : {}),
       socket: {
         data: (_s, data) => conn.receive(data),
         drain: () => {
@@ -83,7 +107,7 @@ export class Http1Connection {
       this.pending = { isHead: method === 'HEAD', resolve, reject };
     });
     const length = body ? body.length : method === 'GET' || method === 'HEAD' ? -1 : 0;
-    const head = `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}${length >= 0 ? `Content-Length: ${length}\r\n` : ''}\r\n`;
+    const head = `${method} ${target} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}${length >= 0 ? `Content-Length: ${length}\r\n` : ''}\r\n`;
     try {
       await this.write(Buffer.from(head));
       if (body && body.length > 0) {
@@ -221,4 +245,29 @@ export function requestTarget(location: string): string {
   if (location.startsWith('/')) return location;
   const url = new URL(location);
   return `${url.pathname}${url.search}`;
+}
+
+/** A connection that sends `extra` header lines (each ending in CRLF, e.g. credentials) with every request. */
+export function withHeaders(conn: Connection, extra: string): Connection {
+  if (!extra) return conn;
+  return {
+    get onBytes() {
+      return conn.onBytes;
+    },
+    set onBytes(f: (n: number) => void) {
+      conn.onBytes = f;
+    },
+    get isClosed() {
+      return conn.isClosed;
+    },
+    request: (method, target, headers, body) => conn.request(method, target, extra + headers, body),
+    close: () => conn.close(),
+  };
+}
+
+/** Header lines (each ending in CRLF) for a header record. */
+export function headerLines(headers: Record<string, string> | undefined): string {
+  return Object.entries(headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
 }

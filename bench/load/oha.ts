@@ -15,7 +15,7 @@ let jsonFlag: string[] | undefined;
 export async function runOha(oha: string, load: HttpLoad, cores: string): Promise<LoadResult> {
   if (load.walk || load.randomRange || load.paths.length !== 1) throw new Error('oha runs single-URL loads only');
   jsonFlag ??= (await runChild([oha, '--help'], '', 10_000)).stdout.includes('--output-format') ? ['--output-format', 'json'] : ['-j'];
-  const argv = [oha, '--no-tui', ...jsonFlag, '-z', `${load.durationSec}s`, '-c', String(load.connections), '-m', load.method];
+  const argv = [oha, '--no-tui', ...jsonFlag, '-z', `${Math.max(1, Math.round(load.durationSec))}s`, '-c', String(load.connections), '-m', load.method];
   for (const [k, v] of Object.entries(load.headers)) argv.push('-H', `${k}: ${v}`);
   argv.push(`${load.baseUrl}${load.paths[0]}`);
   const out = await runChild(argv, cores, load.durationSec * 1000 + 40_000);
@@ -28,9 +28,10 @@ export async function runOha(oha: string, load: HttpLoad, cores: string): Promis
   let requests = 0;
   let errors = 0;
   let firstError: string | undefined;
+  // Only the expected statuses are throughput; anything else (a fast 404) is an error.
   for (const [status, n] of Object.entries(r.statusCodeDistribution ?? {})) {
-    requests += n;
-    if (!load.okStatus.includes(Number(status))) {
+    if (load.okStatus.includes(Number(status))) requests += n;
+    else {
       errors += n;
       firstError ??= `${n} × HTTP ${status}`;
     }

@@ -11,7 +11,7 @@
 import { Content } from '../data/content.ts';
 import { imageManifest, MEDIA, type Descriptor } from '../data/manifests.ts';
 import { LatencyRecorder } from '../lib/stats.ts';
-import { Http1Connection, requestTarget, type BodySource, type ResponseInfo } from './http1.ts';
+import { headerLines, openConnection, requestTarget, withHeaders, type BodySource, type Connection, type ResponseInfo, type Transport } from './http1.ts';
 import type { LoadResult } from './types.ts';
 
 /** A push load. */
@@ -30,6 +30,10 @@ export interface PushLoad {
   blob?: { size: number; chunkSize: number; seeds: string[]; digests: string[] };
   /** Image mode: a config and `layers` layers per image, unique per run through `nonce`. */
   image?: { layers: number; layerSize: number; nonce: string };
+  /** Extra request headers (credentials), each sent with every request. */
+  headers?: Record<string, string>;
+  /** HTTP implementation: raw sockets (default) or Bun's fetch (the cross-check). */
+  transport?: Transport;
 }
 
 const OCTETS = 'Content-Type: application/octet-stream\r\n';
@@ -37,7 +41,8 @@ const OCTETS = 'Content-Type: application/octet-stream\r\n';
 /** Runs the push load in this process. */
 export async function runPushLoad(load: PushLoad): Promise<LoadResult> {
   const url = new URL(load.baseUrl);
-  const connect = () => Http1Connection.open(url.hostname, Number(url.port));
+  const extra = headerLines(load.headers);
+  const connect = async () => withHeaders(await openConnection(url, load.transport), extra);
   const latencies = new LatencyRecorder();
   let requests = 0;
   let errors = 0;
@@ -76,13 +81,13 @@ export async function runPushLoad(load: PushLoad): Promise<LoadResult> {
   clearTimeout(cap);
   for (const c of conns) c.close();
   if (aborted) firstError ??= `aborted at the ${load.capSec} s cap`;
-  const result: LoadResult = { generator: 'bun-push', requests, errors: errors + (aborted ? 1 : 0), bytes, seconds: (last - t0) / 1000, ...latencies.summary() };
+  const result: LoadResult = { generator: load.transport === 'fetch' ? 'fetch-push' : 'bun-push', requests, errors: errors + (aborted ? 1 : 0), bytes, seconds: (last - t0) / 1000, ...latencies.summary() };
   if (firstError) result.firstError = firstError;
   return result;
 }
 
 /** One blob push; returns the bytes sent. */
-async function pushBlob(conn: Http1Connection, load: PushLoad, i: number): Promise<number> {
+async function pushBlob(conn: Connection, load: PushLoad, i: number): Promise<number> {
   const spec = load.blob!;
   const content = new Content(spec.seeds[i]!, spec.size);
   const digest = spec.digests[i]!;
@@ -102,7 +107,7 @@ async function pushBlob(conn: Http1Connection, load: PushLoad, i: number): Promi
 }
 
 /** One image push as a client does it: per blob HEAD (absent), POST, PUT; then the manifest. */
-async function pushImage(conn: Http1Connection, load: PushLoad, i: number, k: number): Promise<number> {
+async function pushImage(conn: Connection, load: PushLoad, i: number, k: number): Promise<number> {
   const spec = load.image!;
   const repo = `${load.repo}-${i}`;
   const seed = `${spec.nonce}/c${i}/k${k}`;
@@ -126,7 +131,7 @@ async function pushImage(conn: Http1Connection, load: PushLoad, i: number, k: nu
   return sent + manifest.bytes.length;
 }
 
-async function startUpload(conn: Http1Connection, repo: string): Promise<string> {
+async function startUpload(conn: Connection, repo: string): Promise<string> {
   const res = expect(await conn.request('POST', `/v2/${repo}/blobs/uploads/`, ''), 202, 'POST');
   const location = res.headers.get('location');
   if (!location) throw new Error('upload POST without Location');

@@ -1,7 +1,7 @@
 /** The load generators' common contract: what to send, and what came back. */
 
 /** Which program produced a number. */
-export type GeneratorId = 'wrk' | 'oha' | 'bun' | 'bun-push';
+export type GeneratorId = 'wrk' | 'oha' | 'bun' | 'bun-fetch' | 'bun-push' | 'fetch-push';
 
 /** A request-loop load: `connections` clients sending requests back to back for `durationSec`. */
 export interface HttpLoad {
@@ -27,12 +27,16 @@ export interface HttpLoad {
    * and the measured time runs to the last completion. For loads whose unit (a walk) can outlast the window.
    */
   drainSec?: number;
+  /** Size of one response body (a hint: wrk counts statuses exactly only for small bodies). */
+  bodySize?: number;
+  /** HTTP implementation of the bundled client: raw sockets (default) or Bun's fetch (the cross-check). */
+  transport?: 'socket' | 'fetch';
 }
 
 /** What a load run measured. */
 export interface LoadResult {
   generator: GeneratorId;
-  /** Requests (or walks, or pushes) completed inside the window. */
+  /** Requests (or walks, or pushes) completed inside the window with the expected status; nothing else counts. */
   requests: number;
   /** Completed with an unexpected status, or failed at the socket. */
   errors: number;

@@ -9,6 +9,8 @@ export interface ProxyCounts {
   blobGets: number;
   /** Response body bytes sent back for `/blobs/` requests. */
   blobBytes: number;
+  /** `performance.now()` when the first blob body byte came back from the upstream (the harness's clock). */
+  firstBlobByteAt?: number;
 }
 
 /** A running counting proxy (node:http, so streamed bodies keep their Content-Length). */
@@ -38,7 +40,11 @@ export class CountingProxy {
         proxy.active++;
         up.once('close', () => proxy.active--);
         res.writeHead(up.statusCode ?? 502, up.headers);
-        if (blob) up.on('data', (chunk: Buffer) => (counts.blobBytes += chunk.byteLength));
+        if (blob)
+          up.on('data', (chunk: Buffer) => {
+            counts.firstBlobByteAt ??= performance.now();
+            counts.blobBytes += chunk.byteLength;
+          });
         up.pipe(res);
       });
       out.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));

@@ -8,6 +8,8 @@ export interface PullRound {
   failures: number;
   /** The first failure's message, if any. */
   firstError?: string;
+  /** `performance.now()` when each successful client received the first byte of the layer. */
+  firstByteAts: number[];
 }
 
 /** Runs `clients` concurrent pulls of `<base>/v2/<repository>` and checks every layer's sha256. */
@@ -17,10 +19,12 @@ export async function pullRound(base: string, repository: string, clients: numbe
   const ms = performance.now() - t0;
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   const firstError = failed[0] ? String(failed[0].reason instanceof Error ? failed[0].reason.message : failed[0].reason) : undefined;
-  return { ms, failures: failed.length, firstError };
+  const firstByteAts = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  return { ms, failures: failed.length, firstError, firstByteAts };
 }
 
-async function pullOnce(base: string, repository: string, layerDigest: string, timeoutMs: number): Promise<void> {
+/** One pull; resolves with the time the first layer byte arrived. */
+async function pullOnce(base: string, repository: string, layerDigest: string, timeoutMs: number): Promise<number> {
   const signal = AbortSignal.timeout(timeoutMs);
   const res = await fetch(`${base}/v2/${repository}/manifests/${TAG}`, { headers: { Accept: OCI_MANIFEST }, signal });
   if (res.status !== 200) throw new Error(`manifest: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
@@ -30,7 +34,12 @@ async function pullOnce(base: string, repository: string, layerDigest: string, t
   const blob = await fetch(`${base}/v2/${repository}/blobs/${digest}`, { signal });
   if (blob.status !== 200 || !blob.body) throw new Error(`blob: HTTP ${blob.status} ${(await blob.text()).slice(0, 200)}`);
   const hasher = new Bun.CryptoHasher('sha256');
-  for await (const chunk of blob.body) hasher.update(chunk);
+  let firstByteAt: number | undefined;
+  for await (const chunk of blob.body) {
+    firstByteAt ??= performance.now();
+    hasher.update(chunk);
+  }
   const got = `sha256:${hasher.digest('hex')}`;
   if (got !== layerDigest) throw new Error(`blob hashed to ${got}`);
+  return firstByteAt ?? performance.now();
 }

@@ -16,6 +16,11 @@ export interface MirrorRow {
   warmUpstreamBlobBytes: number;
   failures: number;
   firstError?: string;
+  /**
+   * Cold round: each client's first layer byte minus the upstream's first blob byte (at the proxy), ms — how long a
+   * client joining a fetch in flight waits after the upstream started answering. p50 and max over the clients.
+   */
+  joinerFirstByteMs?: { p50: number; max: number };
 }
 
 /** Everything a report shows. */
@@ -45,13 +50,16 @@ export function toMarkdown(r: MirrorReport): string {
     'The N clients run in the harness process on the same machine and hash every byte, so on few cores large-N',
     'times are bound by the clients; the upstream columns are the cache-efficiency figures.',
     '',
-    '| target | N | cold ms | warm ms | upstream blob GETs | upstream MiB (warm) | MiB per client | failures |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    'First byte after upstream: in the cold round, each client\'s first layer byte minus the moment the upstream\'s first',
+    'blob byte reached the proxy (one clock: all in the harness process), p50 / max over the clients.',
+    '',
+    '| target | N | cold ms | warm ms | first byte after upstream, ms (p50 / max) | upstream blob GETs | upstream MiB (warm) | MiB per client | failures |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of r.rows) {
     const mib = row.upstreamBlobBytes / MiB;
     lines.push(
-      `| ${row.target} | ${row.clients} | ${row.coldMs.toFixed(0)} | ${row.warmMs.toFixed(0)} | ${row.upstreamBlobGets} | ` +
+      `| ${row.target} | ${row.clients} | ${row.coldMs.toFixed(0)} | ${row.warmMs.toFixed(0)} | ${row.joinerFirstByteMs ? `${row.joinerFirstByteMs.p50.toFixed(1)} / ${row.joinerFirstByteMs.max.toFixed(1)}` : '–'} | ${row.upstreamBlobGets} | ` +
         `${mib.toFixed(1)} (${(row.warmUpstreamBlobBytes / MiB).toFixed(1)}) | ${(mib / row.clients).toFixed(1)} | ${row.failures} |`,
     );
   }

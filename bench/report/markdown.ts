@@ -1,15 +1,23 @@
 /** Renders a run as Markdown: setup, the issue's goals, one table per scenario with ratios, then the details. */
 import { duration, mib, num } from '../lib/units.ts';
-import { evaluateGoals } from './goals.ts';
-import { cpuUnit, marinaRatio, type RunResults, type TargetResult } from './results.ts';
+import { evaluateGoals, goalTable } from './goals.ts';
+import { crossCheckFailed, cpuUnit, marinaRatio, type RunResults, type TargetResult } from './results.ts';
 
 /** The whole report. */
 export function renderMarkdown(r: RunResults): string {
   const out: string[] = [];
+  if (r.kind === 'remote') {
+    out.push(`# Registry benchmark (marina bench) — ${r.mode} run`, '');
+    out.push(...setup(r), '');
+    out.push('Cold start and peak server memory need a local process and are not measured against a remote registry.', '');
+    out.push(resultTables(r), '## Details', '', detailTable(r), '');
+    if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
+    return out.join('\n');
+  }
   out.push(`# Marina benchmark — ${r.mode} run`, '');
   out.push(...setup(r), '');
-  out.push('## Goals (issue #5)', '', '| Goal | Verdict | Detail |', '| --- | --- | --- |');
-  for (const g of evaluateGoals(r)) out.push(`| ${g.goal} | **${g.verdict}** | ${g.detail} |`);
+  out.push('## Goals (issue #12)', '', 'Ratios are Marina ÷ the other target, measured side by side in this run (pinned placement; unpinned figures in the detail); a figure that failed its cross-check does not count.', '');
+  out.push(...goalTable(evaluateGoals(r)));
   out.push('', resultTables(r));
   out.push('## Details', '', detailTable(r), '');
   if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
@@ -40,10 +48,10 @@ function setup(r: RunResults): string[] {
 
 /** One table per scenario: medians per target, then Marina's ratio to each other target (> 1 = Marina better). */
 export function resultTables(r: RunResults): string {
-  const others = r.targets.filter((t) => t.id !== 'marina');
+  const others = r.targets.filter((t) => t.role !== 'subject');
   const out: string[] = [];
   out.push('## Results', '');
-  out.push('Median of the rounds; ± is half the range between the best and worst round, relative to the median. Ratios are Marina ÷ target for throughput and target ÷ Marina for time and memory, so above 1× always means Marina is better.', '');
+  out.push('Median of the rounds; ± is half the range between the best and worst round, relative to the median (min and max per cell are in the details). A cell `✗ a vs b` failed its cross-check: the second load generator measured b, more than 25% away from a, so the figure is not reported as a result. Ratios are Marina ÷ target for throughput and target ÷ Marina for time and memory, so above 1× always means Marina is better.', '');
   for (const s of r.scenarios) {
     const cases = r.cases.filter((c) => c.scenario === s.id);
     if (!cases.length) continue;
@@ -75,24 +83,26 @@ export function resultTables(r: RunResults): string {
 
 function cell(t: TargetResult | undefined): string {
   if (!t) return '–';
+  if (crossCheckFailed(t)) return `✗ ${num(t.median)} vs ${num(t.cross!.median)}`;
   if (t.status !== 'ok') return 'n/a';
   const spread = t.samples.length > 1 ? ` ±${(t.spread * 50).toFixed(0)}%` : '';
   return `${num(t.median)}${spread}${t.errors ? ` ⚠${t.errors} errors` : ''}`;
 }
 
-/** Latency, server CPU, peak RSS and the generator of every measured cell. */
+/** Spread (min/median/max), cross-check, latency, server CPU, peak RSS and the generators of every measured cell. */
 function detailTable(r: RunResults): string {
   const out = [
-    '| Case | Target | Median | Rounds | p50 | p99 | Server CPU | Server CPU per unit | Server peak RSS | Errors | Generator |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| Case | Target | Min | Median | Max | Rounds | Cross-check (median, gap) | p50 | p99 | Server CPU | Server CPU per unit | Server peak RSS | Errors | Generator |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const c of r.cases) {
     for (const t of r.targets) {
       const x = c.targets[t.id];
-      if (!x || x.status !== 'ok') continue;
+      if (!x || (x.status !== 'ok' && !crossCheckFailed(x))) continue;
       const ms = (v: number | undefined) => (v === undefined ? '–' : `${num(v)} ms`);
+      const cross = x.cross ? `${x.cross.generator} ${num(x.cross.median)}, ${Number.isFinite(x.cross.disagreement) ? `${(x.cross.disagreement * 100).toFixed(0)}%` : '∞'}${crossCheckFailed(x) ? ' **FAILED**' : ''}` : 'none';
       out.push(
-        `| ${c.title} | ${t.label} | ${num(x.median)} ${c.unit} | ${x.samples.length} | ${ms(x.p50Ms)} | ${ms(x.p99Ms)} | ${x.cpuShare === undefined ? '–' : `${(x.cpuShare * 100).toFixed(0)}%`} | ${x.cpuPerUnit === undefined ? '–' : `${num(x.cpuPerUnit)} ${cpuUnit(c.unit)}`} | ${x.peakRssMiB === undefined ? '–' : mib(x.peakRssMiB * 2 ** 20)} | ${x.errors} | ${x.generator} |`,
+        `| ${c.title} | ${t.label} | ${num(x.min)} | ${num(x.median)} ${c.unit} | ${num(x.max)} | ${x.samples.length} | ${cross} | ${ms(x.p50Ms)} | ${ms(x.p99Ms)} | ${x.cpuShare === undefined ? '–' : `${(x.cpuShare * 100).toFixed(0)}%`} | ${x.cpuPerUnit === undefined ? '–' : `${num(x.cpuPerUnit)} ${cpuUnit(c.unit)}`} | ${x.peakRssMiB === undefined ? '–' : mib(x.peakRssMiB * 2 ** 20)} | ${x.errors} | ${x.generator} |`,
       );
     }
   }

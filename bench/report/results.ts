@@ -1,6 +1,7 @@
 /** The result model written to JSON and rendered to Markdown and SVG, and how rounds are summarised. */
 import type { MachineInfo } from '../lib/machine.ts';
 import { median, spread } from '../lib/stats.ts';
+import { CROSS_CHECK_TOLERANCE, disagreement } from '../load/generators.ts';
 import type { Sample } from '../scenarios/types.ts';
 import type { Limits } from '../scenarios/limits.ts';
 import type { Role } from '../targets/types.ts';
@@ -32,6 +33,11 @@ export interface TargetResult {
   errors: number;
   /** Load generator(s) that produced the numbers. */
   generator: string;
+  /**
+   * The second generator's view of the same rounds: its median, and max/min − 1 between the two medians. Above
+   * {@link CROSS_CHECK_TOLERANCE} the result is `failed` (the figure is not trusted), keeping the numbers here.
+   */
+  cross?: { generator: string; median: number; min: number; max: number; disagreement: number; errors: number };
 }
 
 /** One case across targets. */
@@ -41,6 +47,8 @@ export interface CaseResult {
   title: string;
   unit: string;
   higherIsBetter: boolean;
+  /** Pinned (server and load on separate cores) or unpinned (both free, as users run them). */
+  placement?: 'pinned' | 'unpinned';
   targets: Record<string, TargetResult>;
 }
 
@@ -56,6 +64,8 @@ export interface TargetInfo {
 /** Everything a run produced. */
 export interface RunResults {
   schema: 1;
+  /** `matrix` (bench/run.ts: Marina, Distribution, limits) or `remote` (marina bench <url>: one registry). */
+  kind?: 'matrix' | 'remote';
   mode: 'quick' | 'full';
   command: string;
   startedAt: string;
@@ -69,6 +79,8 @@ export interface RunResults {
   scenarios: { id: string; title: string; description: string }[];
   cases: CaseResult[];
   warnings: string[];
+  /** The mirror's joiner figure, from bench/mirror.ts's last full run (a separate run; see `source`). */
+  mirror?: { source: string; clients: number; joinerFirstByteMs: { p50: number; max: number } };
 }
 
 /** A result with no measurement. */
@@ -107,7 +119,24 @@ export function summarise(samples: TargetResult['samples'], unit: string): Targe
   if (cpu) result.cpuShare = median(cpu);
   if (rss) result.peakRssMiB = Math.max(...rss) / 2 ** 20;
   if (perUnit) result.cpuPerUnit = median(perUnit);
+  const crossed = good.filter((s) => s.cross);
+  if (crossed.length) {
+    const values2 = crossed.map((s) => s.cross!.value).filter(Number.isFinite);
+    const m2 = values2.length ? median(values2) : Number.NaN;
+    const gap = Number.isFinite(m2) ? disagreement(result.median, m2) : Number.POSITIVE_INFINITY;
+    const errors2 = crossed.reduce((n, s) => n + s.cross!.load.errors, 0);
+    result.cross = { generator: [...new Set(crossed.map((s) => s.cross!.load.generator))].join('+'), median: m2, min: Math.min(...values2), max: Math.max(...values2), disagreement: gap, errors: errors2 };
+    if (!(gap <= CROSS_CHECK_TOLERANCE)) {
+      result.status = 'failed';
+      result.reason = `generators disagree: ${result.generator} ${fmt(result.median)} vs ${result.cross.generator} ${fmt(m2)} ${unit} (${Number.isFinite(gap) ? `${(gap * 100).toFixed(0)}%` : '∞'} apart, > ${CROSS_CHECK_TOLERANCE * 100}%)`;
+    }
+    result.errors += errors2;
+  }
   return result;
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : 'NaN';
 }
 
 /**
@@ -125,6 +154,11 @@ export function cpuPerUnit(s: Sample, unit: string): number | undefined {
 /** The unit of {@link cpuPerUnit} for a case unit: `ms/GiB` or `µs/<operation>`. */
 export function cpuUnit(unit: string): string {
   return unit === 'MiB/s' ? 'ms/GiB' : `µs/${unit.split('/')[0]!.replace(/s$/, '')}`;
+}
+
+/** True when a result failed because its two generators disagreed. */
+export function crossCheckFailed(t: TargetResult | undefined): boolean {
+  return Boolean(t?.cross && !(t.cross.disagreement <= CROSS_CHECK_TOLERANCE));
 }
 
 /** Marina's standing against another target on a case: > 1 means Marina is better (faster, or lighter). */

@@ -1,7 +1,7 @@
 /** Writes a run's results: `<name>.json`, `<name>.md`, `<name>.svg`, and the README's results section. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { evaluateGoals } from './goals.ts';
+import { evaluateGoals, goalTable } from './goals.ts';
 import { renderMarkdown, resultTables } from './markdown.ts';
 import type { RunResults } from './results.ts';
 import { renderSvg } from './svg.ts';
@@ -33,9 +33,7 @@ export function updateReadme(readme: string, results: RunResults, relSvg: string
     '',
     `Run of ${results.startedAt} (${results.mode}, ${Math.round(results.durationSec)} s) on ${results.machine.cpu}, ${results.machine.cores} cores, load average ${results.machine.loadAverage.toFixed(2)} at start; ${results.targets.map((t) => `${t.label} ${t.version}`).join(', ')}. Full report with latency, server CPU and memory per cell: [results/latest.md](results/latest.md).`,
     '',
-    '| Goal | Verdict | Detail |',
-    '| --- | --- | --- |',
-    ...goals.map((g) => `| ${g.goal} | **${g.verdict}** | ${g.detail} |`),
+    ...goalTable(goals),
     '',
     `![throughput per case](${relSvg})`,
     '',

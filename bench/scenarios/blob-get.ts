@@ -1,9 +1,9 @@
 /** Blob GET of every size at every concurrency (whole blobs), and 1 MiB Range reads at random offsets. */
-import { getBlob, REPOS } from '../data/dataset.ts';
+import { getBlob } from '../data/dataset.ts';
 import { sizeId, sizeLabel } from '../lib/units.ts';
 import type { HttpLoad } from '../load/types.ts';
 import type { Target } from '../targets/types.ts';
-import { httpCase, warm } from './http-case.ts';
+import { httpCase } from './http-case.ts';
 import type { Scenario, ScenarioEnv } from './types.ts';
 
 const SMALL = 64 * 1024;
@@ -11,7 +11,7 @@ const SMALL = 64 * 1024;
 /** Whole-blob GETs. */
 export function blobGetScenario(env: ScenarioEnv): Scenario {
   const { profile, data } = env;
-  const path = (size: number) => `/v2/${REPOS.blobs}/blobs/${getBlob(data, size).digest}`;
+  const path = (size: number) => `/v2/${getBlob(data, size).repo}/blobs/${getBlob(data, size).digest}`;
   const load = (target: Target, size: number, connections: number): HttpLoad => ({
     baseUrl: target.baseUrl,
     method: 'GET',
@@ -42,7 +42,6 @@ export function blobGetScenario(env: ScenarioEnv): Scenario {
     description: 'GET /v2/<name>/blobs/<digest> of a whole blob, back to back on keep-alive connections.',
     cases,
     probe: (target) => probeBlob(target, path(smallest), smallest),
-    warmup: (target) => warm(env, load(target, smallest, 8)),
   };
 }
 
@@ -50,7 +49,7 @@ export function blobGetScenario(env: ScenarioEnv): Scenario {
 export function rangeScenario(env: ScenarioEnv): Scenario {
   const { profile, data } = env;
   const { length, blobSize, concurrency } = profile.range;
-  const path = `/v2/${REPOS.blobs}/blobs/${getBlob(data, blobSize).digest}`;
+  const path = `/v2/${getBlob(data, blobSize).repo}/blobs/${getBlob(data, blobSize).digest}`;
   return {
     id: 'range',
     title: 'Range reads',
@@ -77,7 +76,7 @@ export function rangeScenario(env: ScenarioEnv): Scenario {
       }),
     ],
     async probe(target) {
-      const res = await fetch(`${target.baseUrl}${path}`, { headers: { Range: 'bytes=100-199' } });
+      const res = await fetch(`${target.baseUrl}${path}`, { headers: { ...target.headers, Range: 'bytes=100-199' } });
       const body = await res.arrayBuffer();
       if (res.status !== 206 || body.byteLength !== 100) return `Range GET answered ${res.status} with ${body.byteLength} bytes`;
       return undefined;
@@ -86,7 +85,7 @@ export function rangeScenario(env: ScenarioEnv): Scenario {
 }
 
 async function probeBlob(target: Target, path: string, size: number): Promise<string | undefined> {
-  const res = await fetch(`${target.baseUrl}${path}`);
+  const res = await fetch(`${target.baseUrl}${path}`, { headers: target.headers });
   const body = await res.arrayBuffer();
   if (res.status !== 200) return `blob GET answered ${res.status}`;
   if (body.byteLength !== size) return `blob GET returned ${body.byteLength} bytes, expected ${size}`;

@@ -1,5 +1,5 @@
 /** Builds cases from request loops (GET/HEAD for a time window), shared by the pull-side scenarios. */
-import { chooseGenerator, runLoad } from '../load/generators.ts';
+import { chooseGenerator, crossGenerator, runLoad } from '../load/generators.ts';
 import type { HttpLoad, LoadResult } from '../load/types.ts';
 import { MiB } from '../lib/units.ts';
 import type { Target } from '../targets/types.ts';
@@ -19,8 +19,15 @@ export interface HttpCaseOptions {
   load(target: Target): HttpLoad;
 }
 
-/** A case that runs one request loop per measurement. */
+/**
+ * A case that runs one request loop per measurement, then (when cross-checking) the same loop with a second,
+ * independent generator; the runner compares the two medians.
+ */
 export function httpCase(env: ScenarioEnv, options: HttpCaseOptions): Case {
+  const loadOf = (target: Target): HttpLoad => {
+    const load = options.load(target);
+    return { ...load, headers: { ...target.headers, ...load.headers }, bodySize: options.bodySize };
+  };
   return {
     id: options.id,
     title: options.title,
@@ -28,10 +35,17 @@ export function httpCase(env: ScenarioEnv, options: HttpCaseOptions): Case {
     higherIsBetter: true,
     rounds: options.rounds,
     async measure(target) {
-      const load = options.load(target);
-      const result = await runLoad(load, chooseGenerator(load, options.bodySize, env.generators), env.generators);
-      return sampleOf(result, options.unit);
+      const load = loadOf(target);
+      const primary = chooseGenerator(load, options.bodySize, env.generators);
+      const sample = sampleOf(await runLoad(load, primary, env.generators), options.unit);
+      const second = env.generators.crossCheck ? crossGenerator(load, primary, env.generators) : undefined;
+      if (second) {
+        const cross = await runLoad(load, second, env.generators);
+        sample.cross = { load: cross, value: sampleOf(cross, options.unit).value };
+      }
+      return sample;
     },
+    warmup: (target) => warm(env, loadOf(target)),
   };
 }
 
@@ -42,7 +56,8 @@ export function sampleOf(result: LoadResult, unit: RateUnit): Sample {
   return { value, load: result };
 }
 
-/** A short unmeasured load with the bundled client (warms JITs and caches). */
+/** A short unmeasured load with the bundled client (warms JITs, caches and connection pools). */
 export async function warm(env: ScenarioEnv, load: HttpLoad): Promise<void> {
-  await runLoad({ ...load, durationSec: env.profile.warmupSec, maxRequests: 100_000 }, 'bun', env.generators);
+  if (env.profile.warmupSec <= 0) return;
+  await runLoad({ ...load, durationSec: env.profile.warmupSec, maxRequests: 1_000_000, drainSec: load.drainSec ? 5 : undefined }, 'bun', env.generators);
 }

@@ -41,7 +41,7 @@ export function tagsScenario(env: ScenarioEnv): Scenario {
       const tags: string[] = [];
       let pages = 0;
       while (url && pages <= count) {
-        const res: Response = await fetch(url);
+        const res: Response = await fetch(url, { headers: target.headers });
         if (res.status !== 200) return `tags list answered ${res.status}`;
         tags.push(...(((await res.json()) as { tags?: string[] }).tags ?? []));
         pages++;
@@ -86,7 +86,7 @@ export function referrersScenario(env: ScenarioEnv): Scenario {
       }),
     ],
     async probe(target) {
-      const res = await fetch(`${target.baseUrl}${path}`);
+      const res = await fetch(`${target.baseUrl}${path}`, { headers: target.headers });
       if (res.status === 404) return 'no referrers API (404)';
       if (res.status !== 200) return `referrers answered ${res.status}`;
       const body = (await res.json()) as { manifests?: { artifactType?: string }[] };

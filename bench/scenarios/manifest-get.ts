@@ -2,7 +2,7 @@
 import { MANIFEST_ACCEPT } from '../data/manifests.ts';
 import type { HttpLoad } from '../load/types.ts';
 import type { Target } from '../targets/types.ts';
-import { httpCase, warm } from './http-case.ts';
+import { httpCase } from './http-case.ts';
 import type { Scenario, ScenarioEnv } from './types.ts';
 
 /** The four manifest pull shapes. */
@@ -41,7 +41,7 @@ export function manifestScenario(env: ScenarioEnv): Scenario {
       }),
     ),
     async probe(target) {
-      const res = await fetch(`${target.baseUrl}/v2/${data.app.repo}/manifests/${data.app.tag}`, { headers: { Accept: MANIFEST_ACCEPT } });
+      const res = await fetch(`${target.baseUrl}/v2/${data.app.repo}/manifests/${data.app.tag}`, { headers: { ...target.headers, Accept: MANIFEST_ACCEPT } });
       const body = await res.arrayBuffer();
       if (res.status !== 200) return `manifest GET answered ${res.status}`;
       if (body.byteLength !== data.app.size) return `manifest GET returned ${body.byteLength} bytes, expected ${data.app.size}`;
@@ -49,6 +49,5 @@ export function manifestScenario(env: ScenarioEnv): Scenario {
       if (digest !== data.app.digest) return `manifest GET sent Docker-Content-Digest ${digest}`;
       return undefined;
     },
-    warmup: (target) => warm(env, load(target, 'GET', data.app.tag)),
   };
 }

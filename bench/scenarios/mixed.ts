@@ -2,7 +2,7 @@
  * Peak server memory while many clients push and pull big blobs at once: half the clients push (monolithic),
  * half pull, for a fixed window; then everything is cut off. The value is the server's peak RSS.
  */
-import { getBlob, REPOS } from '../data/dataset.ts';
+import { getBlob } from '../data/dataset.ts';
 import { MiB, sizeId, sizeLabel } from '../lib/units.ts';
 import { runLoad } from '../load/generators.ts';
 import { pushBlobs, runPush } from './push.ts';
@@ -32,7 +32,8 @@ export function mixedScenario(env: ScenarioEnv): Scenario {
             runPush(env, {
               baseUrl: target.baseUrl,
               mode: 'monolithic',
-              repo: REPOS.push,
+              repo: data.repos.push,
+              headers: target.headers,
               clients: pushers,
               windowSec,
               capSec: windowSec,
@@ -43,8 +44,8 @@ export function mixedScenario(env: ScenarioEnv): Scenario {
               {
                 baseUrl: target.baseUrl,
                 method: 'GET',
-                paths: [`/v2/${REPOS.blobs}/blobs/${blob.digest}`],
-                headers: {},
+                paths: [`/v2/${blob.repo}/blobs/${blob.digest}`],
+                headers: target.headers,
                 connections: pullers,
                 durationSec: windowSec,
                 maxRequests: 1_000_000,

@@ -1,5 +1,5 @@
 /** Blob pushes (monolithic POST+PUT and chunked 8 MiB PATCHes) and whole-image pushes from many clients. */
-import { pushContent, REPOS } from '../data/dataset.ts';
+import { pushContent } from '../data/dataset.ts';
 import { runChild } from '../lib/child.ts';
 import { MiB, sizeId, sizeLabel } from '../lib/units.ts';
 import type { PushLoad } from '../load/push-load.ts';
@@ -8,6 +8,8 @@ import type { Target } from '../targets/types.ts';
 import type { Case, Sample, Scenario, ScenarioEnv } from './types.ts';
 
 const PUSH_LOAD = new URL('../load/push-load.ts', import.meta.url).pathname;
+/** Pushes up to this size are cross-checked (the fetch client builds bodies up to 256 MiB in memory, per client). */
+const CROSS_CHECK_MAX_PUSH = 64 * MiB;
 
 /** Runs the push client child process on the load cores. */
 export async function runPush(env: ScenarioEnv, load: PushLoad): Promise<LoadResult> {
@@ -39,18 +41,27 @@ export function blobPushScenario(env: ScenarioEnv): Scenario {
       rounds: big ? 1 : profile.heavyRounds,
       async measure(target: Target): Promise<Sample> {
         cached ??= blobs();
-        const result = await runPush(env, {
+        const load: PushLoad = {
           baseUrl: target.baseUrl,
+          headers: target.headers,
           mode,
-          repo: REPOS.push,
+          repo: env.data.repos.push,
           clients,
           // A big push is one per client; smaller ones repeat for the window.
           windowSec: big ? 1 : profile.push.windowSec,
           capSec: profile.scenarioCapSec,
           maxPerClient: big ? 1 : profile.push.maxPerClient,
           blob: { size, chunkSize, ...cached },
-        });
-        return { value: result.bytes / MiB / result.seconds, load: result, extra: { pushesPerSec: result.requests / result.seconds } };
+        };
+        const result = await runPush(env, load);
+        const sample: Sample = { value: result.bytes / MiB / result.seconds, load: result, extra: { pushesPerSec: result.requests / result.seconds } };
+        // The cross-check pushes the same blobs again through Bun's fetch, once the first pushes are forgotten.
+        if (env.generators.crossCheck && size <= CROSS_CHECK_MAX_PUSH) {
+          target.forgetBlobs(cached.digests);
+          const cross = await runPush(env, { ...load, transport: 'fetch' });
+          sample.cross = { load: cross, value: cross.bytes / MiB / cross.seconds };
+        }
+        return sample;
       },
       async after(target: Target) {
         if (cached) target.forgetBlobs(cached.digests);
@@ -85,17 +96,24 @@ export function imagePushScenario(env: ScenarioEnv): Scenario {
         higherIsBetter: true,
         rounds: profile.heavyRounds,
         async measure(target, round) {
-          const result = await runPush(env, {
+          const load: PushLoad = {
             baseUrl: target.baseUrl,
+            headers: target.headers,
             mode: 'image',
-            repo: REPOS.images,
+            repo: env.data.repos.images,
             clients,
             windowSec,
             capSec: profile.scenarioCapSec,
             maxPerClient,
             image: { layers, layerSize, nonce: `${target.id}-${round}-${Date.now()}` },
-          });
-          return { value: result.requests / result.seconds, load: result, extra: { MiBps: result.bytes / MiB / result.seconds } };
+          };
+          const result = await runPush(env, load);
+          const sample: Sample = { value: result.requests / result.seconds, load: result, extra: { MiBps: result.bytes / MiB / result.seconds } };
+          if (env.generators.crossCheck) {
+            const cross = await runPush(env, { ...load, transport: 'fetch', image: { ...load.image!, nonce: `${load.image!.nonce}-x` } });
+            sample.cross = { load: cross, value: cross.requests / cross.seconds };
+          }
+          return sample;
         },
       },
     ],

@@ -23,6 +23,8 @@ export interface Sample {
   load?: LoadResult;
   /** Server CPU and peak RSS during the measurement (filled in by the runner). */
   server?: ServerCost;
+  /** The same measurement by a second generator, right after the first (cross-check). */
+  cross?: { load: LoadResult; value: number };
   /** Other numbers worth keeping (e.g. pulled MiB/s next to a peak-RSS value). */
   extra?: Record<string, number | string>;
 }
@@ -40,6 +42,8 @@ export interface Case {
   measure(target: Target, round: number): Promise<Sample>;
   /** Derives the primary value once the runner has attached the server cost (e.g. peak RSS). */
   value?(sample: Sample): number;
+  /** Unmeasured load on a target right before its first round of this case. */
+  warmup?(target: Target): Promise<void>;
   /** Runs after every measurement (cleanup that must not be timed). */
   after?(target: Target): Promise<void> | void;
   /** The case manages server processes itself (cold start): the runner does not watch the server. */

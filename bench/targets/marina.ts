@@ -13,6 +13,11 @@ export const REPO_ROOT = path.resolve(import.meta.dir, '../..');
 export interface MarinaOptions {
   /** Extra `bun` flags before the script, e.g. `--cpu-prof --cpu-prof-dir=…` when profiling. */
   bunFlags?: string[];
+  /**
+   * Worker processes for `marina serve --workers N` (the scale-out issue). Unset: one process, as today. This is the
+   * one place the benchmark passes it; the unpinned placement is where more workers can use the second core.
+   */
+  workers?: number;
 }
 
 /** Marina's `serve` command with fsync on (its default), logging at warn. */
@@ -31,6 +36,7 @@ export class MarinaTarget extends ProcessTarget {
     this.version = marinaVersion();
     this.notes.push('durable commits (fsync of each blob and of the index), as `serve` runs by default');
     if (options.bunFlags?.length) this.notes.push(`bun flags: ${options.bunFlags.join(' ')}`);
+    this.notes.push(options.workers ? `--workers ${options.workers}` : 'one process (no --workers)');
   }
 
   private get data(): string {
@@ -44,6 +50,7 @@ export class MarinaTarget extends ProcessTarget {
   protected command(port: number) {
     const argv = [process.execPath, ...(this.options.bunFlags ?? []), path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve'];
     argv.push('--host', '127.0.0.1', '--port', String(port), '--data', this.data, '--log-level', 'warn');
+    if (this.options.workers) argv.push('--workers', String(this.options.workers));
     return { argv };
   }
 

@@ -20,6 +20,7 @@ export abstract class ProcessTarget implements Target {
   abstract readonly version: string;
   abstract readonly features: ReadonlySet<Feature>;
   readonly notes: string[] = [];
+  readonly headers: Record<string, string> = {};
   private server: ServerProcess | undefined;
   private port = 0;
 

@@ -21,7 +21,9 @@ export interface Target {
   readonly features: ReadonlySet<Feature>;
   /** `http://127.0.0.1:<port>` once started. */
   readonly baseUrl: string;
-  /** pid of the running server; 0 when stopped. */
+  /** Headers every request must carry (credentials of a remote registry); empty for local targets. */
+  readonly headers: Record<string, string>;
+  /** pid of the running server; 0 when stopped or not local. */
   readonly pid: number;
   /** Writes the data set into the target's store. Runs before the first start. */
   seed(data: DataSet): Promise<void>;
@@ -33,4 +35,6 @@ export interface Target {
   forgetBlobs(digests: string[]): void;
   /** Deletes unfinished uploads (left by loads aborted at their time cap). */
   forgetUploads(): void;
+  /** Refreshes `headers` (e.g. a Bearer token about to expire) before a measurement. */
+  refreshAuth?(): Promise<void>;
 }

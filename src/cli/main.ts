@@ -1,4 +1,5 @@
 /** The `marina` command: dispatches to subcommands. */
+import { bench } from './bench.ts';
 import { cache } from './cache.ts';
 import { fsck } from './fsck.ts';
 import { gc } from './gc.ts';
@@ -14,6 +15,7 @@ Commands:
   cache        list or prune the pull-through mirror cache (ls | prune)
   gc           remove unreferenced blobs from a data directory
   fsck         check a data directory's index against its blobs (and --repair)
+  bench        benchmark any OCI registry (pulls, pushes, listings; Markdown/JSON/SVG report)
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void | number>> = {
   cache,
   gc,
   fsck,
+  bench,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 

@@ -1,0 +1,92 @@
+/** The report: the issue's goal table (every row, ratios side by side, no verdict on a disputed figure) and the run verdict. */
+import { describe, expect, test } from 'bun:test';
+import { evaluateGoals } from '../../bench/report/goals.ts';
+import { emptyResult, type CaseResult, type RunResults, type TargetResult } from '../../bench/report/results.ts';
+import { runVerdict } from '../../bench/report/verdict.ts';
+
+const ok = (median: number, cross?: number): TargetResult => ({
+  ...emptyResult('ok', ''),
+  status: 'ok',
+  median,
+  ...(cross === undefined ? {} : { cross: { generator: 'bun', median: cross, min: cross, max: cross, disagreement: Math.max(median, cross) / Math.min(median, cross) - 1, errors: 0 } }),
+});
+const disputed = (median: number, cross: number): TargetResult => ({ ...ok(median, cross), status: 'failed', reason: 'generators disagree' });
+
+function run(cases: CaseResult[], mode: 'quick' | 'full' = 'full'): RunResults {
+  return { schema: 1, mode, command: '', startedAt: '', durationSec: 0, machine: {} as RunResults['machine'], pinning: '', generators: {}, targets: [], limits: {} as RunResults['limits'], seedingSec: {}, scenarios: [], cases, warnings: [] };
+}
+const manifestCase = (id: string, marina: TargetResult, limit: TargetResult, placement: 'pinned' | 'unpinned' = 'pinned'): CaseResult => ({
+  id,
+  scenario: 'manifest',
+  title: id,
+  unit: 'req/s',
+  higherIsBetter: true,
+  placement,
+  targets: { marina, limit },
+});
+
+describe('the goal table', () => {
+  test('reports every goal of the issue, in its order, measured or not', () => {
+    const goals = evaluateGoals(run([]));
+    expect(goals.map((g) => g.goal)).toEqual([
+      'Manifest GET/HEAD by tag and digest vs the in-memory Bun.serve limit',
+      '1 KiB blob GET vs the raw Bun.file limit',
+      'Image push (config + 5 layers + manifest) vs the limit',
+      'Peak RSS, pushing + pulling big blobs at once',
+      'Cold start to the first 200',
+      'Referrers of a subject, filtered',
+      'Tags list walks',
+      'Every case vs Distribution v3, pinned',
+      'Every case vs Distribution v3, unpinned',
+      'Mirror: time to first byte for a joining client after the upstream first byte, 32 clients',
+    ]);
+    expect(goals.every((g) => g.verdict === 'not measured')).toBe(true);
+  });
+
+  test('a ratio goal is met only when every case was measured, cross-checked and met; unpinned figures show beside', () => {
+    const met = evaluateGoals(run([manifestCase('a', ok(95, 96), ok(100, 101)), manifestCase('b', ok(92), ok(100)), manifestCase('a@unpinned', ok(50), ok(100), 'unpinned')]))[0]!;
+    expect(met.verdict).toBe('met');
+    expect(met.measured).toBe('0.92×–0.95×');
+    expect(met.detail).toContain('unpinned 0.50×');
+    const missed = evaluateGoals(run([manifestCase('a', ok(95), ok(100)), manifestCase('b', ok(80), ok(100))]))[0]!;
+    expect(missed.verdict).toBe('partly met');
+    expect(missed.detail).toContain('missed: b 0.80×');
+  });
+
+  test('a case whose figure failed its cross-check does not count, and the goal is not called met', () => {
+    const g = evaluateGoals(run([manifestCase('a', ok(95), ok(100)), manifestCase('b', disputed(99, 60), ok(100))]))[0]!;
+    expect(g.verdict).toBe('incomplete');
+    expect(g.measured).toBe('0.95×');
+    expect(g.detail).toContain('1 more case not counted (a figure failed its cross-check');
+  });
+
+  test('absolute figures of a quick run are shown but give no verdict', () => {
+    const tags: CaseResult = { id: 'tags', scenario: 'tags', title: 'Tags list walk: 500 tags', unit: 'walks/s', higherIsBetter: true, targets: { marina: ok(5000) } };
+    const full = evaluateGoals(run([tags])).find((g) => g.goal === 'Tags list walks')!;
+    expect(full.verdict).toBe('met');
+    const quick = evaluateGoals(run([tags], 'quick')).find((g) => g.goal === 'Tags list walks')!;
+    expect(quick.verdict).toBe('not measured');
+    expect(quick.measured).toBe('5,000 walks/s');
+  });
+});
+
+describe('the run verdict', () => {
+  const c = (id: string, marina: TargetResult): CaseResult => ({ id, scenario: 'manifest', title: id, unit: 'req/s', higherIsBetter: true, targets: { marina, limit: ok(100) } });
+
+  test('a full run fails when any figure failed its cross-check; a quick run reports it and passes', () => {
+    const cases = [c('a', ok(95, 96)), c('b', disputed(99, 60))];
+    const full = runVerdict(cases, 'full', 'marina');
+    expect(full.exitCode).toBe(1);
+    expect(full.disputed).toEqual(['b@marina: generators disagree']);
+    expect(full.broken).toEqual([]);
+    const quick = runVerdict(cases, 'quick', 'marina');
+    expect(quick.exitCode).toBe(0);
+    expect(quick.disputed).toHaveLength(1);
+  });
+
+  test('any run fails when the subject failed a case or saw errors', () => {
+    expect(runVerdict([c('a', { ...ok(10), errors: 3 })], 'quick', 'marina')).toEqual({ exitCode: 1, disputed: [], broken: ['a: 3 errors'] });
+    expect(runVerdict([c('a', emptyResult('failed', 'probe failed: 404'))], 'quick', 'marina').broken).toEqual(['a: probe failed: 404']);
+    expect(runVerdict([c('a', ok(10, 11))], 'full', 'marina').exitCode).toBe(0);
+  });
+});
