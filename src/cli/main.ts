@@ -1,6 +1,7 @@
 /** The `marina` command: dispatches to subcommands. */
 import { cache } from './cache.ts';
 import { gc } from './gc.ts';
+import { retention } from './retention.ts';
 import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
 
@@ -12,6 +13,7 @@ Commands:
   serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
   cache        list or prune the pull-through mirror cache (ls | prune)
   gc           remove unreferenced blobs from a data directory
+  retention    apply the retention rules once (run [--dry-run])
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -21,6 +23,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve,
   cache,
   gc,
+  retention,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 

@@ -10,6 +10,8 @@ import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
+import { lifecycleOptions, scheduleMs } from './lifecycle-config.ts';
+import { scheduleRetention, type Schedule } from './lifecycle-schedule.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
@@ -52,6 +54,9 @@ Access control (without these flags the registry is open to anyone who can reach
   --rate-burst <n>         requests at once per caller         (default 2 × rate)
   --mirror-rate-limit <n>  requests per second per caller to mirrored repositories
   --mirror-rate-burst <n>  their burst                         (default 2 × rate)
+
+Lifecycle (config file; see README "Lifecycle"): retention, retentionSchedule, quotas, warm, warmPlatforms,
+  warmSchedule, warmConcurrency.
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -158,7 +163,13 @@ export async function serve(argv: string[]): Promise<void> {
     mirror: mirrorOptions(config, process.env),
     authorize: auth.authorize,
     logger,
+    ...lifecycleOptions(config),
   });
+  // --- lifecycle schedules ---
+  const schedules: Schedule[] = [];
+  const retentionEvery = scheduleMs(config.retentionSchedule);
+  if (retentionEvery !== undefined && config.retention?.length) schedules.push(scheduleRetention(registry, retentionEvery, logger));
+  // --- end lifecycle schedules ---
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
     hostname: config.host,
@@ -199,6 +210,7 @@ export async function serve(argv: string[]): Promise<void> {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       await server.stop(false);
+      await Promise.all(schedules.map((s) => s.stop()));
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);
