@@ -2,6 +2,7 @@
 import { cache } from './cache.ts';
 import { gc } from './gc.ts';
 import { retention } from './retention.ts';
+import { usage } from './usage.ts';
 import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
 
@@ -14,6 +15,7 @@ Commands:
   cache        list or prune the pull-through mirror cache (ls | prune)
   gc           remove unreferenced blobs from a data directory
   retention    apply the retention rules once (run [--dry-run])
+  usage        storage used per repository against its quota
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   cache,
   gc,
   retention,
+  usage,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 
