@@ -6,6 +6,7 @@ import { fsStorage } from '../storage/storage.ts';
 import { parseSize } from './config.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { serveConfig } from './serve.ts';
+import { cacheExport } from './cache-lifecycle.ts';
 
 export const CACHE_HELP = `Usage: marina cache <ls|prune> [options]
 
@@ -15,11 +16,15 @@ Inspects or trims the mirror cache kept in a data directory. Takes the same opti
   ls                       list cached images (least recently used first) and the cache counters
   prune [--to <size>]      evict least recently used images until the cache is below <size>
                            (default: the low watermark of --cache-max)
+  export <ref>... --oci-layout <dir>   write images as an OCI image layout (see 'marina cache export --help')
 `;
 
 /** Runs `marina cache …`. */
 export async function cache(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
+  // --- lifecycle actions (src/cli/cache-lifecycle.ts) ---
+  if (action === 'export') return cacheExport(rest);
+  // --- end lifecycle actions ---
   if (!action || action === '--help' || action === '-h' || (action !== 'ls' && action !== 'prune')) {
     process.stdout.write(CACHE_HELP);
     if (action && action !== '--help' && action !== '-h') throw new Error(`unknown cache action '${action}'`);

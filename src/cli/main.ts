@@ -1,6 +1,7 @@
 /** The `marina` command: dispatches to subcommands. */
 import { cache } from './cache.ts';
 import { gc } from './gc.ts';
+import { importCommand } from './import.ts';
 import { retention } from './retention.ts';
 import { usage } from './usage.ts';
 import { serve } from './serve.ts';
@@ -14,6 +15,7 @@ Commands:
   serve        run the registry over HTTP (default address 127.0.0.1:5000, data in ./data)
   cache        list or prune the pull-through mirror cache (ls | prune)
   gc           remove unreferenced blobs from a data directory
+  import       load an OCI image layout into a data directory, verified by digest
   retention    apply the retention rules once (run [--dry-run])
   usage        storage used per repository against its quota
   version      print the version
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve,
   cache,
   gc,
+  import: importCommand,
   retention,
   usage,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
