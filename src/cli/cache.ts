@@ -6,7 +6,7 @@ import { fsStorage } from '../storage/storage.ts';
 import { parseSize } from './config.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { serveConfig } from './serve.ts';
-import { cacheExport } from './cache-lifecycle.ts';
+import { cacheExport, cacheWarm } from './cache-lifecycle.ts';
 
 export const CACHE_HELP = `Usage: marina cache <ls|prune> [options]
 
@@ -17,6 +17,7 @@ Inspects or trims the mirror cache kept in a data directory. Takes the same opti
   prune [--to <size>]      evict least recently used images until the cache is below <size>
                            (default: the low watermark of --cache-max)
   export <ref>... --oci-layout <dir>   write images as an OCI image layout (see 'marina cache export --help')
+  warm <ref>...            pull images through the mirror into the cache (see 'marina cache warm --help')
 `;
 
 /** Runs `marina cache …`. */
@@ -24,6 +25,7 @@ export async function cache(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
   // --- lifecycle actions (src/cli/cache-lifecycle.ts) ---
   if (action === 'export') return cacheExport(rest);
+  if (action === 'warm') return cacheWarm(rest);
   // --- end lifecycle actions ---
   if (!action || action === '--help' || action === '-h' || (action !== 'ls' && action !== 'prune')) {
     process.stdout.write(CACHE_HELP);

@@ -11,7 +11,8 @@ import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
 import { lifecycleOptions, scheduleMs } from './lifecycle-config.ts';
-import { scheduleRetention, type Schedule } from './lifecycle-schedule.ts';
+import { scheduleRetention, scheduleWarm, type Schedule } from './lifecycle-schedule.ts';
+import { warmEndpoint, WARM_PATH } from '../http/warm-endpoint.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
@@ -169,6 +170,10 @@ export async function serve(argv: string[]): Promise<void> {
   const schedules: Schedule[] = [];
   const retentionEvery = scheduleMs(config.retentionSchedule);
   if (retentionEvery !== undefined && config.retention?.length) schedules.push(scheduleRetention(registry, retentionEvery, logger));
+  if (config.warm?.length && config.warmSchedule !== 'off') {
+    schedules.push(scheduleWarm(registry, config.warm, { intervalMs: scheduleMs(config.warmSchedule), platforms: config.warmPlatforms, concurrency: config.warmConcurrency }, logger));
+  }
+  const warm = warmEndpoint({ fetch: (r) => registry.fetch(r), authorize: auth.authorize, platforms: config.warmPlatforms, concurrency: config.warmConcurrency, logger });
   // --- end lifecycle schedules ---
   const app = new Elysia().use(registry.plugin);
   const server = Bun.serve({
@@ -178,6 +183,7 @@ export async function serve(argv: string[]): Promise<void> {
     fetch: (request, server) => {
       rememberClientAddress(request, server.requestIP(request)?.address);
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+      if (isPath(request.url, WARM_PATH)) return warm(request);
       return shortAuthority(request.url) ? registry.fetch(request) : app.fetch(request);
     },
     // Blob uploads are streamed to disk, so the body limit is no memory risk; Bun's 128 MiB default would cut pushes.
@@ -227,6 +233,12 @@ export async function serve(argv: string[]): Promise<void> {
 function isTokenPath(url: string): boolean {
   const start = url.indexOf('/', url.indexOf('://') + 3);
   return start >= 0 && (url.startsWith('/token?', start) || url.length === start + 6 && url.endsWith('/token'));
+}
+
+/** True when the URL's path is exactly `pathname` (no query); a cheap test, as it runs on every request. */
+function isPath(url: string, pathname: string): boolean {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  return start >= 0 && url.length === start + pathname.length && url.endsWith(pathname);
 }
 
 function formatHost(host: string): string {
