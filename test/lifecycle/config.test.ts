@@ -1,5 +1,7 @@
 /** Lifecycle settings in the server config: durations, sizes, globs, environment variables. */
 import { describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseDuration, readEnv, resolveConfig } from '../../src/cli/config.ts';
 import { lifecycleOptions, scheduleMs } from '../../src/cli/lifecycle-config.ts';
 
@@ -37,5 +39,20 @@ describe('lifecycle config', () => {
   test('an over-long glob fails at startup with where it is', () => {
     expect(() => resolveConfig({ quotas: [{ repositories: 'a'.repeat(600), maxSize: 1 }] })).toThrow('quotas/0/repositories');
     expect(() => resolveConfig({ retention: [{ repositories: 'ci/*', keepTags: ['x'.repeat(513)] }] })).toThrow('retention/0/keepTags/0');
+  });
+});
+
+describe('the README', () => {
+  test('its complete lifecycle configuration is valid and means what the text says', () => {
+    const readme = fs.readFileSync(path.join(import.meta.dir, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Lifecycle'));
+    const toml = /```toml\n([\s\S]*?)```/.exec(section)![1]!;
+    const config = resolveConfig(Bun.TOML.parse(toml) as Record<string, unknown>);
+    const { retention, quotas } = lifecycleOptions(config);
+    expect(retention[0]).toEqual({ repositories: 'ci/**', keepNewest: 20, keepTags: ['v*', 'main', 'latest'], deleteTagsOlderThanMs: 14 * 86_400_000, deleteUntaggedOlderThanMs: 2 * 86_400_000 });
+    expect(quotas[0]).toEqual({ repositories: 'team-a/**', maxBytes: 50 * 1024 ** 3 });
+    expect(scheduleMs(config.retentionSchedule)).toBe(3_600_000);
+    expect(config.warmPlatforms).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(config.mirrors[0]!.name).toBe('docker.io');
   });
 });
