@@ -89,7 +89,12 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     locks: new KeyedMutex(),
   };
   // Push times live beside the index; a storage without a directory keeps them in memory.
-  const lifecycle = new Lifecycle(core, options, storage.root ? path.join(storage.root, 'lifecycle.sqlite') : ':memory:');
+  const upstreams = options.mirror?.upstreams.map((u) => `${u.name}/`) ?? [];
+  const lifecycle = new Lifecycle(core, options, {
+    file: storage.root ? path.join(storage.root, 'lifecycle.sqlite') : ':memory:',
+    // Mirrored repositories (`<upstream>/<name>`) are the mirror's cache; its eviction manages them.
+    exempt: (repository) => upstreams.some((prefix) => repository.startsWith(prefix)),
+  });
   core.manifestHooks = lifecycle.hooks;
   const mirrored = options.mirror ? createMirror(core, options.mirror, storage, logger) : undefined;
   const mirror = mirrored?.mirror;

@@ -18,6 +18,14 @@ export interface LifecycleOptions {
   clock?: () => number;
 }
 
+/** What the registry tells the lifecycle beyond the options. */
+export interface LifecycleEnvironment {
+  /** Bookkeeping file (`:memory:` for storage without a directory). */
+  file: string;
+  /** Repositories retention leaves alone (the mirror's cache, which its own eviction manages). */
+  exempt?(repository: string): boolean;
+}
+
 /** Push-time bookkeeping, quotas and retention for one registry. */
 export class Lifecycle {
   readonly times: PushTimes;
@@ -28,9 +36,9 @@ export class Lifecycle {
   constructor(
     private readonly ctx: CoreContext,
     private readonly options: LifecycleOptions,
-    file: string,
+    private readonly env: LifecycleEnvironment,
   ) {
-    this.times = new PushTimes(file, options.clock ?? Date.now);
+    this.times = new PushTimes(env.file, options.clock ?? Date.now);
     this.quotas = new Quotas(ctx, options.quotas ?? []);
     this.hooks = {
       beforeCommit: (repository, record, blobs) => this.quotas.check(repository, record, blobs),
@@ -48,7 +56,7 @@ export class Lifecycle {
 
   /** Runs the retention rules (or `rules`, when given) once. */
   runRetention(options: RetentionOptions & { rules?: RetentionRule[] } = {}): Promise<RetentionReport> {
-    const state = { times: this.times, generation: (repository: string) => this.generations.get(repository) ?? 0 };
+    const state = { times: this.times, generation: (repository: string) => this.generations.get(repository) ?? 0, exempt: this.env.exempt };
     return runRetention(this.ctx, state, options.rules ?? this.options.retention ?? [], options);
   }
 

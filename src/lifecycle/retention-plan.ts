@@ -70,7 +70,9 @@ export function planRepository(index: MetadataIndex, times: PushTimes, repositor
       roots.push(t.digest);
       continue;
     }
-    const reason = rule.keepNewest !== undefined && rule.deleteTagsOlderThanMs === undefined ? `not among the newest ${rule.keepNewest}` : `older than ${rule.deleteTagsOlderThanMs} ms`;
+    const reason = [rule.keepNewest !== undefined ? `not among the newest ${rule.keepNewest}` : '', rule.deleteTagsOlderThanMs !== undefined ? `older than ${formatDuration(rule.deleteTagsOlderThanMs)}` : '']
+      .filter(Boolean)
+      .join(', ');
     plan.tags.push({ repository, kind: 'tag', reference: t.tag, digest: t.digest, pushedAt: t.at, reason });
   }
 
@@ -113,7 +115,7 @@ export function planRepository(index: MetadataIndex, times: PushTimes, repositor
   const depth = (d: Digest): number => (manifests.get(d)!.subject ? 0 : manifests.get(d)!.isIndex ? 1 : 2);
   doomed.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
   for (const digest of doomed) {
-    const reason = tagged.has(digest) ? 'its tags are deleted' : children.has(digest) || manifests.get(digest)!.subject ? 'follows a deleted parent or subject' : `untagged, older than ${rule.deleteUntaggedOlderThanMs} ms`;
+    const reason = tagged.has(digest) ? 'its tags are deleted' : children.has(digest) || manifests.get(digest)!.subject ? 'follows a deleted parent or subject' : `untagged, older than ${formatDuration(rule.deleteUntaggedOlderThanMs ?? 0)}`;
     plan.manifests.push({ repository, kind: 'manifest', reference: digest, digest, pushedAt: times.manifestTime(repository, digest), reason });
   }
   plan.keptManifests = manifests.size - doomed.length;
@@ -129,4 +131,12 @@ function allTags(index: MetadataIndex, repository: string): string[] {
     if (!page.more || page.items.length === 0) return out;
     last = page.items.at(-1);
   }
+}
+
+/** A duration as the config writes it: 3d, 12h, 15m, 90s, 250ms. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }

@@ -42,6 +42,8 @@ export interface RetentionState {
   times: PushTimes;
   /** Manifest commits per repository in this process, to notice pushes landing during a run. */
   generation(repository: string): number;
+  /** Repositories no rule applies to, whatever the globs say. */
+  exempt?(repository: string): boolean;
 }
 
 const MAX_REPLANS = 5;
@@ -57,7 +59,7 @@ export async function runRetention(ctx: CoreContext, state: RetentionState, rule
   const candidates = new Map<Digest, number>();
 
   for (const repository of allRepositories(ctx)) {
-    const rule = ruleSet.match(repository);
+    const rule = state.exempt?.(repository) ? undefined : ruleSet.match(repository);
     if (!rule) continue;
     report.repositories++;
     const done = new Set<string>();

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { openRegistry, type TestRegistry } from '../helpers/registry.ts';
 import type { RetentionRule } from '../../src/lifecycle/rules.ts';
-import { DAY, HOUR, pullCompletely, pushImage, pushIndex, pushReferrer, type Pushed } from './support.ts';
+import { buildCiScenario, CI_RULES, DAY, HOUR, pullCompletely, pushImage, pushIndex, type Pushed } from './support.ts';
 
 let t: TestRegistry | undefined;
 afterEach(async () => {
@@ -11,47 +11,12 @@ afterEach(async () => {
 });
 
 const START = Date.UTC(2026, 0, 1);
-const RULES: RetentionRule[] = [
-  { repositories: 'ci/**', keepNewest: 20, keepTags: ['v*', 'main', 'latest'], deleteTagsOlderThanMs: 3 * DAY, deleteUntaggedOlderThanMs: DAY },
-];
+const RULES: RetentionRule[] = CI_RULES;
 
-/** Builds ci/app (200 tags, 6 h apart, plus indexes, referrers, untagged manifests) and other/app sharing a layer. */
+/** The 200-tag scenario on a fresh registry with the simulated clock. */
 async function build(clock: { now: number }) {
   t = openRegistry({ clock: () => clock.now, retention: RULES });
-  const { registry } = t;
-  const kept: Pushed[] = [];
-  const gone: Pushed[] = [];
-  const goneTags: string[] = [];
-  const keptTags: string[] = [];
-  const base = 'base layer shared by everything';
-
-  const multiA = await pushImage(registry, 'ci/app', undefined, [base, 'multi-a']);
-  const multiB = await pushImage(registry, 'ci/app', undefined, [base, 'multi-b']);
-  kept.push(multiA, multiB, await pushIndex(registry, 'ci/app', 'v3-multi', [multiA, multiB]));
-  keptTags.push('v3-multi');
-  const oldA = await pushImage(registry, 'ci/app', undefined, [base, 'old-multi-a']);
-  const oldB = await pushImage(registry, 'ci/app', undefined, [base, 'old-multi-b']);
-  gone.push(oldA, oldB, await pushIndex(registry, 'ci/app', 'old-multi', [oldA, oldB]));
-  goneTags.push('old-multi');
-  gone.push(await pushImage(registry, 'ci/app', undefined, [base, 'untagged and old']));
-
-  const images: Pushed[] = [];
-  for (let i = 0; i < 200; i++) {
-    clock.now = START + i * 6 * HOUR;
-    const tag = i === 3 ? 'v1.0' : i === 4 ? 'main' : `build-${String(i).padStart(3, '0')}`;
-    const image = await pushImage(registry, 'ci/app', tag, [base, `layer ${i}`]);
-    images.push(image);
-    const keep = i >= 180 || i === 3 || i === 4;
-    (keep ? kept : gone).push(image);
-    (keep ? keptTags : goneTags).push(tag);
-  }
-  await registry.putManifest('ci/app', 'latest', images[199]!.body);
-  keptTags.push('latest');
-  kept.push(await pushReferrer(registry, 'ci/app', images[199]!, 'signature of 199'));
-  gone.push(await pushReferrer(registry, 'ci/app', images[0]!, 'signature of 0'));
-  kept.push(await pushImage(registry, 'ci/app', undefined, [base, 'untagged and young']));
-  kept.push(await pushImage(registry, 'other/app', 'v1', [base, 'layer 1']));
-  return { registry, kept, gone, goneTags, keptTags, images };
+  return buildCiScenario(t.registry, clock, START);
 }
 
 /** Bytes of blobs referenced by gone manifests and by no kept one. */
@@ -111,6 +76,15 @@ describe('retention', () => {
     expect(events).toEqual(['tag a', `manifest ${a.digest}`]);
     expect(report).toMatchObject({ repositories: 1, tags: 1, manifests: 1 });
     expect(t.registry.listTags('unruled').items).toEqual(['a']);
+  });
+
+  test('mirrored repositories are left to the mirror, whatever the globs say', async () => {
+    t = openRegistry({ retention: [{ repositories: '**', keepNewest: 0 }], mirror: { upstreams: [{ name: 'up.test', url: 'http://127.0.0.1:9' }] } });
+    await pushImage(t.registry, 'up.test/library/alpine', 'v1', ['cached layer']);
+    await pushImage(t.registry, 'local/app', 'v1', ['local layer']);
+    const report = await t.registry.runRetention();
+    expect(report).toMatchObject({ repositories: 1, tags: 1 });
+    expect(t.registry.listTags('up.test/library/alpine').items).toEqual(['v1']);
   });
 
   test('pushes acknowledged while retention runs are never undone', async () => {

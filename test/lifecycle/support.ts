@@ -1,5 +1,6 @@
 /** Images pushed through the library for lifecycle tests, remembering which blobs each one references. */
 import { digestOf } from '../../src/oci/digest.ts';
+import type { RetentionRule } from '../../src/lifecycle/rules.ts';
 import type { Registry } from '../../src/registry.ts';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, OCI_EMPTY } from '../helpers/client.ts';
 
@@ -77,3 +78,52 @@ export async function pullCompletely(registry: Registry, repository: string, ref
 
 export const HOUR = 60 * 60 * 1000;
 export const DAY = 24 * HOUR;
+
+/** The rules the 200-tag scenario is judged by. */
+export const CI_RULES: RetentionRule[] = [
+  { repositories: 'ci/**', keepNewest: 20, keepTags: ['v*', 'main', 'latest'], deleteTagsOlderThanMs: 3 * DAY, deleteUntaggedOlderThanMs: DAY },
+];
+
+/**
+ * ci/app: 200 tags pushed 6 h apart from `start` (build-NNN, plus v1.0 and main early on, latest = the newest),
+ * an index kept by pattern (v3-multi) and an old one (old-multi), a signature of the newest and of the oldest
+ * image, an old and a young untagged manifest; other/app shares a layer with a deleted image. Returns what
+ * CI_RULES keep and delete. `clock.now` is moved as pushes land.
+ */
+export async function buildCiScenario(registry: Registry, clock: { now: number }, start: number) {
+  clock.now = start;
+  const kept: Pushed[] = [];
+  const gone: Pushed[] = [];
+  const goneTags: string[] = [];
+  const keptTags: string[] = [];
+  const base = 'base layer shared by everything';
+
+  const multiA = await pushImage(registry, 'ci/app', undefined, [base, 'multi-a']);
+  const multiB = await pushImage(registry, 'ci/app', undefined, [base, 'multi-b']);
+  kept.push(multiA, multiB, await pushIndex(registry, 'ci/app', 'v3-multi', [multiA, multiB]));
+  keptTags.push('v3-multi');
+  const oldA = await pushImage(registry, 'ci/app', undefined, [base, 'old-multi-a']);
+  const oldB = await pushImage(registry, 'ci/app', undefined, [base, 'old-multi-b']);
+  gone.push(oldA, oldB, await pushIndex(registry, 'ci/app', 'old-multi', [oldA, oldB]));
+  goneTags.push('old-multi');
+  gone.push(await pushImage(registry, 'ci/app', undefined, [base, 'untagged and old']));
+
+  const images: Pushed[] = [];
+  for (let i = 0; i < 200; i++) {
+    clock.now = start + i * 6 * HOUR;
+    const tag = i === 3 ? 'v1.0' : i === 4 ? 'main' : `build-${String(i).padStart(3, '0')}`;
+    const image = await pushImage(registry, 'ci/app', tag, [base, `layer ${i}`]);
+    images.push(image);
+    const keep = i >= 180 || i === 3 || i === 4;
+    (keep ? kept : gone).push(image);
+    (keep ? keptTags : goneTags).push(tag);
+  }
+  await registry.putManifest('ci/app', 'latest', images[199]!.body);
+  keptTags.push('latest');
+  kept.push(await pushReferrer(registry, 'ci/app', images[199]!, 'signature of 199'));
+  gone.push(await pushReferrer(registry, 'ci/app', images[0]!, 'signature of 0'));
+  kept.push(await pushImage(registry, 'ci/app', undefined, [base, 'untagged and young']));
+  kept.push(await pushImage(registry, 'other/app', 'v1', [base, 'layer 1']));
+  return { registry, kept, gone, goneTags, keptTags, images };
+}
+
