@@ -8,7 +8,10 @@ import { warmImages } from '../../src/lifecycle/warm.ts';
 import { startDistribution, type DistributionServer } from '../support/distribution.ts';
 import { startFaultProxy, type FaultProxy } from '../mirror/support/fault-proxy.ts';
 import { ACCEPT_MANIFESTS, serveMirror, type Served } from '../mirror/support/harness.ts';
-import { makeIndex, OCI_INDEX, pushImage, pushManifest, randomImage, type Image } from '../mirror/support/images.ts';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeImage, makeIndex, OCI_INDEX, pushImage, pushManifest, randomImage, tarGzLayer, type Image } from '../mirror/support/images.ts';
+import { startContainerd } from '../mirror/support/tools.ts';
 
 let dist: DistributionServer;
 let proxy: FaultProxy;
@@ -19,6 +22,18 @@ const index = makeIndex([
   { image: amd64, architecture: 'amd64' },
   { image: arm64, architecture: 'arm64' },
 ]);
+// Real gzip tar layers, so containerd can unpack what it pulls.
+const unpackable = (label: string) => {
+  const a = tarGzLayer(`${label}-a.txt`, `${label}: first layer\n`);
+  const b = tarGzLayer(`${label}-b.txt`, `${label}: second layer\n`.repeat(5000));
+  return makeImage([a.layer, b.layer], { label, diffIds: [a.diffId, b.diffId] });
+};
+const ctrAmd64 = unpackable('warm-ctr-amd64');
+const ctrArm64 = unpackable('warm-ctr-arm64');
+const ctrIndex = makeIndex([
+  { image: ctrAmd64, architecture: 'amd64' },
+  { image: ctrArm64, architecture: 'arm64' },
+]);
 const bytesOf = (image: Image) => image.blobs.reduce((n, b) => n + b.bytes.byteLength, 0);
 
 beforeAll(async () => {
@@ -26,6 +41,9 @@ beforeAll(async () => {
   await pushImage(dist.url, 'team/multi', amd64.digest, amd64);
   await pushImage(dist.url, 'team/multi', arm64.digest, arm64);
   await pushManifest(dist.url, 'team/multi', 'v1', index.bytes, OCI_INDEX);
+  await pushImage(dist.url, 'team/ctr', ctrAmd64.digest, ctrAmd64);
+  await pushImage(dist.url, 'team/ctr', ctrArm64.digest, ctrArm64);
+  await pushManifest(dist.url, 'team/ctr', 'v1', ctrIndex.bytes, OCI_INDEX);
   proxy = await startFaultProxy(dist.url);
   mirror = serveMirror({ upstreams: [{ name: 'dist.test', url: proxy.url }] });
 }, 60_000);
@@ -78,4 +96,22 @@ describe('cache warm-up', () => {
     expect(report.failures[0]).toContain('dist.test/team/nothing:v1: manifest dist.test/team/nothing:v1: HTTP 404');
     expect(report).toMatchObject({ fetchedBlobs: arm64.blobs.length, fetchedBytes: bytesOf(arm64) });
   }, 60_000);
+
+  test('containerd then pulls the warmed platform through the mirror without one upstream blob request', async () => {
+    const warmed = await warmImages((r) => mirror.registry.fetch(r), ['dist.test/team/ctr:v1'], { platforms: ['linux/amd64'] });
+    expect(warmed).toMatchObject({ fetchedBlobs: ctrAmd64.blobs.length, failures: [] });
+    proxy.reset();
+    const containerd = await startContainerd();
+    try {
+      const hostDir = path.join(containerd.hostsDir, 'dist.test');
+      fs.mkdirSync(hostDir);
+      fs.writeFileSync(path.join(hostDir, 'hosts.toml'), `server = "http://127.0.0.1:9"\n\n[host."${mirror.url}"]\n  capabilities = ["pull", "resolve"]\n`);
+      await containerd.ctr(['images', 'pull', '--platform', 'linux/amd64', '--hosts-dir', containerd.hostsDir, '--snapshotter', 'native', 'dist.test/team/ctr:v1']);
+      const content = (await containerd.ctr(['content', 'ls', '--quiet'])).stdout.split('\n');
+      for (const blob of ctrAmd64.blobs) expect(content).toContain(blob.digest);
+      expect(blobRequests()).toHaveLength(0);
+    } finally {
+      await containerd.stop();
+    }
+  }, 90_000);
 });
