@@ -8,7 +8,7 @@ import { mirrorOptions } from './mirror-config.ts';
 import { serveConfig } from './serve.ts';
 import { cacheExport, cacheWarm } from './cache-lifecycle.ts';
 
-export const CACHE_HELP = `Usage: marina cache <ls|prune> [options]
+export const CACHE_HELP = `Usage: marina cache <ls|prune|export|warm> [options]
 
 Inspects or trims the mirror cache kept in a data directory. Takes the same options as 'marina serve'
 (at least --data and the --mirror upstreams, or a --config file naming them).

@@ -45,13 +45,22 @@ export class Lifecycle {
       afterCommit: (repository, record, tags, blobs) => {
         this.generations.set(repository, (this.generations.get(repository) ?? 0) + 1);
         this.quotas.added(repository, record, blobs);
-        this.times.pushed(repository, record.digest, tags);
+        // The push is committed: a bookkeeping failure (full disk) is logged, never turned into a failed push.
+        this.bookkeeping(() => this.times.pushed(repository, record.digest, tags));
       },
       afterDelete: (repository, kind, reference, record) => {
         if (kind === 'manifest' && record) this.quotas.deleted(repository, record);
-        this.times.deleted(repository, kind, reference, record?.digest);
+        this.bookkeeping(() => this.times.deleted(repository, kind, reference, record?.digest));
       },
     };
+  }
+
+  private bookkeeping(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.ctx.onListenerError(error);
+    }
   }
 
   /** Runs the retention rules (or `rules`, when given) once. */
