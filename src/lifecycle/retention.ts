@@ -109,13 +109,12 @@ function record(report: RetentionReport, item: RetentionItem, removed: Map<strin
 /** Deletes the planned items; false when a push landed since planning (the caller plans again). */
 async function execute(ctx: CoreContext, state: RetentionState, plan: RepositoryPlan, items: RetentionItem[], generation: number, done: Set<string>): Promise<boolean> {
   const { repository } = plan;
-  const doomedTags = new Set(plan.tags.map((t) => t.reference));
   for (const item of items) {
     const outcome = await ctx.locks.run(manifestLockKey(repository), async () => {
       if (state.generation(repository) !== generation) return 'replan';
-      if (item.kind === 'tag') {
-        if (ctx.index.resolveTag(repository, item.reference) !== item.digest) return 'skip';
-      } else if (ctx.index.tagsOf(repository, item.digest).some((t) => !doomedTags.has(t))) return 'skip';
+      if (item.kind === 'tag' && ctx.index.resolveTag(repository, item.reference) !== item.digest) return 'skip';
+      // A manifest needs no re-check of its own: every tag that named it at planning time was doomed (a kept tag
+      // would have kept it), and any tag or index pointing at it since came with a push, which bumps the generation.
       try {
         await deleteManifest(ctx, repository, item.reference);
         return 'deleted';
