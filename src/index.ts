@@ -27,3 +27,12 @@ export * as mediaTypes from './oci/media-types.ts';
 export { importLayout, type ImportReport } from './layout/import-layout.ts';
 export type { GcOptions, GcReport } from './core/gc.ts';
 export { createWebUi, isUiPath, type WebUi, type WebUiOptions } from './ui/routes.ts';
+// --- lifecycle ---
+export { exportLayout, type ExportReport } from './layout/export-layout.ts';
+export { warmImages, type WarmOptions, type WarmReport } from './lifecycle/warm.ts';
+export type { RetentionRule, QuotaRule } from './lifecycle/rules.ts';
+export type { RetentionOptions, RetentionReport } from './lifecycle/retention.ts';
+export type { RetentionItem } from './lifecycle/retention-plan.ts';
+export type { RepositoryUsage } from './lifecycle/quota.ts';
+export type { LifecycleOptions } from './lifecycle/lifecycle.ts';
+// --- end lifecycle ---

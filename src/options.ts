@@ -2,12 +2,13 @@
 import type { RegistryEvents } from './core/context.ts';
 import type { Authorize } from './http/auth.ts';
 import type { RequestObserver } from './http/dispatch.ts';
+import type { LifecycleOptions } from './lifecycle/lifecycle.ts';
 import type { Logger } from './logger.ts';
 import type { Storage } from './storage/storage.ts';
 import type { MirrorOptions } from './mirror/options.ts';
 
-/** How a registry is built. Every field is optional. */
-export interface RegistryOptions {
+/** How a registry is built. Every field is optional. Lifecycle: `retention`, `quotas`, `clock`. */
+export interface RegistryOptions extends LifecycleOptions {
   /** Where blobs and metadata live. @default fsStorage({ root: './data' }) */
   storage?: Storage;
   /** Refuse every write (pushes and deletes answer 405 UNSUPPORTED). @default false */

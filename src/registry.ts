@@ -9,6 +9,9 @@ import * as blobs from './core/blobs.ts';
 import * as gc from './core/gc.ts';
 import type { CoreContext, CoreSettings } from './core/context.ts';
 import { KeyedMutex } from './core/keyed-mutex.ts';
+import { Lifecycle } from './lifecycle/lifecycle.ts';
+import type { RepositoryUsage } from './lifecycle/quota.ts';
+import type { RetentionOptions, RetentionReport } from './lifecycle/retention.ts';
 import * as listings from './core/listings.ts';
 import * as manifests from './core/manifests.ts';
 import * as referrers from './core/referrers.ts';
@@ -57,6 +60,10 @@ export interface Registry {
   readonly mirror: Mirror | undefined;
   /** Removes blob links no manifest references (after a grace period) and blob files no repository links. */
   collectGarbage(options?: gc.GcOptions): Promise<gc.GcReport>;
+  /** Applies the retention rules once (deleting through the usual delete operations); see RegistryOptions.retention. */
+  runRetention(options?: RetentionOptions): Promise<RetentionReport>;
+  /** Bytes of unique blobs a repository's manifests reference, with the quota that applies. */
+  usage(repository: string): RepositoryUsage;
   /**
    * Purges upload sessions idle longer than the configured timeout (skipping any with a request in flight); returns
    * how many. A call while a purge is running joins that run.
@@ -89,6 +96,14 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     onListenerError: (error) => logger.error('event listener failed', { error }),
     locks: new KeyedMutex(),
   };
+  // Push times live beside the index; a storage without a directory keeps them in memory.
+  const upstreams = options.mirror?.upstreams.map((u) => `${u.name}/`) ?? [];
+  const lifecycle = new Lifecycle(core, options, {
+    file: storage.root ? path.join(storage.root, 'lifecycle.sqlite') : ':memory:',
+    // Mirrored repositories (`<upstream>/<name>`) are the mirror's cache; its eviction manages them.
+    exempt: (repository) => upstreams.some((prefix) => repository.startsWith(prefix)),
+  });
+  core.manifestHooks = lifecycle.hooks;
   const mirrored = options.mirror ? createMirror(core, options.mirror, storage, logger) : undefined;
   const mirror = mirrored?.mirror;
   const fetch = createDispatcher({
@@ -139,6 +154,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     listReferrers: (repository, subject, artifactType) =>
       referrers.listReferrers(core, parseRepositoryName(repository), parseDigest(subject), { artifactType }),
     purgeUploads,
+    runRetention: (retentionOptions) => lifecycle.runRetention(retentionOptions),
+    usage: (repository) => lifecycle.usage(parseRepositoryName(repository)),
     collectGarbage: (gcOptions) => gc.collectGarbage(core, gcOptions),
     mirror,
     async close() {
@@ -148,6 +165,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       await storage.blobs.close();
       await storage.index.close();
       storage.ledger.close();
+      lifecycle.close();
     },
   };
 }

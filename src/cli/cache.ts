@@ -6,8 +6,9 @@ import { fsStorage } from '../storage/storage.ts';
 import { parseSize } from './config.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { serveConfig } from './serve.ts';
+import { cacheExport, cacheWarm } from './cache-lifecycle.ts';
 
-export const CACHE_HELP = `Usage: marina cache <ls|prune> [options]
+export const CACHE_HELP = `Usage: marina cache <ls|prune|export|warm> [options]
 
 Inspects or trims the mirror cache kept in a data directory. Takes the same options as 'marina serve'
 (at least --data and the --mirror upstreams, or a --config file naming them).
@@ -15,6 +16,8 @@ Inspects or trims the mirror cache kept in a data directory. Takes the same opti
   ls                       list cached images (least recently used first) and the cache counters
   prune [--to <size>]      evict least recently used images until the cache is below <size>
                            (default: --cache-low-watermark, 0.8, of --cache-max)
+  export <ref>... --oci-layout <dir>   write images as an OCI image layout (see 'marina cache export --help')
+  warm <ref>...            pull images through the mirror into the cache (see 'marina cache warm --help')
 
 Safe beside a running server (another process on the same data directory): a blob file is deleted only
 while no repository links it and no push or fill holds it, checked inside the index's write transaction.
@@ -23,6 +26,10 @@ while no repository links it and no push or fill holds it, checked inside the in
 /** Runs `marina cache …`. */
 export async function cache(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
+  // --- lifecycle actions (src/cli/cache-lifecycle.ts) ---
+  if (action === 'export') return cacheExport(rest);
+  if (action === 'warm') return cacheWarm(rest);
+  // --- end lifecycle actions ---
   if (!action || action === '--help' || action === '-h' || (action !== 'ls' && action !== 'prune')) {
     process.stdout.write(CACHE_HELP);
     if (action && action !== '--help' && action !== '-h') throw new Error(`unknown cache action '${action}'`);

@@ -36,6 +36,24 @@ const NotificationsSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+// --- lifecycle (src/cli/lifecycle-config.ts) ---
+const DURATION = Type.String({ pattern: '^[0-9]{1,9}(?:ms|s|m|h|d|w)?$', description: 'a duration: 90s, 15m, 12h, 30d, 2w (bare numbers are seconds)' });
+const SIZE = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ maxLength: 64, description: 'a size: 10GiB, 512MB, or bytes' })]);
+const RetentionRuleSchema = Type.Object(
+  {
+    repositories: Type.String({ minLength: 1, maxLength: 512, description: 'repository glob; the first matching rule wins' }),
+    keepNewest: Type.Optional(Type.Integer({ minimum: 0, description: 'keep the newest N tags' })),
+    keepTags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { description: 'keep tags matching these globs' })),
+    deleteTagsOlderThan: Type.Optional(DURATION),
+    deleteUntaggedOlderThan: Type.Optional(DURATION),
+  },
+  { additionalProperties: false },
+);
+const QuotaSchema = Type.Object(
+  { repositories: Type.String({ minLength: 1, maxLength: 512 }), maxSize: SIZE },
+  { additionalProperties: false },
+);
+// --- end lifecycle ---
 
 export const ServeConfigSchema = Type.Object(
   {
@@ -108,6 +126,15 @@ export const ServeConfigSchema = Type.Object(
     cacheHighWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction starts above this fraction of cacheMax' }),
     cacheLowWatermark: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'eviction (and cache prune) stops below this fraction of cacheMax' }),
     ui: Type.Boolean({ description: 'serve the web page at / and /ui/' }),
+    // --- lifecycle ---
+    retention: Type.Optional(Type.Array(RetentionRuleSchema, { description: 'retention rules (see README "Lifecycle")' })),
+    retentionSchedule: Type.Optional(Type.Union([DURATION, Type.Literal('off')], { description: 'interval between retention runs inside serve' })),
+    quotas: Type.Optional(Type.Array(QuotaSchema, { description: 'storage quotas per repository glob' })),
+    warm: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { description: 'mirrored images to keep warm' })),
+    warmPlatforms: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9]+/[a-z0-9]+(?:/[a-z0-9.]+)?$' }), { description: 'platforms warmed from an index (default: all)' })),
+    warmSchedule: Type.Optional(Type.Union([DURATION, Type.Literal('off')], { description: 'interval between warm-ups of the warm list inside serve' })),
+    warmConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'blobs fetched at once during a warm-up' })),
+    // --- end lifecycle ---
   },
   { additionalProperties: false },
 );
@@ -198,6 +225,13 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   cacheHighWatermark: 'MARINA_CACHE_HIGH_WATERMARK',
   cacheLowWatermark: 'MARINA_CACHE_LOW_WATERMARK',
   ui: 'MARINA_UI',
+  retention: 'MARINA_RETENTION',
+  retentionSchedule: 'MARINA_RETENTION_SCHEDULE',
+  quotas: 'MARINA_QUOTAS',
+  warm: 'MARINA_WARM',
+  warmPlatforms: 'MARINA_WARM_PLATFORMS',
+  warmSchedule: 'MARINA_WARM_SCHEDULE',
+  warmConcurrency: 'MARINA_WARM_CONCURRENCY',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -212,18 +246,30 @@ export function readConfigFile(file: string): Record<string, unknown> {
 export function readEnv(env: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV_NAMES)) if (env[name] !== undefined && env[name] !== '') out[key] = env[name];
-  if (typeof out.notifications === 'string') out.notifications = parseJsonSetting('notifications', out.notifications);
+  if (typeof out.notifications === 'string') out.notifications = parseJsonSetting(ENV_NAMES.notifications, out.notifications);
   if (typeof out.mirrors === 'string') out.mirrors = out.mirrors.split(',').filter(Boolean).map(parseMirrorSpec);
+  // Lifecycle lists: rules as JSON, image and platform lists comma-separated.
+  for (const key of ['retention', 'quotas'] as const) if (typeof out[key] === 'string') out[key] = parseJsonSetting(ENV_NAMES[key], out[key]);
+  for (const key of ['warm', 'warmPlatforms'] as const) if (typeof out[key] === 'string') out[key] = out[key].split(',').map((v) => v.trim()).filter(Boolean);
   return out;
 }
 
-/** A setting given as JSON in the environment (MARINA_NOTIFICATIONS). */
-function parseJsonSetting(key: string, text: string): unknown {
+/** A setting given as JSON in the environment (MARINA_NOTIFICATIONS, MARINA_RETENTION, MARINA_QUOTAS), capped at 1 MiB. */
+function parseJsonSetting(name: string, text: string): unknown {
+  if (text.length > 1 << 20) throw new Error(`invalid configuration:\n  ${name}: longer than 1 MiB`);
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`invalid configuration:\n  ${key}: expected JSON, e.g. {"endpoints":[{"name":"ci","url":"http://hooks.internal/registry"}]}`);
+    throw new Error(`invalid configuration:\n  ${name}: expected JSON`);
   }
+}
+
+/** Reads durations such as `90s`, `15m`, `12h`, `30d`, `2w`, `500ms`; a bare number is seconds. */
+export function parseDuration(value: string): number {
+  const m = value.length <= 16 ? /^(\d{1,9})(ms|s|m|h|d|w)?$/.exec(value) : null;
+  if (!m) throw new Error(`invalid duration "${value}" (use e.g. 90s, 15m, 12h, 30d, 2w)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[(m[2] ?? 's') as 'ms'];
+  return Number(m[1]) * unit;
 }
 
 /** Reads `name=url` (the --mirror flag and MARINA_MIRRORS entries). */

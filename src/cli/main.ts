@@ -3,6 +3,9 @@ import { bench } from './bench.ts';
 import { cache } from './cache.ts';
 import { fsck } from './fsck.ts';
 import { gc } from './gc.ts';
+import { importCommand } from './import.ts';
+import { retention } from './retention.ts';
+import { usage } from './usage.ts';
 import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
 
@@ -16,6 +19,9 @@ Commands:
   gc           remove unreferenced blobs from a data directory
   fsck         check a data directory's index against its blobs (and --repair)
   bench        benchmark any OCI registry (pulls, pushes, listings; Markdown/JSON/SVG report)
+  import       load an OCI image layout into a data directory, verified by digest
+  retention    apply the retention rules once (run [--dry-run])
+  usage        storage used per repository against its quota
   version      print the version
 
 Run 'marina <command> --help' for a command's options.
@@ -28,6 +34,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void | number>> = {
   gc,
   fsck,
   bench,
+  import: importCommand,
+  retention,
+  usage,
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 

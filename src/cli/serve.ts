@@ -19,6 +19,9 @@ import { rememberClientAddress } from '../auth/client-address.ts';
 import { VERSION } from './version.ts';
 import { createWebUi, isUiPath } from '../ui/routes.ts';
 import { splitUrl } from '../http/paths.ts';
+import { lifecycleOptions, scheduleMs } from './lifecycle-config.ts';
+import { scheduleRetention, scheduleWarm, type Schedule } from './lifecycle-schedule.ts';
+import { warmEndpoint, WARM_PATH } from '../http/warm-endpoint.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
@@ -80,6 +83,9 @@ Limits (see README "Limits"):
                            (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
   --cache-high-watermark <f>  eviction starts above this fraction of --cache-max (default 0.95, env ${ENV_NAMES.cacheHighWatermark})
   --cache-low-watermark <f>   ...and stops below this fraction (default 0.8, env ${ENV_NAMES.cacheLowWatermark})
+
+Lifecycle (config file; see README "Lifecycle"): retention, retentionSchedule, quotas, warm, warmPlatforms,
+  warmSchedule, warmConcurrency.
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -230,6 +236,7 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSize: config.maxUploadSize,
     maxUploadSessions: config.maxUploadSessions,
     maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
+    ...lifecycleOptions(config),
   });
   const recovered = await recoverUploads(registry.storage);
   if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
@@ -241,6 +248,15 @@ export async function serve(argv: string[]): Promise<void> {
   process.on('SIGHUP', onHup);
   const configFile = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } }).values.config ?? process.env.MARINA_CONFIG;
   if (config.watchConfig && typeof configFile === 'string') reloader.watch(configFile);
+  // --- lifecycle schedules ---
+  const schedules: Schedule[] = [];
+  const retentionEvery = scheduleMs(config.retentionSchedule);
+  if (retentionEvery !== undefined && config.retention?.length) schedules.push(scheduleRetention(registry, retentionEvery, logger));
+  if (config.warm?.length && config.warmSchedule !== 'off') {
+    schedules.push(scheduleWarm(registry, config.warm, { intervalMs: scheduleMs(config.warmSchedule), platforms: config.warmPlatforms, concurrency: config.warmConcurrency }, logger));
+  }
+  const warm = warmEndpoint({ fetch: (r) => registry.fetch(r), authorize: auth.authorize, platforms: config.warmPlatforms, concurrency: config.warmConcurrency, logger });
+  // --- end lifecycle schedules ---
   const app = new Elysia().use(registry.plugin);
   const metricsHere = !config.metricsAddr;
   // With access control on, /metrics on the registry's address asks the same question as /v2/_catalog (a
@@ -256,6 +272,7 @@ export async function serve(argv: string[]): Promise<void> {
       const operations = ops.route(request, metricsHere, metricsGuard);
       if (operations) return operations;
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+      if (isPath(request.url, WARM_PATH)) return warm(request);
       if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
       const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
       // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
@@ -306,6 +323,7 @@ export async function serve(argv: string[]): Promise<void> {
       await metricsServer?.stop(true);
       await ops.notifier.close();
       await ui?.close();
+      await Promise.all(schedules.map((s) => s.stop()));
       const stats = registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);
@@ -331,6 +349,12 @@ function restoreTimeout(server: Bun.Server<undefined>, request: Request, seconds
   } catch {
     // Closed by the client: nothing left to bound.
   }
+}
+
+/** True when the URL's path is exactly `pathname` (no query); a cheap test, as it runs on every request. */
+function isPath(url: string, pathname: string): boolean {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  return start >= 0 && url.length === start + pathname.length && url.endsWith(pathname);
 }
 
 function formatHost(host: string): string {

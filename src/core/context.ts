@@ -2,7 +2,7 @@
  * What every core operation works on: the stores, the settings that change protocol behaviour, and event hooks.
  */
 import type { Digest } from '../oci/digest.ts';
-import type { BlobStore, MetadataIndex } from '../storage/types.ts';
+import type { BlobStore, ManifestRecord, MetadataIndex } from '../storage/types.ts';
 import type { UploadLedger } from '../storage/upload-ledger.ts';
 import { currentActor, type Identity } from './actor.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
@@ -58,6 +58,26 @@ export interface CoreContext {
   onListenerError(error: unknown): void;
   /** Serialises work on one upload session or one digest. */
   locks: KeyedMutex;
+  /** Lifecycle hooks around manifest commits (quotas, push times); see {@link ManifestHooks}. */
+  manifestHooks?: ManifestHooks;
+}
+
+/**
+ * Hooks around manifest writes. `beforeCommit` and `afterCommit` run under the repository's manifest lock
+ * (`manifestLockKey`), which retention also takes before each deletion, so a check and its commit are one step.
+ */
+export interface ManifestHooks {
+  /** Throw (a RegistryError) to refuse the push; `blobs` are the blobs the manifest references with their sizes. */
+  beforeCommit?(repository: string, record: ManifestRecord, blobs: { digest: Digest; size: number }[]): void;
+  /** After the commit: the manifest and the tags now pointing at it. */
+  afterCommit?(repository: string, record: ManifestRecord, tags: string[], blobs: { digest: Digest; size: number }[]): void;
+  /** After a tag or a manifest was deleted (a manifest delete also removed its tags). */
+  afterDelete?(repository: string, kind: 'tag' | 'manifest', reference: string, record: ManifestRecord | undefined): void;
+}
+
+/** The lock a manifest commit in `repository` holds. */
+export function manifestLockKey(repository: string): string {
+  return `manifests:${repository}`;
 }
 
 /** Fires an event without letting a slow or failing listener affect the request. */

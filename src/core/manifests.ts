@@ -4,7 +4,7 @@ import { digestOf, digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { parseManifest, type ReferencedSize } from '../oci/manifest.ts';
 import { parseTag } from '../oci/names.ts';
 import type { ManifestRecord } from '../storage/types.ts';
-import { emit, type CoreContext } from './context.ts';
+import { emit, manifestLockKey, type CoreContext } from './context.ts';
 import { assertDeletable, assertWritable } from './guards.ts';
 import { lookupReference, parseReference } from './references.ts';
 
@@ -59,7 +59,15 @@ export async function putManifest(
   if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
   if (parsed.subject) record.subject = parsed.subject.digest;
   if (parsed.annotations) record.annotations = parsed.annotations;
-  await ctx.index.putManifest(repository, record, [...tags], { blobs: parsed.blobs, manifests: parsed.manifests });
+  const hooks = ctx.manifestHooks;
+  if (hooks) {
+    const blobs = parsed.sizes.filter((s) => s.kind === 'blob').map((s) => ({ digest: s.digest, size: s.size }));
+    await ctx.locks.run(manifestLockKey(repository), async () => {
+      hooks.beforeCommit?.(repository, record, blobs);
+      await ctx.index.putManifest(repository, record, [...tags], { blobs: parsed.blobs, manifests: parsed.manifests });
+      hooks.afterCommit?.(repository, record, [...tags], blobs);
+    });
+  } else await ctx.index.putManifest(repository, record, [...tags], { blobs: parsed.blobs, manifests: parsed.manifests });
   emit(ctx, 'onPush', { kind: 'manifest', repository, reference, digest, mediaType: record.mediaType, size: record.size });
   const result: PutManifestResult = { digest, tags: [...tags] };
   if (record.subject) result.subject = record.subject;
@@ -85,6 +93,7 @@ export async function deleteManifest(ctx: CoreContext, repository: string, refer
     deleted = await ctx.index.deleteManifest(repository, ref.digest);
   }
   if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
+  ctx.manifestHooks?.afterDelete?.(repository, ref.kind === 'tag' ? 'tag' : 'manifest', reference, record);
   if (record) emit(ctx, 'onDelete', { kind: ref.kind === 'tag' ? 'tag' : 'manifest', repository, reference, digest: record.digest, mediaType: record.mediaType, size: record.size });
 }
 
