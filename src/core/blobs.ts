@@ -1,6 +1,6 @@
 /** Blob reads and deletes within a repository. */
 import { RegistryError } from '../errors.ts';
-import type { Digest } from '../oci/digest.ts';
+import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import type { BlobInfo } from '../storage/types.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable } from './guards.ts';
@@ -47,6 +47,29 @@ export async function linkStoredBlob(ctx: CoreContext, repository: string, diges
   return ctx.locks.run(`blob:${digest}`, async () => {
     const info = await ctx.blobs.stat(digest);
     if (info) await ctx.index.linkBlob(repository, digest);
+    return info;
+  });
+}
+
+/**
+ * Stores a verified file (a mirror fill) as the blob `digest` and links it into `repository`, under the digest's
+ * lock like an upload commit, so a concurrent delete of the last link cannot remove the new file.
+ */
+export async function adoptBlob(ctx: CoreContext, repository: string, file: string, digest: Digest, size: number): Promise<BlobInfo> {
+  return ctx.locks.run(`blob:${digest}`, async () => {
+    let info: BlobInfo;
+    if (ctx.blobs.importFile) info = await ctx.blobs.importFile(file, digest, size);
+    else {
+      const session = await ctx.blobs.startUpload({ algorithms: [digestAlgorithm(digest)] });
+      try {
+        await session.append(Bun.file(file).stream());
+        info = await session.commit(digest);
+      } catch (error) {
+        await session.cancel().catch(() => undefined);
+        throw error;
+      }
+    }
+    await ctx.index.linkBlob(repository, digest);
     return info;
   });
 }

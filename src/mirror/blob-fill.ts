@@ -221,26 +221,43 @@ export class BlobFill {
   }
 }
 
-/** Fills keyed by digest, so concurrent misses join one upstream fetch. */
+/**
+ * Fills keyed by digest, so concurrent misses join one upstream fetch. A fill belongs to the repository whose
+ * upstream serves it: a request for another repository may join only once its own upstream vouched for the digest,
+ * or one upstream's bytes would answer for another (CVE-2026-35172).
+ */
 export class FillRegistry {
-  private readonly fills = new Map<string, BlobFill>();
+  private readonly fills = new Map<string, { fill: BlobFill; repository: string }>();
 
-  /** The fill in progress for this digest, or a new one from `start`. */
-  join(digest: Digest, start: () => BlobFill): { fill: BlobFill; joined: boolean } {
+  /** The repository a live fill of `digest` is for, if one is running. */
+  owner(digest: Digest): string | undefined {
+    const entry = this.fills.get(digest);
+    // A failed fill is only waiting to be forgotten.
+    return entry && entry.fill.error === undefined ? entry.repository : undefined;
+  }
+
+  /**
+   * The live fill of `digest` when it is for `repository` or the caller's upstream vouched for the digest, else a
+   * new fill for `repository` from `start`.
+   * @throws Error when another repository's fill is running and nothing vouched (the caller must confirm first)
+   */
+  join(digest: Digest, repository: string, vouched: boolean, start: () => BlobFill): { fill: BlobFill; joined: boolean } {
     const existing = this.fills.get(digest);
-    // A failed fill is only waiting to be forgotten; a new request deserves a new try.
-    if (existing && existing.error === undefined) return { fill: existing, joined: true };
+    if (existing && existing.fill.error === undefined) {
+      if (existing.repository !== repository && !vouched) throw new Error(`unconfirmed join of ${digest} from ${repository}`);
+      return { fill: existing.fill, joined: true };
+    }
     const fill = start();
-    this.fills.set(digest, fill);
+    this.fills.set(digest, { fill, repository });
     void fill.done.then(() => {
-      if (this.fills.get(digest) === fill) this.fills.delete(digest);
+      if (this.fills.get(digest)?.fill === fill) this.fills.delete(digest);
     });
     return { fill, joined: false };
   }
 
   /** Aborts every running fill and waits for them to end. */
   async abortAll(reason: unknown): Promise<void> {
-    await Promise.all([...this.fills.values()].map((fill) => fill.abort(reason)));
+    await Promise.all([...this.fills.values()].map(({ fill }) => fill.abort(reason)));
   }
 
   /** Fills still running. */

@@ -4,6 +4,7 @@
  * content when the upstream fails, and keeping the cache under its byte budget.
  */
 import * as path from 'node:path';
+import { adoptBlob, linkStoredBlob } from '../core/blobs.ts';
 import type { CoreContext } from '../core/context.ts';
 import { isRegistryError, RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -109,43 +110,84 @@ export class Mirror {
     }
   }
 
-  /** A blob: stored locally, or streamed from a (possibly shared) fill. HEAD on a miss asks upstream only. */
+  /**
+   * A blob: stored and linked in this repository, or vouched for by this repository's upstream and then served from
+   * the store or streamed from a (possibly shared) fill. HEAD on a miss asks upstream only.
+   *
+   * Bytes stored or being filled for another repository (a local push, another upstream, another repository of the
+   * same upstream) say nothing about this one: they are answered only after this repository's upstream confirms the
+   * digest, and only then linked here (CVE-2026-35172).
+   */
   async blob(target: MirrorTarget, digest: Digest, head: boolean): Promise<MirroredBlob> {
     const { index, blobs } = this.core;
-    const stored = await blobs.open(digest);
-    if (stored) {
-      if (!index.hasBlob(target.local, digest)) await index.linkBlob(target.local, digest);
-      this.ledger.touchBlob(target.local, digest);
-      this.counters.hits++;
-      if (!head) this.counters.bytesServedFromCache += stored.size;
-      return { kind: 'stored', body: stored, size: stored.size, outcome: 'hit' };
+    if (index.hasBlob(target.local, digest)) {
+      const stored = await blobs.open(digest);
+      if (stored) {
+        this.ledger.touchBlob(target.local, digest);
+        this.counters.hits++;
+        if (!head) this.counters.bytesServedFromCache += stored.size;
+        return { kind: 'stored', body: stored, size: stored.size, outcome: 'hit' };
+      }
     }
     const upstream = this.upstream(target);
-    if (head) {
-      let size: number | undefined;
-      try {
-        size = await upstream.client.headBlob(target.remote, digest);
-      } catch (error) {
-        throw upstreamError(error);
+    let vouched: number | undefined;
+    for (;;) {
+      const elsewhere = (await blobs.stat(digest)) !== undefined || (this.fills.owner(digest) ?? target.local) !== target.local;
+      if (vouched === undefined && (head || elsewhere)) {
+        vouched = await this.confirm(upstream, target, digest);
+        // The world may have moved while the upstream answered: look again with the confirmation in hand.
+        continue;
       }
-      if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
-      this.counters.misses++;
-      return { kind: 'remote-head', size, outcome: 'miss' };
+      if (elsewhere && vouched !== undefined && (await blobs.stat(digest))) {
+        const linked = await linkStoredBlob(this.core, target.local, digest);
+        const body = linked ? await blobs.open(digest) : undefined;
+        if (body) {
+          this.ledger.addBlob(target.local, digest, body.size);
+          this.counters.hits++;
+          if (!head) this.counters.bytesServedFromCache += body.size;
+          return { kind: 'stored', body, size: body.size, outcome: 'revalidated' };
+        }
+        continue;
+      }
+      if (head) {
+        this.counters.misses++;
+        return { kind: 'remote-head', size: vouched!, outcome: 'miss' };
+      }
+      break;
     }
-    const { fill, joined } = this.fills.join(digest, () => this.startFill(target, digest, upstream));
+    const { fill, joined } = this.fills.join(digest, target.local, vouched !== undefined, () => this.startFill(target, digest, upstream));
     await fill.started;
     // A fill that already failed has removed its spool: nothing to stream (the next request starts a new fill).
     if (fill.error !== undefined) throw upstreamError(fill.error);
     if (joined) {
       this.counters.joined++;
-      // The fill links the blob into the repository that started it; link it into this one too.
-      void fill.done.then(() => (fill.complete ? this.core.index.linkBlob(target.local, digest) : undefined)).catch(() => undefined);
+      // The fill links the blob into the repository that started it; link it into this one too (vouched for, or
+      // the same repository).
+      void fill.done
+        .then(async () => {
+          if (!fill.complete || index.hasBlob(target.local, digest)) return;
+          const info = await linkStoredBlob(this.core, target.local, digest);
+          if (info) this.ledger.addBlob(target.local, digest, info.size);
+        })
+        .catch((error) => this.logger.warn('linking a joined fill failed', { repository: target.local, digest, error: String(error) }));
     } else this.counters.misses++;
     if (fill.complete) {
       const body = await blobs.open(digest);
       if (body) return { kind: 'stored', body, size: body.size, outcome: joined ? 'joined' : 'miss' };
     }
     return { kind: 'filling', fill, size: fill.size, outcome: joined ? 'joined' : 'miss' };
+  }
+
+  /** The blob's size as this repository's upstream reports it. @throws BLOB_UNKNOWN when the upstream lacks it */
+  private async confirm(upstream: Upstream, target: MirrorTarget, digest: Digest): Promise<number> {
+    let size: number | undefined;
+    try {
+      size = await upstream.client.headBlob(target.remote, digest);
+    } catch (error) {
+      throw upstreamError(error);
+    }
+    if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
+    return size;
   }
 
   /** The upstream's tags (cached tags when it is unreachable). */
@@ -284,10 +326,7 @@ export class Mirror {
       (offset) => upstream.client.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}),
       this.options.fillRetries ?? 3,
       async (file, size) => {
-        await this.core.locks.run(`blob:${digest}`, async () => {
-          await this.adopt(file, digest, size);
-          await this.core.index.linkBlob(target.local, digest);
-        });
+        await adoptBlob(this.core, target.local, file, digest, size);
         this.ledger.addBlob(target.local, digest, size);
         this.eviction.schedule();
       },
@@ -299,17 +338,6 @@ export class Mirror {
       this.logger.warn('blob fill failed; nothing cached', { repository: target.local, digest, bytes: fill.written, error: String(fill.error) });
     });
     return fill;
-  }
-
-  private async adopt(file: string, digest: Digest, size: number): Promise<void> {
-    const { blobs } = this.core;
-    if (blobs.importFile) {
-      await blobs.importFile(file, digest, size);
-      return;
-    }
-    const session = await blobs.startUpload({ algorithms: [digest.startsWith('sha512:') ? 'sha512' : 'sha256'] });
-    await session.append(Bun.file(file).stream());
-    await session.commit(digest);
   }
 
   private upstream(target: MirrorTarget): Upstream {
