@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RegistryError } from '../errors.ts';
+import { UpstreamRefusal } from './bounded-body.ts';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { MultiHasher } from '../storage/hashing.ts';
 
@@ -39,6 +40,8 @@ export class BlobFill {
 
   /**
    * @param idleTimeoutMs a body that sends nothing for this long counts as broken (and is resumed or fails)
+   * @param limits `sizeOf` asks the upstream for the size when a response announces none (an endless chunked body
+   *   is then cut off there); `maxBytes` refuses larger blobs outright
    */
   constructor(
     readonly digest: Digest,
@@ -48,6 +51,7 @@ export class BlobFill {
     private readonly publish: (file: string, size: number) => Promise<void>,
     private readonly onBytes: (n: number) => void,
     private readonly idleTimeoutMs = 30_000,
+    private readonly limits: { sizeOf?: () => Promise<number | undefined>; maxBytes?: number } = {},
   ) {
     this.started = new Promise((resolve) => (this.markStarted = resolve));
     this.done = this.run()
@@ -151,9 +155,21 @@ export class BlobFill {
             const length = res.headers.get('content-length');
             if (length !== null && /^\d+$/.test(length)) this.size = Number(length);
           }
+          // A body without a length (chunked) is held to the size the upstream gives on HEAD: endless is not a size.
+          if (this.size === undefined) this.size = await this.limits.sizeOf?.();
+          if (this.size === undefined) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new UpstreamRefusal(`upstream sent ${this.digest} without announcing its size`, false);
+          }
+          if (this.limits.maxBytes !== undefined && this.size > this.limits.maxBytes) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new UpstreamRefusal(`upstream announced ${this.size} bytes for ${this.digest}, more than ${this.limits.maxBytes}`, false);
+          }
           this.markStarted();
           if (!res.body) throw new Error('upstream sent no body');
+          const size = this.size;
           await this.drain(res.body, (chunk) => {
+            if (this.written + chunk.byteLength > size) throw new UpstreamRefusal(`upstream sent more than the ${size} bytes of ${this.digest}`, false);
             let off = 0;
             while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off, this.written + off);
             hasher.update(chunk);
@@ -168,6 +184,7 @@ export class BlobFill {
           // A definitive answer (404, 401, 429, digest problems) is not retried, and neither is an upstream that
           // cannot be reached at all (fail fast); a transfer that broke is resumed from where it stopped.
           if (error instanceof RegistryError && error.status < 500) throw error;
+          if (error instanceof UpstreamRefusal && !error.retryable) throw error;
           if (!answered && this.written === 0) throw error;
           if (++attempts > this.retries) throw error;
         }
@@ -207,7 +224,12 @@ export class BlobFill {
         const { done, value } = await Promise.race([reader.read(), stopped]);
         clearTimeout(timer);
         if (done) return;
-        onChunk(value);
+        try {
+          onChunk(value);
+        } catch (error) {
+          reader.cancel(error).catch(() => undefined);
+          throw error;
+        }
       }
     } finally {
       clearTimeout(timer);

@@ -13,11 +13,12 @@ import { parseManifest } from '../oci/manifest.ts';
 import type { ManifestRecord, ReferrerDescriptor } from '../storage/types.ts';
 import { ALL_MANIFEST_TYPES } from '../client/client.ts';
 import { BlobFill, FillRegistry } from './blob-fill.ts';
+import { UpstreamRefusal } from './bounded-body.ts';
 import { Eviction } from './eviction.ts';
 import { MirrorLedger } from './ledger.ts';
 import { freshnessMs, type MirrorOptions } from './options.ts';
 import { MirrorRouter, type MirrorTarget } from './routing.ts';
-import { Upstream, type UpstreamStats } from './upstream.ts';
+import { Upstream, type UpstreamLimits, type UpstreamStats } from './upstream.ts';
 
 /** How a mirrored response was produced (sent as Cache-Status). */
 export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'stale' | 'revalidated';
@@ -64,7 +65,7 @@ export class Mirror {
     if (!options.upstreams.length) throw new Error('a mirror needs at least one upstream');
     for (const u of options.upstreams) {
       if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(u.name)) throw new Error(`mirror name "${u.name}" must be a lower-case host-like name (e.g. docker.io)`);
-      this.upstreams.set(u.name, new Upstream(u, options.upstreamTimeoutMs ?? 5000, options.rateLimitReserve ?? 10));
+      this.upstreams.set(u.name, new Upstream(u, upstreamLimits(options, core.settings.maxManifestSize), options.rateLimitReserve ?? 10));
     }
     const fallback = options.defaultUpstream ?? options.upstreams[0]!.name;
     if (!this.upstreams.has(fallback)) throw new Error(`default upstream "${fallback}" is not configured`);
@@ -158,7 +159,7 @@ export class Mirror {
     const { fill, joined } = this.fills.join(digest, target.local, vouched !== undefined, () => this.startFill(target, digest, upstream));
     await fill.started;
     // A fill that already failed has removed its spool: nothing to stream (the next request starts a new fill).
-    if (fill.error !== undefined) throw upstreamError(fill.error);
+    if (fill.error !== undefined) throw this.clientError(target, fill.error, false);
     if (joined) {
       this.counters.joined++;
       // The fill links the blob into the repository that started it; link it into this one too (vouched for, or
@@ -184,7 +185,7 @@ export class Mirror {
     try {
       size = await upstream.client.headBlob(target.remote, digest);
     } catch (error) {
-      throw upstreamError(error);
+      throw this.clientError(target, error);
     }
     if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
     return size;
@@ -199,7 +200,7 @@ export class Mirror {
       if (upstreamTags === undefined && !local.length) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: target.remote } });
       return { tags: [...new Set([...(upstreamTags ?? []), ...local])].sort(byteOrder), outcome: 'miss' };
     } catch (error) {
-      if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw upstreamError(error);
+      if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw this.clientError(target, error);
       this.counters.stale++;
       return { tags: this.localTags(target), outcome: 'stale' };
     }
@@ -211,7 +212,7 @@ export class Mirror {
       const manifests = await this.upstream(target).client.listReferrers(target.remote, subject, { artifactType });
       return { manifests, outcome: 'miss' };
     } catch (error) {
-      if (!isUpstreamFailure(error)) throw upstreamError(error);
+      if (!isUpstreamFailure(error)) throw this.clientError(target, error);
       this.counters.stale++;
       return { manifests: this.core.index.listReferrers(target.local, subject, artifactType), outcome: 'stale' };
     }
@@ -293,7 +294,7 @@ export class Mirror {
         this.logger.warn('upstream failed; serving a cached tag', { repository: target.local, tag, error: String(error) });
         return { record: cached, outcome: 'stale' };
       }
-      throw upstreamError(error);
+      throw this.clientError(target, error);
     }
   }
 
@@ -303,7 +304,7 @@ export class Mirror {
     try {
       fetched = await this.upstream(target).client.getManifest(target.remote, digest, ALL_MANIFEST_TYPES);
     } catch (error) {
-      throw upstreamError(error);
+      throw this.clientError(target, error);
     }
     if (!fetched) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: digest } });
     const parsed = parseManifest(fetched.body, fetched.mediaType);
@@ -332,12 +333,20 @@ export class Mirror {
       },
       (n) => (upstream.stats.bytesFetched += n),
       this.options.upstreamTimeoutMs ?? 5000,
+      { sizeOf: () => upstream.client.headBlob(target.remote, digest), maxBytes: this.options.cacheMaxBytes },
     );
     void fill.done.then(() => {
       if (fill.error === undefined) return;
       this.logger.warn('blob fill failed; nothing cached', { repository: target.local, digest, bytes: fill.written, error: String(fill.error) });
     });
     return fill;
+  }
+
+  /** The client's error for an upstream failure (logged here, with the upstream's own words). */
+  private clientError(target: MirrorTarget, error: unknown, log = true): RegistryError {
+    const mapped = clientFacingError(target.upstream.name, error);
+    if (log && mapped.status >= 500) this.logger.warn('upstream request failed', { upstream: target.upstream.name, repository: target.local, error: String(error) });
+    return mapped;
   }
 
   private upstream(target: MirrorTarget): Upstream {
@@ -352,23 +361,46 @@ export class Mirror {
   }
 }
 
+/** The limits upstream traffic is held to, from the mirror options. */
+function upstreamLimits(options: MirrorOptions, maxManifestBytes: number): UpstreamLimits {
+  const headersTimeoutMs = options.upstreamTimeoutMs ?? 5000;
+  return {
+    headersTimeoutMs,
+    bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? headersTimeoutMs,
+    maxManifestBytes,
+    maxListingBytes: options.upstreamMaxListingBytes ?? 1024 * 1024,
+    minBytesPerSecond: options.upstreamMinBytesPerSecond ?? 16 * 1024,
+  };
+}
+
 /** True for failures that say nothing about the content: the upstream is down, slow, throttling or broken. */
 export function isUpstreamFailure(error: unknown): boolean {
   return !isRegistryError(error) || error.status >= 500 || error.status === 429;
 }
 
+/** Answers the client may see for definitive upstream answers: the code and the table's message, nothing more. */
+const PASSED_ON = new Set(['BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'DENIED', 'UNSUPPORTED', 'MANIFEST_INVALID', 'NAME_INVALID']);
+
 /**
- * Maps an upstream failure to what the client sees: definitive answers pass through, outages become 503. An
- * upstream 401 is the mirror's own credentials failing (or a private repository); passed on as 401 it would be a
- * challenge-less 401 the client cannot answer, so it becomes DENIED.
+ * Maps an upstream failure to what the client sees, in the mirror's own words: the upstream's text may be anything
+ * (a file it tricked us into reading, a message aimed at the client), so it goes to the log only. Definitive
+ * answers keep their code; an upstream 401 (the mirror's own credentials failing) becomes DENIED, since a 401
+ * without a challenge the client could answer is useless to it; refused answers are 502, outages 503.
  */
-function upstreamError(error: unknown): unknown {
-  if (isRegistryError(error) && error.status === 401) {
-    return new RegistryError('DENIED', `the upstream refused the mirror's request: ${error.message}`, { cause: error });
+export function clientFacingError(upstream: string, error: unknown): RegistryError {
+  if (isRegistryError(error) && error.status === 401) return new RegistryError('DENIED', `the upstream ${upstream} refused the mirror's request`);
+  if (isRegistryError(error) && error.code === 'TOOMANYREQUESTS') {
+    return new RegistryError('TOOMANYREQUESTS', `the upstream ${upstream} asked the mirror to slow down`, { headers: error.headers });
   }
-  if (isRegistryError(error) && !isUpstreamFailure(error)) return error;
-  if (isRegistryError(error) && error.status === 429) return new RegistryError('TOOMANYREQUESTS', error.message, { headers: error.headers });
-  return new RegistryError('UNKNOWN', `upstream unavailable: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
+  if (error instanceof UpstreamRefusal) return new RegistryError('UNKNOWN', `the upstream ${upstream} sent an answer the mirror refuses`, { status: 502 });
+  if (isRegistryError(error) && error.code === 'DIGEST_INVALID' && error.status === 502) {
+    return new RegistryError('UNKNOWN', `the upstream ${upstream} sent content that does not match its digest`, { status: 502 });
+  }
+  if (isRegistryError(error) && !isUpstreamFailure(error)) {
+    if (PASSED_ON.has(error.code)) return new RegistryError(error.code, undefined, { status: error.status, detail: error.detail });
+    return new RegistryError('UNKNOWN', `the upstream ${upstream} refused the request`, { status: 502 });
+  }
+  return new RegistryError('UNKNOWN', `the upstream ${upstream} is unavailable`, { status: 503 });
 }
 
 function byteOrder(a: string, b: string): number {

@@ -31,6 +31,12 @@ export interface MirrorOptions {
   lowWatermark?: number;
   /** Time to get response headers from an upstream before it counts as down, in ms. @default 5000 */
   upstreamTimeoutMs?: number;
+  /** Whole-body deadline for small upstream bodies (manifests, tokens, tag lists), in ms. @default upstreamTimeoutMs */
+  upstreamBodyTimeoutMs?: number;
+  /** Upstream blob bodies slower than this over any 10 s window are cut off (and resumed). @default 16384 */
+  upstreamMinBytesPerSecond?: number;
+  /** Cap of one upstream tags or referrers page, in bytes (at most 100 pages are followed). @default 1 MiB */
+  upstreamMaxListingBytes?: number;
   /** Below this many remaining pulls (Docker Hub's ratelimit-remaining), cached tags are not revalidated. @default 10 */
   rateLimitReserve?: number;
   /** Retries of a blob fill whose upstream connection broke, resumed with Range. @default 3 */

@@ -6,6 +6,10 @@
 import { RegistryClient } from '../client/client.ts';
 import { RegistryError } from '../errors.ts';
 import { DOCKER_HUB, type UpstreamOptions } from './options.ts';
+import { guardedFetch, type FetchPolicy } from './upstream-fetch.ts';
+
+/** The limits an upstream's traffic is held to (see {@link FetchPolicy}). */
+export type UpstreamLimits = Omit<FetchPolicy, 'name' | 'base' | 'realmHosts'>;
 
 /** How long a reported low pull budget stops revalidation before it is asked again. */
 const RATE_LIMIT_MEMORY_MS = 60_000;
@@ -26,19 +30,23 @@ export class Upstream {
   private remainingSeenAt = 0;
   private throttledUntil = 0;
 
+  private readonly network: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
   constructor(
     readonly options: UpstreamOptions,
-    private readonly timeoutMs: number,
+    limits: UpstreamLimits,
     private readonly reserve: number,
   ) {
     const host = new URL(options.url).host;
     const trusted = options.trustedRealmHosts ?? (options.name === DOCKER_HUB.name ? [host, DOCKER_HUB.authHost] : [host]);
+    this.network = guardedFetch({ ...limits, name: options.name, base: options.url, realmHosts: trusted });
     this.client = new RegistryClient({
       registry: options.url,
       credentials: options.credentials,
       trustedRealmHosts: trusted,
       fetch: this.fetch.bind(this) as typeof fetch,
       userAgent: 'marina-mirror',
+      maxListingPages: 100,
     });
   }
 
@@ -64,17 +72,14 @@ export class Upstream {
     this.stats.requests++;
     const url = String(input instanceof Request ? input.url : input);
     if (/\/blobs\/[^/]+$/.test(new URL(url).pathname) && init?.method !== 'HEAD') this.stats.blobRequests++;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`upstream ${this.options.name} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
-      const res = await fetch(input, { ...init, signal: controller.signal });
+      const res = await this.network(input, init);
       this.observe(res);
       return res;
     } catch (error) {
       this.stats.failures++;
+      if (error instanceof RegistryError) throw error;
       throw new RegistryError('UNKNOWN', `upstream ${this.options.name} unreachable: ${error instanceof Error ? error.message : String(error)}`, { status: 502, cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
