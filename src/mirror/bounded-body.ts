@@ -47,9 +47,9 @@ export function boundBody(body: ReadableStream<Uint8Array>, limits: BodyLimits, 
     if (failed) return;
     failed = error;
     clear();
+    wake?.(error);
     reader.cancel(error).catch(() => undefined);
     onStop?.(error);
-    wake?.(error);
   };
   if (limits.deadlineMs !== undefined) {
     timers.push(setTimeout(() => fail(new UpstreamRefusal(`${limits.what}: the body did not arrive within ${limits.deadlineMs} ms`)), limits.deadlineMs));
@@ -79,6 +79,8 @@ export function boundBody(body: ReadableStream<Uint8Array>, limits: BodyLimits, 
         } finally {
           wake = undefined;
         }
+        // A cancel on failure ends the pending read as "done": that is a cut-off, not the body's end.
+        if (failed) return controller.error(failed);
         if (result.done) {
           clear();
           return controller.close();

@@ -370,6 +370,7 @@ function upstreamLimits(options: MirrorOptions, maxManifestBytes: number): Upstr
     maxManifestBytes,
     maxListingBytes: options.upstreamMaxListingBytes ?? 1024 * 1024,
     minBytesPerSecond: options.upstreamMinBytesPerSecond ?? 16 * 1024,
+    rateWindowMs: options.upstreamRateWindowMs ?? 10_000,
   };
 }
 
@@ -392,7 +393,10 @@ export function clientFacingError(upstream: string, error: unknown): RegistryErr
   if (isRegistryError(error) && error.code === 'TOOMANYREQUESTS') {
     return new RegistryError('TOOMANYREQUESTS', `the upstream ${upstream} asked the mirror to slow down`, { headers: error.headers });
   }
-  if (error instanceof UpstreamRefusal) return new RegistryError('UNKNOWN', `the upstream ${upstream} sent an answer the mirror refuses`, { status: 502 });
+  // Refused answers (and bad ones the upstream reported as 502) are a bad gateway; everything else an outage.
+  if (error instanceof UpstreamRefusal || (isRegistryError(error) && error.status === 502 && error.code === 'UNKNOWN')) {
+    return new RegistryError('UNKNOWN', `the upstream ${upstream} sent an answer the mirror refuses`, { status: 502 });
+  }
   if (isRegistryError(error) && error.code === 'DIGEST_INVALID' && error.status === 502) {
     return new RegistryError('UNKNOWN', `the upstream ${upstream} sent content that does not match its digest`, { status: 502 });
   }

@@ -33,8 +33,10 @@ export interface MirrorOptions {
   upstreamTimeoutMs?: number;
   /** Whole-body deadline for small upstream bodies (manifests, tokens, tag lists), in ms. @default upstreamTimeoutMs */
   upstreamBodyTimeoutMs?: number;
-  /** Upstream blob bodies slower than this over any 10 s window are cut off (and resumed). @default 16384 */
+  /** Upstream blob bodies slower than this over any `upstreamRateWindowMs` are cut off (and resumed). @default 16384 */
   upstreamMinBytesPerSecond?: number;
+  /** The window of the minimum rate, in ms. @default 10000 */
+  upstreamRateWindowMs?: number;
   /** Cap of one upstream tags or referrers page, in bytes (at most 100 pages are followed). @default 1 MiB */
   upstreamMaxListingBytes?: number;
   /** Below this many remaining pulls (Docker Hub's ratelimit-remaining), cached tags are not revalidated. @default 10 */

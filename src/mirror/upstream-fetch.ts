@@ -38,7 +38,10 @@ export type AddressClass = 'loopback' | 'link-local' | 'public';
 export function addressClass(url: URL): AddressClass {
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host.replace(/^::ffff:/, ''));
+  // An IPv4-mapped IPv6 address is its IPv4 address (URL writes ::ffff:127.0.0.1 as ::ffff:7f00:1).
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  const v4host = mapped ? `${parseInt(mapped[1]!, 16) >> 8}.${parseInt(mapped[1]!, 16) & 255}.0.0` : host.replace(/^::ffff:/, '');
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(v4host);
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];
     if (a === 127 || a === 0) return 'loopback';

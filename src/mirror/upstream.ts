@@ -79,7 +79,7 @@ export class Upstream {
     } catch (error) {
       this.stats.failures++;
       if (error instanceof RegistryError) throw error;
-      throw new RegistryError('UNKNOWN', `upstream ${this.options.name} unreachable: ${error instanceof Error ? error.message : String(error)}`, { status: 502, cause: error });
+      throw new RegistryError('UNKNOWN', `upstream ${this.options.name} unreachable: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
     }
   }
 
