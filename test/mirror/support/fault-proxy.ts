@@ -220,11 +220,13 @@ export async function startFaultProxy(target: string, options: { auth?: TokenAut
       stallAt = stall.afterBytes;
     }
     const rate = isBlobBody ? faults.blobBytesPerSecond : undefined;
+    // A throttled body arrives in pieces of a tenth of a second's worth, so a slow one trickles rather than pauses.
+    const piece = rate ? Math.min(256 * 1024, Math.max(512, Math.floor(rate / 10))) : 256 * 1024;
     const started = performance.now();
     let sent = 0;
     for await (const whole of upstream.body) {
-      for (let at = 0; at < whole.byteLength; at += 256 * 1024) {
-        let chunk = whole.subarray(at, Math.min(whole.byteLength, at + 256 * 1024));
+      for (let at = 0; at < whole.byteLength; at += piece) {
+        let chunk = whole.subarray(at, Math.min(whole.byteLength, at + piece));
         if (corrupt && sent + chunk.byteLength === size) {
           chunk = chunk.slice();
           chunk[chunk.byteLength - 1]! ^= 0xff;
