@@ -4,6 +4,7 @@ import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import type { BlobInfo } from '../storage/types.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable } from './guards.ts';
+import type { ReadThrough, SourcedBlob } from './read-through.ts';
 
 /** A blob ready to be served. */
 export interface OpenedBlob extends BlobInfo {
@@ -23,6 +24,37 @@ export async function openBlob(ctx: CoreContext, repository: string, digest: Dig
   if (!body) throw unknownBlob(digest);
   emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: body.size });
   return { digest, size: body.size, body };
+}
+
+/** A blob read: stored bytes or (HEAD) the size, or what a read-through source answered (with its cache outcome). */
+export type BlobRead = SourcedBlob | { kind: 'stored'; body: Blob; size: number; outcome?: undefined } | { kind: 'head'; size: number; outcome?: undefined };
+
+/**
+ * Reads a blob for GET (`head` false) or HEAD: the repository's own linked blob, else, with a read-through source
+ * (a mirrored repository), whatever that source vouches for. Emits onPull for GETs.
+ * @throws BLOB_UNKNOWN
+ */
+export async function readBlob(ctx: CoreContext, repository: string, digest: Digest, options: { head?: boolean; through?: ReadThrough } = {}): Promise<BlobRead> {
+  const { head = false, through } = options;
+  const read = (ctx.index.hasBlob(repository, digest) ? await readLinked(ctx, digest, head, through) : undefined) ?? (await through?.blob(digest, head));
+  if (!read) throw unknownBlob(digest);
+  if (!head && read.size !== undefined) {
+    emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: read.size });
+  }
+  return read;
+}
+
+async function readLinked(ctx: CoreContext, digest: Digest, head: boolean, through: ReadThrough | undefined): Promise<BlobRead | undefined> {
+  if (head) {
+    const info = await ctx.blobs.stat(digest);
+    if (!info) return undefined;
+    through?.blobHit(digest, info.size, true);
+    return through ? { kind: 'head', size: info.size, outcome: 'hit' } : { kind: 'head', size: info.size };
+  }
+  const body = await ctx.blobs.open(digest);
+  if (!body) return undefined;
+  through?.blobHit(digest, body.size, false);
+  return through ? { kind: 'stored', body, size: body.size, outcome: 'hit' } : { kind: 'stored', body, size: body.size };
 }
 
 /**

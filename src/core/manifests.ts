@@ -6,6 +6,8 @@ import { parseTag } from '../oci/names.ts';
 import type { ManifestRecord } from '../storage/types.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable, assertWritable } from './guards.ts';
+import { negotiate } from './negotiate.ts';
+import type { CacheOutcome, ReadThrough } from './read-through.ts';
 import { parseReference } from './references.ts';
 
 /** What a successful manifest push reports. */
@@ -23,6 +25,30 @@ export function getManifest(ctx: CoreContext, repository: string, reference: str
   const record = digest ? ctx.index.getManifest(repository, digest) : undefined;
   if (!record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
   return record;
+}
+
+/**
+ * Reads a manifest for GET or HEAD: from the repository, negotiated for `accept` when asked for by tag, or, with a
+ * read-through source (a mirrored repository), as that source answers (it decides freshness). Emits onPull for GETs.
+ * @throws MANIFEST_UNKNOWN
+ */
+export async function readManifest(
+  ctx: CoreContext,
+  repository: string,
+  reference: string,
+  options: { accept?: string | null; head?: boolean; through?: ReadThrough } = {},
+): Promise<{ record: ManifestRecord; outcome?: CacheOutcome }> {
+  let result: { record: ManifestRecord; outcome?: CacheOutcome };
+  if (options.through) {
+    parseReference(reference);
+    result = await options.through.manifest(reference);
+  } else {
+    const stored = getManifest(ctx, repository, reference);
+    // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
+    result = { record: reference.includes(':') ? stored : negotiate(ctx, repository, stored, options.accept ?? null) };
+  }
+  if (!options.head) notePull(ctx, repository, reference, result.record);
+  return result;
 }
 
 /** Emits the pull event for a manifest served to a client. */

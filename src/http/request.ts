@@ -1,5 +1,6 @@
 /** What a handler gets: the request, its parsed URL, the matched route, and the core state. */
 import type { CoreContext } from '../core/context.ts';
+import type { ReadThrough } from '../core/read-through.ts';
 import { RegistryError } from '../errors.ts';
 import type { Route } from './paths.ts';
 
@@ -19,6 +20,8 @@ export interface Exchange<R extends Route = Route> {
   http: HttpSettings;
   /** Authorizes pulling from another repository (cross-repository mount). */
   mayPull(repository: string): Promise<boolean>;
+  /** Where reads of a mirrored repository fall back to (its upstream, through the mirror). */
+  through?: ReadThrough;
 }
 
 /** The request body as a stream, or undefined when the request declares none. */

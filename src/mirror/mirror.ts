@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { adoptBlob, linkStoredBlob } from '../core/blobs.ts';
 import type { CoreContext } from '../core/context.ts';
+import type { CacheOutcome, ReadThrough, SourcedBlob } from '../core/read-through.ts';
 import { isRegistryError, RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -20,20 +21,11 @@ import { freshnessMs, type MirrorOptions } from './options.ts';
 import { MirrorRouter, type MirrorTarget } from './routing.ts';
 import { Upstream, type UpstreamLimits, type UpstreamStats } from './upstream.ts';
 
-/** How a mirrored response was produced (sent as Cache-Status). */
-export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'stale' | 'revalidated';
-
 /** A manifest answer. */
 export interface MirroredManifest {
   record: ManifestRecord;
   outcome: CacheOutcome;
 }
-
-/** A blob answer: a stored blob, a stream from a fill, or (HEAD on a miss) just the size. */
-export type MirroredBlob =
-  | { kind: 'stored'; body: Blob; size: number; outcome: CacheOutcome }
-  | { kind: 'filling'; fill: BlobFill; size: number | undefined; outcome: CacheOutcome }
-  | { kind: 'remote-head'; size: number; outcome: CacheOutcome };
 
 /** Counters the library exposes and the CLI prints. */
 export interface MirrorStats {
@@ -89,6 +81,19 @@ export class Mirror {
     }
   }
 
+  /** The read-through source of a mirrored repository, for core's reads (see {@link ReadThrough}). */
+  source(target: MirrorTarget): ReadThrough {
+    return {
+      blobHit: (digest, size, head) => {
+        this.ledger.touchBlob(target.local, digest);
+        this.counters.hits++;
+        if (!head) this.counters.bytesServedFromCache += size;
+      },
+      blob: (digest, head) => this.blob(target, digest, head),
+      manifest: (reference) => this.manifest(target, reference),
+    };
+  }
+
   /** A manifest by tag or digest: from the cache when fresh, else from upstream. */
   async manifest(target: MirrorTarget, reference: string): Promise<MirroredManifest> {
     const key = `${target.local}@${reference}`;
@@ -112,24 +117,15 @@ export class Mirror {
   }
 
   /**
-   * A blob: stored and linked in this repository, or vouched for by this repository's upstream and then served from
-   * the store or streamed from a (possibly shared) fill. HEAD on a miss asks upstream only.
+   * A blob the repository does not link (core serves linked ones): vouched for by this repository's upstream and
+   * then served from the store or streamed from a (possibly shared) fill. HEAD on a miss asks upstream only.
    *
    * Bytes stored or being filled for another repository (a local push, another upstream, another repository of the
    * same upstream) say nothing about this one: they are answered only after this repository's upstream confirms the
    * digest, and only then linked here (CVE-2026-35172).
    */
-  async blob(target: MirrorTarget, digest: Digest, head: boolean): Promise<MirroredBlob> {
+  async blob(target: MirrorTarget, digest: Digest, head: boolean): Promise<SourcedBlob> {
     const { index, blobs } = this.core;
-    if (index.hasBlob(target.local, digest)) {
-      const stored = await blobs.open(digest);
-      if (stored) {
-        this.ledger.touchBlob(target.local, digest);
-        this.counters.hits++;
-        if (!head) this.counters.bytesServedFromCache += stored.size;
-        return { kind: 'stored', body: stored, size: stored.size, outcome: 'hit' };
-      }
-    }
     const upstream = this.upstream(target);
     let vouched: number | undefined;
     for (;;) {
@@ -152,7 +148,7 @@ export class Mirror {
       }
       if (head) {
         this.counters.misses++;
-        return { kind: 'remote-head', size: vouched!, outcome: 'miss' };
+        return { kind: 'head', size: vouched!, outcome: 'miss' };
       }
       break;
     }
@@ -176,7 +172,7 @@ export class Mirror {
       const body = await blobs.open(digest);
       if (body) return { kind: 'stored', body, size: body.size, outcome: joined ? 'joined' : 'miss' };
     }
-    return { kind: 'filling', fill, size: fill.size, outcome: joined ? 'joined' : 'miss' };
+    return { kind: 'stream', size: fill.size, open: (start, end) => fill.reader(start, end), outcome: joined ? 'joined' : 'miss' };
   }
 
   /** The blob's size as this repository's upstream reports it. @throws BLOB_UNKNOWN when the upstream lacks it */
