@@ -36,6 +36,8 @@ export const ServeConfigSchema = Type.Object(
     ),
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
+    mirrorStaleWhileRevalidate: Type.Integer({ minimum: 0, description: 'seconds past freshness a tag is answered at once while revalidated in the background' }),
+    mirrorStaleIfError: Type.Optional(Type.Integer({ minimum: 0, description: 'seconds past freshness a cached tag may stand in for a failing upstream; default: no limit' })),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
   },
   { additionalProperties: false },
@@ -57,6 +59,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   sync: true,
   mirrors: [],
   mirrorFreshness: 300,
+  mirrorStaleWhileRevalidate: 86_400,
 };
 
 /** Environment variable of each setting. */
@@ -74,6 +77,8 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrors: 'MARINA_MIRRORS',
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
+  mirrorStaleWhileRevalidate: 'MARINA_MIRROR_STALE_WHILE_REVALIDATE',
+  mirrorStaleIfError: 'MARINA_MIRROR_STALE_IF_ERROR',
   cacheMax: 'MARINA_CACHE_MAX',
 };
 

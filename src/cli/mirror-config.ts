@@ -18,6 +18,8 @@ export function mirrorOptions(config: ServeConfig, env: Record<string, string | 
   return {
     defaultUpstream: config.mirrorDefault,
     cacheMaxBytes: config.cacheMax,
+    staleWhileRevalidateSeconds: config.mirrorStaleWhileRevalidate,
+    staleIfErrorSeconds: config.mirrorStaleIfError,
     upstreams: config.mirrors.map((m) => {
       const key = m.name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
       const username = m.username ?? env[`MARINA_MIRROR_${key}_USERNAME`];

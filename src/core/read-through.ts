@@ -6,8 +6,12 @@
 import type { Digest } from '../oci/digest.ts';
 import type { ManifestRecord } from '../storage/types.ts';
 
-/** How an answer was produced; the HTTP layer sends it as Cache-Status (RFC 9211). */
-export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'stale' | 'revalidated';
+/**
+ * How an answer was produced; the HTTP layer sends it as Cache-Status (RFC 9211). `stale`: the source failed and
+ * cached content stood in; `updating`: past its freshness, answered from cache while the source is asked again in
+ * the background (RFC 5861 stale-while-revalidate).
+ */
+export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'stale' | 'updating' | 'revalidated';
 
 /** A blob answered by a source: stored bytes, bytes still arriving, or (HEAD on a miss) only the size. */
 export type SourcedBlob =

@@ -7,6 +7,7 @@ const CACHE_STATUS: Record<CacheOutcome, string> = {
   hit: 'marina; hit',
   revalidated: 'marina; hit; detail=revalidated',
   stale: 'marina; hit; detail=stale',
+  updating: 'marina; hit; detail=stale-while-revalidate',
   miss: 'marina; fwd=miss',
   joined: 'marina; fwd=miss; collapsed; detail=joined',
 };
@@ -16,6 +17,7 @@ export function withCacheStatus(headers: HeaderRecord, outcome: CacheOutcome | u
   if (outcome === undefined) return headers;
   headers['Cache-Status'] = CACHE_STATUS[outcome];
   if (outcome === 'stale') headers.Warning = '299 - "upstream unavailable; serving cached content that may be stale"';
+  else if (outcome === 'updating') headers.Warning = '110 - "Response is Stale"';
   if (ns !== null) headers['OCI-Namespace'] = ns;
   return headers;
 }

@@ -46,6 +46,7 @@ export class Mirror {
   private readonly upstreams = new Map<string, Upstream>();
   private readonly fills = new FillRegistry();
   private readonly inflightManifests = new Map<string, Promise<MirroredManifest>>();
+  private readonly revalidations = new Map<string, Promise<void>>();
   private readonly eviction: Eviction;
   private readonly counters = { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0, evictedImages: 0 };
 
@@ -57,7 +58,7 @@ export class Mirror {
     if (!options.upstreams.length) throw new Error('a mirror needs at least one upstream');
     for (const u of options.upstreams) {
       if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(u.name)) throw new Error(`mirror name "${u.name}" must be a lower-case host-like name (e.g. docker.io)`);
-      this.upstreams.set(u.name, new Upstream(u, upstreamLimits(options, core.settings.maxManifestSize), options.rateLimitReserve ?? 10));
+      this.upstreams.set(u.name, new Upstream(u, upstreamLimits(options, core.settings.maxManifestSize), options.rateLimitReserve ?? 10, options.breaker, logger));
     }
     const fallback = options.defaultUpstream ?? options.upstreams[0]!.name;
     if (!this.upstreams.has(fallback)) throw new Error(`default upstream "${fallback}" is not configured`);
@@ -241,6 +242,7 @@ export class Mirror {
   /** Stops running fills (their readers fail, nothing half-filled is stored), waits for eviction, closes the ledger. */
   async close(): Promise<void> {
     await this.fills.abortAll(new RegistryError('UNKNOWN', 'the registry is shutting down', { status: 503 }));
+    await Promise.all(this.revalidations.values());
     await this.eviction.idle();
     this.ledger.close();
   }
@@ -263,8 +265,9 @@ export class Mirror {
     const upstream = this.upstream(target);
     // A tag the ledger never saw come from upstream was pushed here (an overlay): it is local content.
     if (cached && checked === undefined && target.upstream.overlay) return { record: cached, outcome: 'hit' };
-    const fresh = checked !== undefined && Date.now() - checked.checkedAt < freshnessMs(target.upstream, target.remote);
-    if (cached && fresh) {
+    const age = checked === undefined ? Infinity : Date.now() - checked.checkedAt;
+    const freshFor = freshnessMs(target.upstream, target.remote);
+    if (cached && age < freshFor) {
       this.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'hit' };
     }
@@ -273,25 +276,49 @@ export class Mirror {
       this.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'stale' };
     }
+    if (cached && age < freshFor + (this.options.staleWhileRevalidateSeconds ?? 86_400) * 1000) {
+      // RFC 5861 stale-while-revalidate: answer now, ask upstream in the background (once per tag at a time).
+      this.revalidateLater(target, tag, cached);
+      this.ledger.touchImage(target.local, cached.digest);
+      return { record: cached, outcome: 'updating' };
+    }
     try {
-      const head = await upstream.client.headManifest(target.remote, tag);
-      if (!head) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
-      if (cached && head.digest === cached.digest) {
-        this.ledger.setTag(target.local, tag, cached.digest);
-        this.ledger.touchImage(target.local, cached.digest);
-        return { record: cached, outcome: 'revalidated' };
-      }
-      const record = index.getManifest(target.local, head.digest) ?? (await this.fetchManifest(target, head.digest));
-      await index.putManifest(target.local, record, [tag], { blobs: [], manifests: [] });
-      this.ledger.setTag(target.local, tag, record.digest);
-      return { record, outcome: 'miss' };
+      return await this.revalidate(target, tag, cached);
     } catch (error) {
-      if (cached && isUpstreamFailure(error)) {
+      const staleIfError = this.options.staleIfErrorSeconds;
+      if (cached && isUpstreamFailure(error) && (staleIfError === undefined || age < freshFor + staleIfError * 1000)) {
         this.logger.warn('upstream failed; serving a cached tag', { repository: target.local, tag, error: String(error) });
         return { record: cached, outcome: 'stale' };
       }
       throw this.clientError(target, error);
     }
+  }
+
+  /** Asks upstream where a tag points now, fetching and storing the manifest when it moved. */
+  private async revalidate(target: MirrorTarget, tag: string, cached: ManifestRecord | undefined): Promise<MirroredManifest> {
+    const { index } = this.core;
+    const head = await this.upstream(target).client.headManifest(target.remote, tag);
+    if (!head) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: tag } });
+    if (cached && head.digest === cached.digest) {
+      this.ledger.setTag(target.local, tag, cached.digest);
+      this.ledger.touchImage(target.local, cached.digest);
+      return { record: cached, outcome: 'revalidated' };
+    }
+    const record = index.getManifest(target.local, head.digest) ?? (await this.fetchManifest(target, head.digest));
+    await index.putManifest(target.local, record, [tag], { blobs: [], manifests: [] });
+    this.ledger.setTag(target.local, tag, record.digest);
+    return { record, outcome: 'miss' };
+  }
+
+  /** Starts a background revalidation of a tag unless one is running. */
+  private revalidateLater(target: MirrorTarget, tag: string, cached: ManifestRecord): void {
+    const key = `${target.local}:${tag}`;
+    if (this.revalidations.has(key)) return;
+    const work = this.revalidate(target, tag, cached)
+      .then(() => undefined)
+      .catch((error) => this.logger.warn('background revalidation failed; the cached tag stays', { repository: target.local, tag, error: String(error) }))
+      .finally(() => this.revalidations.delete(key));
+    this.revalidations.set(key, work);
   }
 
   /** Fetches a manifest by digest (verified by the client), stores it whole, and records it in the ledger. */
@@ -351,7 +378,7 @@ export class Mirror {
 
   private count(outcome: CacheOutcome): void {
     if (outcome === 'hit' || outcome === 'revalidated') this.counters.hits++;
-    else if (outcome === 'stale') this.counters.stale++;
+    else if (outcome === 'stale' || outcome === 'updating') this.counters.stale++;
     else if (outcome === 'joined') this.counters.joined++;
     else this.counters.misses++;
   }

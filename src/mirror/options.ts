@@ -1,5 +1,6 @@
 /** Pull-through mirror settings. */
 import type { Credentials } from '../client/auth.ts';
+import type { BreakerOptions } from './breaker.ts';
 
 /** One upstream registry. */
 export interface UpstreamOptions {
@@ -39,6 +40,16 @@ export interface MirrorOptions {
   upstreamRateWindowMs?: number;
   /** Cap of one upstream tags or referrers page, in bytes (at most 100 pages are followed). @default 1 MiB */
   upstreamMaxListingBytes?: number;
+  /**
+   * Seconds past its freshness that a cached tag is still answered at once while it is revalidated in the background
+   * (RFC 5861 stale-while-revalidate); later reads wait for the upstream. 0 makes every revalidation synchronous.
+   * @default 86400
+   */
+  staleWhileRevalidateSeconds?: number;
+  /** Seconds past its freshness that a cached tag may stand in when the upstream fails. @default unlimited */
+  staleIfErrorSeconds?: number;
+  /** Each upstream's circuit breaker (failures before it opens, cool-downs). */
+  breaker?: BreakerOptions;
   /** Below this many remaining pulls (Docker Hub's ratelimit-remaining), cached tags are not revalidated. @default 10 */
   rateLimitReserve?: number;
   /** Retries of a blob fill whose upstream connection broke, resumed with Range. @default 3 */

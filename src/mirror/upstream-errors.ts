@@ -5,6 +5,13 @@
 import { isRegistryError, RegistryError } from '../errors.ts';
 import { UpstreamRefusal } from './bounded-body.ts';
 
+/** A request not sent because the upstream's circuit is open. */
+export class CircuitOpen extends RegistryError {
+  constructor(upstream: string, readonly retryInMs: number) {
+    super('UNKNOWN', `upstream ${upstream}: circuit open`, { status: 503 });
+  }
+}
+
 /** True for failures that say nothing about the content: the upstream is down, slow, throttling or broken. */
 export function isUpstreamFailure(error: unknown): boolean {
   return !isRegistryError(error) || error.status >= 500 || error.status === 429;
@@ -20,6 +27,10 @@ const PASSED_ON = new Set(['BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN', '
  * without a challenge the client could answer is useless to it; refused answers are 502, outages 503.
  */
 export function clientFacingError(upstream: string, error: unknown): RegistryError {
+  if (error instanceof CircuitOpen) {
+    const seconds = Math.max(1, Math.ceil(error.retryInMs / 1000));
+    return new RegistryError('UNKNOWN', `the upstream ${upstream} is failing; the mirror is not asking it for ${seconds} s`, { status: 503, headers: { 'Retry-After': String(seconds) } });
+  }
   if (isRegistryError(error) && error.status === 401) return new RegistryError('DENIED', `the upstream ${upstream} refused the mirror's request`);
   if (isRegistryError(error) && error.code === 'TOOMANYREQUESTS') {
     return new RegistryError('TOOMANYREQUESTS', `the upstream ${upstream} asked the mirror to slow down`, { headers: error.headers });

@@ -25,6 +25,8 @@ export interface FetchPolicy {
   minBytesPerSecond: number;
   /** @default 10000 */
   rateWindowMs?: number;
+  /** Told when a body is cut off (too slow, past its deadline, too large). */
+  onBodyFailure?: (reason: unknown) => void;
 }
 
 const MAX_TOKEN_BYTES = 64 * 1024;
@@ -116,7 +118,10 @@ export function guardedFetch(policy: FetchPolicy, inner: typeof fetch = fetch): 
       controller.abort();
       throw new UpstreamRefusal(`${limits.what}: announced ${announced} bytes, more than ${limits.maxBytes}`);
     }
-    const body = boundBody(res.body, limits, (reason) => controller.abort(reason));
+    const body = boundBody(res.body, limits, (reason) => {
+      controller.abort(reason);
+      policy.onBodyFailure?.(reason);
+    });
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
   };
 

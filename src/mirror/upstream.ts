@@ -1,11 +1,14 @@
 /**
- * One upstream as the mirror sees it: the library's client (auth, referrers fallback) over a fetch that fails fast
- * when the upstream does not answer, counts requests, and tracks rate limits (Docker Hub's ratelimit-remaining,
- * 429 + Retry-After).
+ * One upstream as the mirror sees it: the library's client (auth, referrers fallback) over a guarded fetch that
+ * fails fast when the upstream does not answer, stops dialling a sick upstream (circuit breaker), counts requests,
+ * and tracks rate limits (Docker Hub's ratelimit-remaining, 429 + Retry-After).
  */
 import { RegistryClient } from '../client/client.ts';
 import { RegistryError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { DOCKER_HUB, type UpstreamOptions } from './options.ts';
+import { CircuitOpen } from './upstream-errors.ts';
 import { guardedFetch, type FetchPolicy } from './upstream-fetch.ts';
 
 /** The limits an upstream's traffic is held to (see {@link FetchPolicy}). */
@@ -20,12 +23,15 @@ export interface UpstreamStats {
   blobRequests: number;
   bytesFetched: number;
   failures: number;
+  /** The circuit breaker's state. */
+  circuit: BreakerState;
 }
 
 /** An upstream registry with fail-fast timeouts and rate-limit awareness. */
 export class Upstream {
   readonly client: RegistryClient;
-  readonly stats: UpstreamStats = { requests: 0, blobRequests: 0, bytesFetched: 0, failures: 0 };
+  readonly stats: UpstreamStats = { requests: 0, blobRequests: 0, bytesFetched: 0, failures: 0, circuit: 'closed' };
+  readonly breaker: CircuitBreaker;
   private remaining: number | undefined;
   private remainingSeenAt = 0;
   private throttledUntil = 0;
@@ -36,10 +42,17 @@ export class Upstream {
     readonly options: UpstreamOptions,
     limits: UpstreamLimits,
     private readonly reserve: number,
+    breaker: BreakerOptions = {},
+    logger?: Logger,
   ) {
     const host = new URL(options.url).host;
     const trusted = options.trustedRealmHosts ?? (options.name === DOCKER_HUB.name ? [host, DOCKER_HUB.authHost] : [host]);
-    this.network = guardedFetch({ ...limits, name: options.name, base: options.url, realmHosts: trusted });
+    this.breaker = new CircuitBreaker(breaker, (state, detail) => {
+      this.stats.circuit = state;
+      const message = state === 'open' ? 'upstream circuit open: not asking it until the cool-down passes' : state === 'half-open' ? 'upstream circuit half-open: probing' : 'upstream circuit closed: upstream healthy again';
+      logger?.[state === 'open' ? 'warn' : 'info'](message, { upstream: options.name, ...detail });
+    });
+    this.network = guardedFetch({ ...limits, name: options.name, base: options.url, realmHosts: trusted, onBodyFailure: () => this.breaker.failure() });
     this.client = new RegistryClient({
       registry: options.url,
       credentials: options.credentials,
@@ -69,16 +82,25 @@ export class Upstream {
       const seconds = Math.ceil((this.throttledUntil - Date.now()) / 1000);
       throw new RegistryError('TOOMANYREQUESTS', `upstream ${this.options.name} asked to back off for ${seconds} s more`, { headers: { 'Retry-After': String(seconds) } });
     }
+    if (!this.breaker.admit()) throw new CircuitOpen(this.options.name, this.breaker.retryInMs);
     this.stats.requests++;
     const url = String(input instanceof Request ? input.url : input);
     if (/\/blobs\/[^/]+$/.test(new URL(url).pathname) && init?.method !== 'HEAD') this.stats.blobRequests++;
     try {
       const res = await this.network(input, init);
+      if (res.status >= 500) this.breaker.failure();
+      else this.breaker.success();
       this.observe(res);
       return res;
     } catch (error) {
       this.stats.failures++;
-      if (error instanceof RegistryError) throw error;
+      // A refused answer (a realm or redirect we may not follow, an oversized body) is hostile, not sick: the
+      // upstream did answer. No answer at all (timeout, reset, refused connection) is what opens the circuit.
+      if (error instanceof RegistryError) {
+        this.breaker.success();
+        throw error;
+      }
+      this.breaker.failure();
       throw new RegistryError('UNKNOWN', `upstream ${this.options.name} unreachable: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
     }
   }

@@ -55,6 +55,8 @@ describe('bodies', () => {
       upstreamMinBytesPerSecond: 64 * 1024,
       upstreamRateWindowMs: 300,
       fillRetries: 1,
+      // Every tag read asks upstream first, so the hostile bodies are always in the way.
+      staleWhileRevalidateSeconds: 0,
     });
     // v1 is cached (and, with freshness 0, revalidated on every read).
     const res = await getManifest(mirror, 'h.test/team/app', 'v1');
