@@ -3,7 +3,6 @@
  * (one fetch per blob however many clients ask), revalidating tags after their freshness window, serving stale
  * content when the upstream fails, and keeping the cache under its byte budget.
  */
-import * as path from 'node:path';
 import { adoptBlob, linkStoredBlob } from '../core/blobs.ts';
 import type { CoreContext } from '../core/context.ts';
 import type { CacheOutcome, ReadThrough, SourcedBlob } from '../core/read-through.ts';
@@ -18,6 +17,7 @@ import { clientFacingError, isUpstreamFailure } from './upstream-errors.ts';
 import { Eviction } from './eviction.ts';
 import { MirrorLedger } from './ledger.ts';
 import { freshnessMs, type MirrorOptions } from './options.ts';
+import { Spool } from './spool.ts';
 import { MirrorRouter, type MirrorTarget } from './routing.ts';
 import { Upstream, type UpstreamLimits, type UpstreamStats } from './upstream.ts';
 
@@ -47,6 +47,7 @@ export class Mirror {
   private readonly fills = new FillRegistry();
   private readonly inflightManifests = new Map<string, Promise<MirroredManifest>>();
   private readonly revalidations = new Map<string, Promise<void>>();
+  private readonly spool: Spool;
   private readonly eviction: Eviction;
   private readonly counters = { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0, evictedImages: 0 };
 
@@ -65,6 +66,9 @@ export class Mirror {
     this.router = new MirrorRouter(options.upstreams, fallback);
     this.ledger = new MirrorLedger(options.ledgerFile);
     this.eviction = new Eviction(core, this.ledger, options, logger, () => this.counters.evictedImages++);
+    this.spool = new Spool(options.spoolDir);
+    const swept = this.spool.sweep();
+    if (swept) logger.info('removed spool files of interrupted fills', { files: swept });
   }
 
   /**
@@ -244,6 +248,7 @@ export class Mirror {
     await this.fills.abortAll(new RegistryError('UNKNOWN', 'the registry is shutting down', { status: 503 }));
     await Promise.all(this.revalidations.values());
     await this.eviction.idle();
+    this.spool.close();
     this.ledger.close();
   }
 
@@ -343,7 +348,7 @@ export class Mirror {
   }
 
   private startFill(target: MirrorTarget, digest: Digest, upstream: Upstream): BlobFill {
-    const spool = path.join(this.options.spoolDir, `${digest.replace(':', '-')}-${crypto.randomUUID()}`);
+    const spool = this.spool.file(digest);
     const fill = new BlobFill(
       digest,
       spool,

@@ -3,19 +3,24 @@
  * background (RFC 5861), a stale-if-error horizon ends stale answers, and a per-upstream circuit breaker stops
  * dialling a sick upstream, probes it with one request after a growing cool-down, and closes when it recovers.
  */
+import * as fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
+import { tempDir } from '../helpers/registry.ts';
+import { startServer } from '../helpers/server.ts';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
-import { getManifest, serveMirror, serveRegistry, sha256, until, type Served } from './support/harness.ts';
+import { getManifest, serveMirror, serveRegistry, sha256, spoolFiles, until, type Served } from './support/harness.ts';
 import { pushImage, randomImage } from './support/images.ts';
 
 let upstream: Served;
 const first = randomImage([3000], 'swr-first');
 const second = randomImage([3000], 'swr-second');
+const large = randomImage([4 * 1024 * 1024], 'crash');
 
 beforeAll(async () => {
   upstream = serveRegistry();
   await pushImage(upstream.url, 'team/app', 'v1', first);
   await pushImage(upstream.url, 'team/app', 'fixed', first);
+  await pushImage(upstream.url, 'team/app', 'large', large);
 });
 
 afterAll(async () => {
@@ -190,4 +195,30 @@ describe('circuit breaker', () => {
     await recovered.body?.cancel();
     expect(circuit()).toBe('closed');
   });
+});
+
+describe('a crash in the middle of a fill', () => {
+  test('leaves no spool file once `marina serve` restarts on the same data', async () => {
+    const proxy = await startFaultProxy(upstream.url);
+    const data = tempDir('marina-mirror-crash-');
+    const layer = large.layers[0]!;
+    try {
+      let server = await startServer(data, ['--mirror', `up.test=${proxy.url}`]);
+      proxy.faults.stallBlob = { digest: layer.digest, afterBytes: 1024 * 1024, times: 1 };
+      const reading = fetch(`${server.url}/v2/up.test/team/app/blobs/${layer.digest}`).then((r) => r.arrayBuffer()).catch(() => undefined);
+      await until(() => spoolFiles(data).some((f) => f.startsWith('fill-')), 5000, 'a spool file');
+      expect(await server.stop('SIGKILL')).not.toBe(0);
+      await reading;
+      expect(spoolFiles(data).filter((f) => f.startsWith('fill-')).length).toBe(1);
+      server = await startServer(data, ['--mirror', `up.test=${proxy.url}`]);
+      expect(spoolFiles(data).filter((f) => f.startsWith('fill-'))).toEqual([]);
+      expect(server.stderr()).toContain('removed spool files of interrupted fills');
+      // One request first: serve.ts installs its SIGTERM handler just after the startup line.
+      expect((await fetch(`${server.url}/v2/`)).status).toBe(200);
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await proxy.stop();
+      fs.rmSync(data, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
