@@ -24,6 +24,7 @@ export const ServeConfigSchema = Type.Object(
         {
           name: Type.String({ pattern: '^[a-z0-9]+(?:[._-][a-z0-9]+)*$' }),
           url: Type.String({ pattern: '^https?://' }),
+          fallbackUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), { description: 'URLs tried in order when the ones before are down' })),
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
           freshnessSeconds: Type.Optional(Type.Integer({ minimum: 0 })),

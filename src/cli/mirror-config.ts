@@ -29,6 +29,7 @@ export function mirrorOptions(config: ServeConfig, env: Record<string, string | 
       return {
         name: m.name,
         url: m.url,
+        fallbackUrls: m.fallbackUrls,
         credentials,
         freshnessSeconds: m.freshnessSeconds ?? config.mirrorFreshness,
         freshnessByRepository: m.freshnessByRepository,

@@ -184,7 +184,7 @@ export class Mirror {
   private async confirm(upstream: Upstream, target: MirrorTarget, digest: Digest): Promise<number> {
     let size: number | undefined;
     try {
-      size = await upstream.client.headBlob(target.remote, digest);
+      size = await upstream.call((c) => c.headBlob(target.remote, digest), { byDigest: true });
     } catch (error) {
       throw this.clientError(target, error);
     }
@@ -195,7 +195,7 @@ export class Mirror {
   /** The upstream's tags (cached tags when it is unreachable). */
   async tags(target: MirrorTarget): Promise<{ tags: string[]; outcome: CacheOutcome }> {
     try {
-      const upstreamTags = await this.upstream(target).client.listTags(target.remote);
+      const upstreamTags = await this.upstream(target).call((c) => c.listTags(target.remote));
       // An overlay also lists the tags pushed into it.
       const local = target.upstream.overlay ? this.localTags(target) : [];
       if (upstreamTags === undefined && !local.length) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: target.remote } });
@@ -210,7 +210,7 @@ export class Mirror {
   /** Referrers through the upstream's API or its tag-schema fallback (the cached edges when unreachable). */
   async referrers(target: MirrorTarget, subject: Digest, artifactType?: string): Promise<{ manifests: ReferrerDescriptor[]; outcome: CacheOutcome }> {
     try {
-      const manifests = await this.upstream(target).client.listReferrers(target.remote, subject, { artifactType });
+      const manifests = await this.upstream(target).call((c) => c.listReferrers(target.remote, subject, { artifactType }));
       return { manifests, outcome: 'miss' };
     } catch (error) {
       if (!isUpstreamFailure(error)) throw this.clientError(target, error);
@@ -302,7 +302,7 @@ export class Mirror {
   /** Asks upstream where a tag points now, fetching and storing the manifest when it moved. */
   private async revalidate(target: MirrorTarget, tag: string, cached: ManifestRecord | undefined): Promise<MirroredManifest> {
     const { index } = this.core;
-    const head = await this.upstream(target).client.headManifest(target.remote, tag);
+    const head = await this.upstream(target).call((c) => c.headManifest(target.remote, tag));
     if (!head) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: tag } });
     if (cached && head.digest === cached.digest) {
       this.ledger.setTag(target.local, tag, cached.digest);
@@ -330,7 +330,7 @@ export class Mirror {
   private async fetchManifest(target: MirrorTarget, digest: Digest): Promise<ManifestRecord> {
     let fetched;
     try {
-      fetched = await this.upstream(target).client.getManifest(target.remote, digest, ALL_MANIFEST_TYPES);
+      fetched = await this.upstream(target).call((c) => c.getManifest(target.remote, digest, ALL_MANIFEST_TYPES), { byDigest: true });
     } catch (error) {
       throw this.clientError(target, error);
     }
@@ -352,7 +352,7 @@ export class Mirror {
     const fill = new BlobFill(
       digest,
       spool,
-      (offset) => upstream.client.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}),
+      (offset) => upstream.call((c) => c.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}), { byDigest: true }),
       this.options.fillRetries ?? 3,
       async (file, size) => {
         await adoptBlob(this.core, target.local, file, digest, size);
@@ -361,7 +361,7 @@ export class Mirror {
       },
       (n) => (upstream.stats.bytesFetched += n),
       this.options.upstreamTimeoutMs ?? 5000,
-      { sizeOf: () => upstream.client.headBlob(target.remote, digest), maxBytes: this.options.cacheMaxBytes },
+      { sizeOf: () => upstream.call((c) => c.headBlob(target.remote, digest), { byDigest: true }), maxBytes: this.options.cacheMaxBytes },
     );
     void fill.done.then(() => {
       if (fill.error === undefined) return;

@@ -8,6 +8,11 @@ export interface UpstreamOptions {
   name: string;
   /** Base URL, e.g. `https://registry-1.docker.io`. */
   url: string;
+  /**
+   * Further URLs serving the same content (another mirror of it, e.g. `https://mirror.gcr.io`), tried in order when
+   * the ones before are down. Credentials go to `url` only.
+   */
+  fallbackUrls?: string[];
   credentials?: Credentials;
   /** Token realms that may receive the credentials. @default the upstream's own host, and auth.docker.io for Docker Hub */
   trustedRealmHosts?: string[];

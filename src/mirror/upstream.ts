@@ -8,7 +8,7 @@ import { RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { DOCKER_HUB, type UpstreamOptions } from './options.ts';
-import { CircuitOpen } from './upstream-errors.ts';
+import { CircuitOpen, isUpstreamFailure } from './upstream-errors.ts';
 import { guardedFetch, type FetchPolicy } from './upstream-fetch.ts';
 
 /** The limits an upstream's traffic is held to (see {@link FetchPolicy}). */
@@ -27,40 +27,59 @@ export interface UpstreamStats {
   circuit: BreakerState;
 }
 
-/** An upstream registry with fail-fast timeouts and rate-limit awareness. */
+/** One URL of an upstream: its own client, guarded fetch and circuit breaker. */
+export interface Endpoint {
+  url: string;
+  client: RegistryClient;
+  breaker: CircuitBreaker;
+}
+
+/**
+ * An upstream registry with fail-fast timeouts, rate-limit awareness and fail-over: its URLs (`url`, then
+ * `fallbackUrls`) are tried in order of health, each behind its own circuit breaker.
+ */
 export class Upstream {
-  readonly client: RegistryClient;
   readonly stats: UpstreamStats = { requests: 0, blobRequests: 0, bytesFetched: 0, failures: 0, circuit: 'closed' };
-  readonly breaker: CircuitBreaker;
+  readonly endpoints: Endpoint[];
   private remaining: number | undefined;
   private remainingSeenAt = 0;
   private throttledUntil = 0;
-
-  private readonly network: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
   constructor(
     readonly options: UpstreamOptions,
     limits: UpstreamLimits,
     private readonly reserve: number,
     breaker: BreakerOptions = {},
-    logger?: Logger,
+    private readonly logger?: Logger,
   ) {
-    const host = new URL(options.url).host;
-    const trusted = options.trustedRealmHosts ?? (options.name === DOCKER_HUB.name ? [host, DOCKER_HUB.authHost] : [host]);
-    this.breaker = new CircuitBreaker(breaker, (state, detail) => {
-      this.stats.circuit = state;
-      const message = state === 'open' ? 'upstream circuit open: not asking it until the cool-down passes' : state === 'half-open' ? 'upstream circuit half-open: probing' : 'upstream circuit closed: upstream healthy again';
-      logger?.[state === 'open' ? 'warn' : 'info'](message, { upstream: options.name, ...detail });
-    });
-    this.network = guardedFetch({ ...limits, name: options.name, base: options.url, realmHosts: trusted, onBodyFailure: () => this.breaker.failure() });
-    this.client = new RegistryClient({
-      registry: options.url,
-      credentials: options.credentials,
-      trustedRealmHosts: trusted,
-      fetch: this.fetch.bind(this) as typeof fetch,
-      userAgent: 'marina-mirror',
-      maxListingPages: 100,
-    });
+    this.endpoints = [options.url, ...(options.fallbackUrls ?? [])].map((url, i) => this.endpoint(url, i === 0, limits, breaker));
+  }
+
+  /**
+   * Runs `op` against the healthiest URL, failing over to the next when one is down (timeouts, resets, 5xx, an open
+   * circuit). `byDigest`: the content is addressed by digest, so any URL serves it as well as another, and a URL
+   * that lacks it (404, undefined) does not stop the search; tags come from the first healthy URL that answers.
+   */
+  async call<T>(op: (client: RegistryClient) => Promise<T>, options: { byDigest?: boolean } = {}): Promise<T> {
+    // Open circuits last; a half-open one keeps its place, so its one probe can tell that it recovered.
+    const ordered = [...this.endpoints.filter((e) => e.breaker.state !== 'open'), ...this.endpoints.filter((e) => e.breaker.state === 'open')];
+    let failure: unknown;
+    let absent: { error?: unknown } | undefined;
+    for (const endpoint of ordered) {
+      try {
+        const result = await op(endpoint.client);
+        if (result !== undefined || !options.byDigest) return result;
+        absent ??= {};
+      } catch (error) {
+        if (options.byDigest && error instanceof RegistryError && error.status === 404) absent ??= { error };
+        else if (isUpstreamFailure(error)) failure ??= error;
+        else throw error;
+      }
+    }
+    // A URL that was down may have the content: its failure says more than another URL's "not here".
+    if (failure !== undefined) throw failure;
+    if (absent?.error !== undefined) throw absent.error;
+    return undefined as T;
   }
 
   /**
@@ -77,19 +96,42 @@ export class Upstream {
     return Date.now() < this.throttledUntil;
   }
 
-  private async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  private endpoint(url: string, primary: boolean, limits: UpstreamLimits, options: BreakerOptions): Endpoint {
+    const name = this.options.name;
+    const host = new URL(url).host;
+    const trusted = this.options.trustedRealmHosts ?? (name === DOCKER_HUB.name ? [host, DOCKER_HUB.authHost] : [host]);
+    const breaker = new CircuitBreaker(options, (state, detail) => {
+      if (primary) this.stats.circuit = state;
+      const message = state === 'open' ? 'upstream circuit open: not asking it until the cool-down passes' : state === 'half-open' ? 'upstream circuit half-open: probing' : 'upstream circuit closed: upstream healthy again';
+      this.logger?.[state === 'open' ? 'warn' : 'info'](message, { upstream: name, url, ...detail });
+    });
+    // Realms on another host are allowed for the first URL only when configured; a fail-over URL (another registry)
+    // brings its own host.
+    const network = guardedFetch({ ...limits, name, base: url, realmHosts: primary ? trusted : [host, ...(this.options.trustedRealmHosts ?? [])], onBodyFailure: () => breaker.failure() });
+    const client = new RegistryClient({
+      registry: url,
+      credentials: primary ? this.options.credentials : undefined,
+      trustedRealmHosts: trusted,
+      fetch: ((input: string | URL | Request, init?: RequestInit) => this.send(network, breaker, input, init)) as typeof fetch,
+      userAgent: 'marina-mirror',
+      maxListingPages: 100,
+    });
+    return { url, client, breaker };
+  }
+
+  private async send(network: typeof fetch | ((input: string | URL | Request, init?: RequestInit) => Promise<Response>), breaker: CircuitBreaker, input: string | URL | Request, init?: RequestInit): Promise<Response> {
     if (this.throttled) {
       const seconds = Math.ceil((this.throttledUntil - Date.now()) / 1000);
       throw new RegistryError('TOOMANYREQUESTS', `upstream ${this.options.name} asked to back off for ${seconds} s more`, { headers: { 'Retry-After': String(seconds) } });
     }
-    if (!this.breaker.admit()) throw new CircuitOpen(this.options.name, this.breaker.retryInMs);
+    if (!breaker.admit()) throw new CircuitOpen(this.options.name, breaker.retryInMs);
     this.stats.requests++;
     const url = String(input instanceof Request ? input.url : input);
     if (/\/blobs\/[^/]+$/.test(new URL(url).pathname) && init?.method !== 'HEAD') this.stats.blobRequests++;
     try {
-      const res = await this.network(input, init);
-      if (res.status >= 500) this.breaker.failure();
-      else this.breaker.success();
+      const res = await network(input, init);
+      if (res.status >= 500) breaker.failure();
+      else breaker.success();
       this.observe(res);
       return res;
     } catch (error) {
@@ -97,10 +139,10 @@ export class Upstream {
       // A refused answer (a realm or redirect we may not follow, an oversized body) is hostile, not sick: the
       // upstream did answer. No answer at all (timeout, reset, refused connection) is what opens the circuit.
       if (error instanceof RegistryError) {
-        this.breaker.success();
+        breaker.success();
         throw error;
       }
-      this.breaker.failure();
+      breaker.failure();
       throw new RegistryError('UNKNOWN', `upstream ${this.options.name} unreachable: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
     }
   }

@@ -40,7 +40,7 @@ describe('Bearer token upstream', () => {
 
   beforeAll(async () => {
     proxy = await startFaultProxy(upstream.url, { auth: USER });
-    mirror = serveMirror({ upstreams: [{ name: 'private.test', url: proxy.url, credentials: USER, freshnessSeconds: 0 }] });
+    mirror = serveMirror({ upstreams: [{ name: 'private.test', url: proxy.url, credentials: USER, freshnessSeconds: 0 }], staleWhileRevalidateSeconds: 0 });
   });
 
   afterAll(async () => {
