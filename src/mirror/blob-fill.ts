@@ -81,8 +81,11 @@ export class BlobFill {
             controller.close();
             return;
           }
-          // The last byte is held back until the digest is verified, so a client never completes a bad blob.
-          const available = this.complete ? this.written : Math.min(this.written, last);
+          // The blob's last byte is held back until the digest is verified, so a client never completes a bad blob.
+          // A range that ends before it is answered as soon as its bytes are on disk: a client reading a range
+          // cannot check a digest anyway, and a fill that fails cuts off whatever is still being read.
+          const held = (this.size ?? Number.MAX_SAFE_INTEGER) - 1;
+          const available = this.complete ? this.written : Math.min(this.written, held, last + 1);
           // While more bytes are on their way, wait for a worthwhile piece: many readers sending every small
           // upstream chunk on their own would spend the event loop on tiny writes.
           const coming = !this.complete && this.error === undefined && this.written < Math.min(last + 1, this.size ?? Number.MAX_SAFE_INTEGER);
