@@ -1,31 +1,25 @@
 /**
- * The pull-through mirror: serves mirrored repositories from the local stores, filling misses from upstreams
- * (one fetch per blob however many clients ask), revalidating tags after their freshness window, serving stale
- * content when the upstream fails, and keeping the cache under its byte budget.
+ * The pull-through mirror: the read-through source behind mirrored repositories. Blobs a repository does not link
+ * are answered only when its upstream vouches for them, filled once however many clients ask; manifests come from
+ * the manifest cache (freshness, stale-while-revalidate); listings from the upstream or, when it fails, the cache;
+ * and the cache stays under its byte budget.
  */
 import { adoptBlob, linkStoredBlob } from '../core/blobs.ts';
 import type { CoreContext } from '../core/context.ts';
 import type { CacheOutcome, ReadThrough, SourcedBlob } from '../core/read-through.ts';
-import { isRegistryError, RegistryError } from '../errors.ts';
+import { RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
-import { parseManifest } from '../oci/manifest.ts';
-import type { ManifestRecord, ReferrerDescriptor } from '../storage/types.ts';
-import { ALL_MANIFEST_TYPES } from '../client/client.ts';
+import type { ReferrerDescriptor } from '../storage/types.ts';
 import { BlobFill, FillRegistry } from './blob-fill.ts';
 import { clientFacingError, isUpstreamFailure } from './upstream-errors.ts';
 import { Eviction } from './eviction.ts';
 import { MirrorLedger } from './ledger.ts';
-import { freshnessMs, type MirrorOptions } from './options.ts';
+import type { MirrorOptions } from './options.ts';
+import { ManifestCache } from './manifests.ts';
 import { Spool } from './spool.ts';
 import { MirrorRouter, type MirrorTarget } from './routing.ts';
 import { Upstream, type UpstreamLimits, type UpstreamStats } from './upstream.ts';
-
-/** A manifest answer. */
-export interface MirroredManifest {
-  record: ManifestRecord;
-  outcome: CacheOutcome;
-}
 
 /** Counters the library exposes and the CLI prints. */
 export interface MirrorStats {
@@ -45,8 +39,7 @@ export class Mirror {
   readonly ledger: MirrorLedger;
   private readonly upstreams = new Map<string, Upstream>();
   private readonly fills = new FillRegistry();
-  private readonly inflightManifests = new Map<string, Promise<MirroredManifest>>();
-  private readonly revalidations = new Map<string, Promise<void>>();
+  private readonly manifests: ManifestCache;
   private readonly spool: Spool;
   private readonly eviction: Eviction;
   private readonly counters = { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0, evictedImages: 0 };
@@ -66,6 +59,16 @@ export class Mirror {
     this.router = new MirrorRouter(options.upstreams, fallback);
     this.ledger = new MirrorLedger(options.ledgerFile);
     this.eviction = new Eviction(core, this.ledger, options, logger, () => this.counters.evictedImages++);
+    this.manifests = new ManifestCache({
+      core,
+      ledger: this.ledger,
+      logger,
+      options,
+      upstream: (target) => this.upstream(target),
+      clientError: (target, error) => this.clientError(target, error),
+      count: (outcome) => this.count(outcome),
+      scheduleEviction: () => this.eviction.schedule(),
+    });
     this.spool = new Spool(options.spoolDir);
     const swept = this.spool.sweep();
     if (swept) logger.info('removed spool files of interrupted fills', { files: swept });
@@ -95,30 +98,8 @@ export class Mirror {
         if (!head) this.counters.bytesServedFromCache += size;
       },
       blob: (digest, head) => this.blob(target, digest, head),
-      manifest: (reference) => this.manifest(target, reference),
+      manifest: (reference) => this.manifests.get(target, reference),
     };
-  }
-
-  /** A manifest by tag or digest: from the cache when fresh, else from upstream. */
-  async manifest(target: MirrorTarget, reference: string): Promise<MirroredManifest> {
-    const key = `${target.local}@${reference}`;
-    const inflight = this.inflightManifests.get(key);
-    if (inflight) {
-      const shared = await inflight;
-      // Only a request that waited on an upstream fetch has joined anything; a cache answer is a hit for it too.
-      const outcome: CacheOutcome = shared.outcome === 'miss' ? 'joined' : shared.outcome;
-      this.count(outcome);
-      return { ...shared, outcome };
-    }
-    const work = this.resolveManifest(target, reference);
-    this.inflightManifests.set(key, work);
-    try {
-      const result = await work;
-      this.count(result.outcome);
-      return result;
-    } finally {
-      this.inflightManifests.delete(key);
-    }
   }
 
   /**
@@ -246,105 +227,10 @@ export class Mirror {
   /** Stops running fills (their readers fail, nothing half-filled is stored), waits for eviction, closes the ledger. */
   async close(): Promise<void> {
     await this.fills.abortAll(new RegistryError('UNKNOWN', 'the registry is shutting down', { status: 503 }));
-    await Promise.all(this.revalidations.values());
+    await this.manifests.idle();
     await this.eviction.idle();
     this.spool.close();
     this.ledger.close();
-  }
-
-  private async resolveManifest(target: MirrorTarget, reference: string): Promise<MirroredManifest> {
-    const { index } = this.core;
-    if (reference.includes(':')) {
-      const digest = reference as Digest;
-      const cached = index.getManifest(target.local, digest);
-      if (cached) {
-        this.ledger.touchImage(target.local, digest);
-        return { record: cached, outcome: 'hit' };
-      }
-      return { record: await this.fetchManifest(target, digest), outcome: 'miss' };
-    }
-    const tag = reference;
-    const cachedDigest = index.resolveTag(target.local, tag);
-    const cached = cachedDigest ? index.getManifest(target.local, cachedDigest) : undefined;
-    const checked = this.ledger.tag(target.local, tag);
-    const upstream = this.upstream(target);
-    // A tag the ledger never saw come from upstream was pushed here (an overlay): it is local content.
-    if (cached && checked === undefined && target.upstream.overlay) return { record: cached, outcome: 'hit' };
-    const age = checked === undefined ? Infinity : Date.now() - checked.checkedAt;
-    const freshFor = freshnessMs(target.upstream, target.remote);
-    if (cached && age < freshFor) {
-      this.ledger.touchImage(target.local, cached.digest);
-      return { record: cached, outcome: 'hit' };
-    }
-    if (cached && upstream.conserving) {
-      // Past its freshness, but the upstream asked us to back off (429) or its pull budget is nearly spent.
-      this.ledger.touchImage(target.local, cached.digest);
-      return { record: cached, outcome: 'stale' };
-    }
-    if (cached && age < freshFor + (this.options.staleWhileRevalidateSeconds ?? 86_400) * 1000) {
-      // RFC 5861 stale-while-revalidate: answer now, ask upstream in the background (once per tag at a time).
-      this.revalidateLater(target, tag, cached);
-      this.ledger.touchImage(target.local, cached.digest);
-      return { record: cached, outcome: 'updating' };
-    }
-    try {
-      return await this.revalidate(target, tag, cached);
-    } catch (error) {
-      const staleIfError = this.options.staleIfErrorSeconds;
-      if (cached && isUpstreamFailure(error) && (staleIfError === undefined || age < freshFor + staleIfError * 1000)) {
-        this.logger.warn('upstream failed; serving a cached tag', { repository: target.local, tag, error: String(error) });
-        return { record: cached, outcome: 'stale' };
-      }
-      throw this.clientError(target, error);
-    }
-  }
-
-  /** Asks upstream where a tag points now, fetching and storing the manifest when it moved. */
-  private async revalidate(target: MirrorTarget, tag: string, cached: ManifestRecord | undefined): Promise<MirroredManifest> {
-    const { index } = this.core;
-    const head = await this.upstream(target).call((c) => c.headManifest(target.remote, tag));
-    if (!head) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: tag } });
-    if (cached && head.digest === cached.digest) {
-      this.ledger.setTag(target.local, tag, cached.digest);
-      this.ledger.touchImage(target.local, cached.digest);
-      return { record: cached, outcome: 'revalidated' };
-    }
-    const record = index.getManifest(target.local, head.digest) ?? (await this.fetchManifest(target, head.digest));
-    await index.putManifest(target.local, record, [tag], { blobs: [], manifests: [] });
-    this.ledger.setTag(target.local, tag, record.digest);
-    return { record, outcome: 'miss' };
-  }
-
-  /** Starts a background revalidation of a tag unless one is running. */
-  private revalidateLater(target: MirrorTarget, tag: string, cached: ManifestRecord): void {
-    const key = `${target.local}:${tag}`;
-    if (this.revalidations.has(key)) return;
-    const work = this.revalidate(target, tag, cached)
-      .then(() => undefined)
-      .catch((error) => this.logger.warn('background revalidation failed; the cached tag stays', { repository: target.local, tag, error: String(error) }))
-      .finally(() => this.revalidations.delete(key));
-    this.revalidations.set(key, work);
-  }
-
-  /** Fetches a manifest by digest (verified by the client), stores it whole, and records it in the ledger. */
-  private async fetchManifest(target: MirrorTarget, digest: Digest): Promise<ManifestRecord> {
-    let fetched;
-    try {
-      fetched = await this.upstream(target).call((c) => c.getManifest(target.remote, digest, ALL_MANIFEST_TYPES), { byDigest: true });
-    } catch (error) {
-      throw this.clientError(target, error);
-    }
-    if (!fetched) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: digest } });
-    const parsed = parseManifest(fetched.body, fetched.mediaType);
-    const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: fetched.body.byteLength, body: fetched.body };
-    if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
-    if (parsed.subject) record.subject = parsed.subject.digest;
-    if (parsed.annotations) record.annotations = parsed.annotations;
-    // Indexes are stored whole; their children and every blob are fetched lazily, when clients ask.
-    await this.core.index.putManifest(target.local, record, [], { blobs: [], manifests: [] });
-    this.ledger.addImage(target.local, digest, record.size, parsed.blobs);
-    this.eviction.schedule();
-    return record;
   }
 
   private startFill(target: MirrorTarget, digest: Digest, upstream: Upstream): BlobFill {
