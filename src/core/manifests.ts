@@ -91,6 +91,29 @@ export async function putManifest(
   return result;
 }
 
+/**
+ * Stores a manifest fetched from elsewhere (a mirror fill) in `repository`, with `tags` pointing at it, in one index
+ * transaction. Unlike a push, the blobs it references need not be here: a mirror fetches them when clients ask.
+ * @returns the record and the blobs it references
+ * @throws DIGEST_INVALID when the bytes are not `digest`'s
+ */
+export async function adoptManifest(
+  ctx: CoreContext,
+  repository: string,
+  fetched: { digest: Digest; body: Uint8Array; mediaType: string },
+  tags: string[] = [],
+): Promise<{ record: ManifestRecord; blobs: Digest[] }> {
+  const { digest, body } = fetched;
+  if (digestOf(body, digestAlgorithm(digest)) !== digest) throw new RegistryError('DIGEST_INVALID', 'fetched manifest does not match its digest', { status: 502 });
+  const parsed = parseManifest(body, fetched.mediaType);
+  const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: body.byteLength, body };
+  if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
+  if (parsed.subject) record.subject = parsed.subject.digest;
+  if (parsed.annotations) record.annotations = parsed.annotations;
+  await ctx.index.putManifest(repository, record, tags, { blobs: [], manifests: [] });
+  return { record, blobs: parsed.blobs };
+}
+
 /** Deletes a tag (only the tag) or a manifest by digest (with the tags pointing at it). @throws MANIFEST_UNKNOWN */
 export async function deleteManifest(ctx: CoreContext, repository: string, reference: string): Promise<void> {
   assertDeletable(ctx);

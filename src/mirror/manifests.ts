@@ -5,11 +5,11 @@
  */
 import { ALL_MANIFEST_TYPES } from '../client/client.ts';
 import type { CoreContext } from '../core/context.ts';
+import { adoptManifest } from '../core/manifests.ts';
 import type { CacheOutcome } from '../core/read-through.ts';
 import { RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
-import { parseManifest } from '../oci/manifest.ts';
 import type { ManifestRecord } from '../storage/types.ts';
 import type { MirrorLedger } from './ledger.ts';
 import { freshnessMs, type MirrorOptions } from './options.ts';
@@ -124,7 +124,7 @@ export class ManifestCache {
       return { record: cached, outcome: 'revalidated' };
     }
     const record = index.getManifest(target.local, head.digest) ?? (await this.fetch(target, head.digest));
-    await index.putManifest(target.local, record, [tag], { blobs: [], manifests: [] });
+    await adoptManifest(this.m.core, target.local, record, [tag]);
     this.m.ledger.setTag(target.local, tag, record.digest);
     return { record, outcome: 'miss' };
   }
@@ -149,14 +149,9 @@ export class ManifestCache {
       throw this.m.clientError(target, error);
     }
     if (!fetched) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: digest } });
-    const parsed = parseManifest(fetched.body, fetched.mediaType);
-    const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: fetched.body.byteLength, body: fetched.body };
-    if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
-    if (parsed.subject) record.subject = parsed.subject.digest;
-    if (parsed.annotations) record.annotations = parsed.annotations;
     // Indexes are stored whole; their children and every blob are fetched lazily, when clients ask.
-    await this.m.core.index.putManifest(target.local, record, [], { blobs: [], manifests: [] });
-    this.m.ledger.addImage(target.local, digest, record.size, parsed.blobs);
+    const { record, blobs } = await adoptManifest(this.m.core, target.local, { ...fetched, digest });
+    this.m.ledger.addImage(target.local, digest, record.size, blobs);
     this.m.scheduleEviction();
     return record;
   }
