@@ -160,10 +160,13 @@ export class Upstream {
   }
 }
 
-/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); 60 s when absent or unreadable. */
+/** The longest back-off an upstream's Retry-After can impose: a hostile or broken one must not silence it for years. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); 60 s when absent or unreadable; at most 1 h. */
 export function retryAfterMs(value: string | null, now = Date.now()): number {
-  const text = (value ?? '').trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const text = (value ?? '').trim().slice(0, 64);
+  if (/^\d{1,12}$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
   const date = Date.parse(text);
-  return Number.isFinite(date) ? Math.max(0, date - now) : 60_000;
+  return Number.isFinite(date) ? Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS) : 60_000;
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
 import { addressClass } from '../../src/mirror/upstream-fetch.ts';
+import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/mirror/upstream.ts';
 import { startFaultProxy, type FaultProxy, type TokenAuth } from '../mirror/support/fault-proxy.ts';
 import { getManifest, hasBlobFile, hashGet, serveMirror, serveRegistry, sha256, spoolFiles, type Served } from '../mirror/support/harness.ts';
 import { pushImage, randomImage } from '../mirror/support/images.ts';
@@ -295,5 +296,15 @@ describe('address classes for the loopback/link-local rule', () => {
     expect(['http://127.0.0.1:5000', 'http://127.9.9.9', 'http://localhost', 'http://a.localhost', 'http://[::1]', 'http://0.0.0.0', 'http://[::ffff:127.0.0.1]'].map(cls)).toEqual(Array(7).fill('loopback'));
     expect(['http://169.254.169.254', 'http://[fe80::1]'].map(cls)).toEqual(['link-local', 'link-local']);
     expect(['https://registry-1.docker.io', 'http://10.0.0.1', 'http://8.8.8.8', 'http://[2001:db8::1]'].map(cls)).toEqual(Array(4).fill('public'));
+  });
+});
+
+describe('Retry-After from an upstream', () => {
+  test('cannot silence the upstream for more than an hour, in seconds or as a date', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs('99999999999', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs('Fri, 31 Dec 2100 23:59:59 GMT', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs(`${'9'.repeat(5000)}`, now)).toBe(60_000);
   });
 });
