@@ -143,4 +143,28 @@ describe('a fill running for one repository', () => {
       proxy.faults = {};
     }
   });
+
+  test('joins another repository whose upstream confirms the blob: one download, linked in both', async () => {
+    const image = randomImage([400_000], 'joined');
+    await pushImage(upstream.url, 'team/one', 'v1', image);
+    await pushImage(upstream.url, 'team/two', 'v1', image);
+    const layer = image.layers[0]!;
+    proxy.faults.blobBytesPerSecond = 400_000;
+    try {
+      const first = fetch(`${mirror.url}/v2/up.test/team/one/blobs/${layer.digest}`).then(async (r) => sha256(new Uint8Array(await r.arrayBuffer())));
+      const deadline = Date.now() + 3000;
+      while (proxy.blobGets(layer.digest).length === 0 && Date.now() < deadline) await Bun.sleep(5);
+      const second = await mirror.fetch(`/v2/up.test/team/two/blobs/${layer.digest}`);
+      expect(second.status).toBe(200);
+      expect(sha256(new Uint8Array(await second.arrayBuffer()))).toBe(layer.digest);
+      expect(await first).toBe(layer.digest);
+      expect(proxy.blobGets(layer.digest).length).toBe(1);
+      expect(proxy.count((r) => r.method === 'HEAD' && r.path === `/v2/team/two/blobs/${layer.digest}`)).toBe(1);
+      const deadlineLink = Date.now() + 2000;
+      while (!linked('up.test/team/two', layer.digest) && Date.now() < deadlineLink) await Bun.sleep(5);
+      expect(linked('up.test/team/one', layer.digest) && linked('up.test/team/two', layer.digest)).toBe(true);
+    } finally {
+      proxy.faults = {};
+    }
+  });
 });
