@@ -90,6 +90,8 @@ export function guardedFetch(policy: FetchPolicy, inner: typeof fetch = fetch): 
     let method = (init.method ?? 'GET').toUpperCase();
     const kind = classify(url, method);
     const headers = new Headers(init.headers);
+    // Blob bytes are hashed and sized as sent: no transfer compression, whose Content-Length would not be theirs.
+    if (kind === 'blob') headers.set('accept-encoding', 'identity');
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${policy.headersTimeoutMs} ms`)), policy.headersTimeoutMs);
     let res: Response;
