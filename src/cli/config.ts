@@ -81,6 +81,7 @@ export const ServeConfigSchema = Type.Object(
         {
           name: Type.String({ pattern: '^[a-z0-9]+(?:[._-][a-z0-9]+)*$' }),
           url: Type.String({ pattern: '^https?://' }),
+          fallbackUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), { description: 'URLs tried in order when the ones before are down' })),
           username: Type.Optional(Type.String()),
           password: Type.Optional(Type.String()),
           freshnessSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -93,6 +94,8 @@ export const ServeConfigSchema = Type.Object(
     ),
     mirrorDefault: Type.Optional(Type.String({ description: 'upstream for plain names; default: the first mirror' })),
     mirrorFreshness: Type.Integer({ minimum: 0, description: 'seconds a mirrored tag is served before revalidation' }),
+    mirrorStaleWhileRevalidate: Type.Integer({ minimum: 0, description: 'seconds past freshness a tag is answered at once while revalidated in the background' }),
+    mirrorStaleIfError: Type.Optional(Type.Integer({ minimum: 0, description: 'seconds past freshness a cached tag may stand in for a failing upstream; default: no limit' })),
     cacheMax: Type.Optional(Type.Integer({ minimum: 1, description: 'mirror cache budget in bytes' })),
     // --- access control (src/cli/auth-config.ts) ---
     auth: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('basic'), Type.Literal('token')], { description: 'how clients authenticate' })),
@@ -173,6 +176,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   cacheHighWatermark: 0.95,
   cacheLowWatermark: 0.8,
   ui: true,
+  mirrorStaleWhileRevalidate: 86_400,
 };
 
 /** Environment variable of each setting. */
@@ -197,6 +201,8 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   mirrors: 'MARINA_MIRRORS',
   mirrorDefault: 'MARINA_MIRROR_DEFAULT',
   mirrorFreshness: 'MARINA_MIRROR_FRESHNESS',
+  mirrorStaleWhileRevalidate: 'MARINA_MIRROR_STALE_WHILE_REVALIDATE',
+  mirrorStaleIfError: 'MARINA_MIRROR_STALE_IF_ERROR',
   cacheMax: 'MARINA_CACHE_MAX',
   auth: 'MARINA_AUTH',
   htpasswd: 'MARINA_HTPASSWD',

@@ -20,6 +20,8 @@ export function mirrorOptions(config: ServeConfig, env: Record<string, string | 
     cacheMaxBytes: config.cacheMax,
     highWatermark: config.cacheHighWatermark,
     lowWatermark: config.cacheLowWatermark,
+    staleWhileRevalidateSeconds: config.mirrorStaleWhileRevalidate,
+    staleIfErrorSeconds: config.mirrorStaleIfError,
     upstreams: config.mirrors.map((m) => {
       const key = m.name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
       const username = m.username ?? env[`MARINA_MIRROR_${key}_USERNAME`];
@@ -29,6 +31,7 @@ export function mirrorOptions(config: ServeConfig, env: Record<string, string | 
       return {
         name: m.name,
         url: m.url,
+        fallbackUrls: m.fallbackUrls,
         credentials,
         freshnessSeconds: m.freshnessSeconds ?? config.mirrorFreshness,
         freshnessByRepository: m.freshnessByRepository,

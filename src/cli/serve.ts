@@ -48,6 +48,11 @@ Options:
                            e.g. --mirror docker.io=https://registry-1.docker.io
   --mirror-default <name>  upstream for plain names (default: the first --mirror)
   --mirror-freshness <s>   seconds a mirrored tag is served before revalidation (default 300)
+  --mirror-stale-while-revalidate <s>
+                           seconds past freshness a tag is answered at once while it is revalidated in the
+                           background (default 86400; 0: revalidate before answering)
+  --mirror-stale-if-error <s>
+                           seconds past freshness a cached tag may stand in for a failing upstream (default: no limit)
   --cache-max <size>       mirror cache budget, e.g. 50GiB; least recently used images are evicted
 
 Access control (without these flags the registry is open to anyone who can reach it):
@@ -119,6 +124,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       mirror: { type: 'string', multiple: true },
       'mirror-default': { type: 'string' },
       'mirror-freshness': { type: 'string' },
+      'mirror-stale-while-revalidate': { type: 'string' },
+      'mirror-stale-if-error': { type: 'string' },
       'cache-max': { type: 'string' },
       // --- access control ---
       auth: { type: 'string' },
@@ -172,6 +179,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     mirrors: values.mirror?.map(parseMirrorSpec),
     mirrorDefault: values['mirror-default'],
     mirrorFreshness: values['mirror-freshness'],
+    mirrorStaleWhileRevalidate: values['mirror-stale-while-revalidate'],
+    mirrorStaleIfError: values['mirror-stale-if-error'],
     cacheMax: values['cache-max'],
     // --- access control ---
     auth: values.auth,

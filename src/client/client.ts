@@ -23,6 +23,8 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Sent as User-Agent. @default "marina-client" */
   userAgent?: string;
+  /** Most pages followed in one listing (a registry whose Link never ends is refused). @default 1000 */
+  maxListingPages?: number;
 }
 
 /** A manifest as fetched. */
@@ -50,12 +52,14 @@ export class RegistryClient {
   private readonly fetcher: typeof fetch;
   private readonly auth: Authenticator;
   private readonly userAgent: string;
+  private readonly maxListingPages: number;
 
   constructor(options: ClientOptions) {
     this.base = options.registry.replace(/\/+$/, '');
     this.fetcher = options.fetch ?? fetch;
     this.auth = new Authenticator(options.credentials, this.fetcher, options.trustedRealmHosts);
     this.userAgent = options.userAgent ?? 'marina-client';
+    this.maxListingPages = options.maxListingPages ?? 1000;
   }
 
   /**
@@ -214,13 +218,14 @@ export class RegistryClient {
   /** Every tag, following Link pagination; undefined for an unknown repository. */
   async listTags(repository: string, options: { pageSize?: number } = {}): Promise<string[] | undefined> {
     const out: string[] = [];
+    let pages = 0;
     let url: string | undefined = `${this.base}/v2/${repository}/tags/list${options.pageSize ? `?n=${options.pageSize}` : ''}`;
     while (url) {
       const res = await this.request('GET', url, { repository });
       if (res.status === 404) return undefined;
       await expectOk(res, 'GET tags');
       out.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []));
-      url = nextLink(res.headers.get('link'), url);
+      url = this.nextPage(res, url, ++pages);
     }
     return out;
   }
@@ -229,6 +234,7 @@ export class RegistryClient {
   async listReferrers(repository: string, subject: string, options: { artifactType?: string } = {}): Promise<ReferrerDescriptor[]> {
     const digest = parseDigest(subject);
     const out: ReferrerDescriptor[] = [];
+    let pages = 0;
     let url: string | undefined = `${this.base}/v2/${repository}/referrers/${digest}${options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : ''}`;
     while (url) {
       const res = await this.request('GET', url, { repository });
@@ -241,7 +247,7 @@ export class RegistryClient {
       const filtered = (res.headers.get('oci-filters-applied') ?? '').split(',').map((s) => s.trim()).includes('artifactType');
       const page = ((await res.json()) as { manifests?: ReferrerDescriptor[] }).manifests ?? [];
       out.push(...(filtered ? page : filterType(page, options.artifactType)));
-      url = nextLink(res.headers.get('link'), url);
+      url = this.nextPage(res, url, ++pages);
     }
     return out;
   }
@@ -265,6 +271,18 @@ export class RegistryClient {
       body,
     });
     await expectStatus(res, [201], 'PUT referrers tag');
+  }
+
+  /** The next page of a listing; a Link to another origin is refused, so credentials stay with the registry. */
+  private nextPage(res: Response, url: string, pages: number): string | undefined {
+    const next = nextLink(res.headers.get('link'), url);
+    if (next !== undefined && pages >= this.maxListingPages) {
+      throw new RegistryError('UNKNOWN', `the registry's listing went on past ${this.maxListingPages} pages`, { status: 502 });
+    }
+    if (next !== undefined && new URL(next).origin !== new URL(this.base).origin) {
+      throw new RegistryError('UNKNOWN', 'the registry sent a Link to another origin', { status: 502 });
+    }
+    return next;
   }
 
   private resolve(res: Response, fallback: string): string {

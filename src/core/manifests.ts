@@ -7,6 +7,8 @@ import type { ManifestRecord } from '../storage/types.ts';
 import { emit, manifestLockKey, type CoreContext } from './context.ts';
 import { assertDeletable, assertWritable } from './guards.ts';
 import { lookupReference, parseReference } from './references.ts';
+import { negotiate } from './negotiate.ts';
+import type { CacheOutcome, ReadThrough } from './read-through.ts';
 
 /** What a successful manifest push reports. */
 export interface PutManifestResult {
@@ -23,6 +25,30 @@ export function getManifest(ctx: CoreContext, repository: string, reference: str
   const record = digest ? ctx.index.getManifest(repository, digest) : undefined;
   if (!record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
   return record;
+}
+
+/**
+ * Reads a manifest for GET or HEAD: from the repository, negotiated for `accept` when asked for by tag, or, with a
+ * read-through source (a mirrored repository), as that source answers (it decides freshness). Emits onPull for GETs.
+ * @throws MANIFEST_UNKNOWN
+ */
+export async function readManifest(
+  ctx: CoreContext,
+  repository: string,
+  reference: string,
+  options: { accept?: string | null; head?: boolean; through?: ReadThrough } = {},
+): Promise<{ record: ManifestRecord; outcome?: CacheOutcome }> {
+  let result: { record: ManifestRecord; outcome?: CacheOutcome };
+  if (options.through) {
+    if (!lookupReference(reference)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
+    result = await options.through.manifest(reference);
+  } else {
+    const stored = getManifest(ctx, repository, reference);
+    // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
+    result = { record: reference.includes(':') ? stored : negotiate(ctx, repository, stored, options.accept ?? null) };
+  }
+  if (!options.head) notePull(ctx, repository, reference, result.record);
+  return result;
 }
 
 /** Emits the pull event for a manifest served to a client. */
@@ -72,6 +98,29 @@ export async function putManifest(
   const result: PutManifestResult = { digest, tags: [...tags] };
   if (record.subject) result.subject = record.subject;
   return result;
+}
+
+/**
+ * Stores a manifest fetched from elsewhere (a mirror fill) in `repository`, with `tags` pointing at it, in one index
+ * transaction. Unlike a push, the blobs it references need not be here: a mirror fetches them when clients ask.
+ * @returns the record and the blobs it references
+ * @throws DIGEST_INVALID when the bytes are not `digest`'s
+ */
+export async function adoptManifest(
+  ctx: CoreContext,
+  repository: string,
+  fetched: { digest: Digest; body: Uint8Array; mediaType: string },
+  tags: string[] = [],
+): Promise<{ record: ManifestRecord; blobs: Digest[] }> {
+  const { digest, body } = fetched;
+  if (digestOf(body, digestAlgorithm(digest)) !== digest) throw new RegistryError('DIGEST_INVALID', 'fetched manifest does not match its digest', { status: 502 });
+  const parsed = parseManifest(body, fetched.mediaType);
+  const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: body.byteLength, body };
+  if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
+  if (parsed.subject) record.subject = parsed.subject.digest;
+  if (parsed.annotations) record.annotations = parsed.annotations;
+  await ctx.index.putManifest(repository, record, tags, { blobs: [], manifests: [] });
+  return { record, blobs: parsed.blobs };
 }
 
 /**

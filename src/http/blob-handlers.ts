@@ -1,5 +1,6 @@
 /** GET, HEAD and DELETE of blobs. */
-import { deleteBlob, openBlob, statBlob } from '../core/blobs.ts';
+import { deleteBlob, readBlob } from '../core/blobs.ts';
+import { withCacheStatus } from './cache-status.ts';
 import { parseDigest } from '../oci/digest.ts';
 import type { Route } from './paths.ts';
 import { blobHeaders, blobResponse, headResponse, sliceBlob } from './representations.ts';
@@ -8,13 +9,21 @@ import { empty } from './responses.ts';
 
 type BlobRoute = Extract<Route, { kind: 'blob' }>;
 
-/** Serves a blob, whole or one byte range, straight from the store (sendfile for files). */
+/**
+ * Serves a blob, whole or one byte range, straight from the store (sendfile for files), or as a read-through source
+ * (the mirror) answers it, with its Cache-Status.
+ */
 export async function getBlob(x: Exchange<BlobRoute>, name: string): Promise<Response> {
   const digest = parseDigest(x.route.digest);
-  const headers = blobHeaders(digest);
-  if (x.method === 'HEAD') return headResponse(headers, (await statBlob(x.core, name, digest)).size);
-  const blob = await openBlob(x.core, name, digest);
-  return blobResponse(headers, blob.size, x.request.headers.get('range'), sliceBlob(blob.body));
+  const head = x.method === 'HEAD';
+  const read = await readBlob(x.core, name, digest, { head, through: x.through });
+  const headers = withCacheStatus(blobHeaders(digest), read.outcome, x.query.get('ns'));
+  if (head || read.kind === 'head') return headResponse(headers, read.size ?? 0);
+  const range = x.request.headers.get('range');
+  if (read.kind === 'stored') return blobResponse(headers, read.size, range, sliceBlob(read.body));
+  // Without a size from upstream the response has to be chunked; ranges need the size, so they wait for it.
+  if (read.size === undefined) return new Response(read.open(), { status: 200, headers });
+  return blobResponse(headers, read.size, range, (r) => read.open(r?.start ?? 0, r?.end));
 }
 
 /** Removes a blob from a repository (202). */

@@ -142,8 +142,10 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
     const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {
       if (authorize) caller.identity = exchange.identity = await enforce(authorize, { request, repository: target.local, action, mirrored: true });
-      if (MIRRORED_READS.has(route.kind) && (method === 'GET' || method === 'HEAD')) return actingAs(exchange.identity, () => mirrorRead(exchange, mirror, target));
-      mirror.assertWritable(target);
+      const read = method === 'GET' || method === 'HEAD';
+      if (read && (route.kind === 'manifest' || route.kind === 'blob')) exchange.through = mirror.source(target);
+      else if (read && MIRRORED_READS.has(route.kind)) return actingAs(exchange.identity, () => mirrorRead(exchange, mirror, target));
+      else mirror.assertWritable(target);
       name = target.local;
     } else if (authorize) {
       caller.identity = exchange.identity = await enforce(authorize, { request, repository: name, action });

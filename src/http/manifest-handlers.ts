@@ -1,6 +1,6 @@
 /** GET, HEAD, PUT and DELETE of manifests. */
-import { deleteManifest, getManifest, notePull, putManifest } from '../core/manifests.ts';
-import { negotiate } from '../core/negotiate.ts';
+import { deleteManifest, putManifest, readManifest } from '../core/manifests.ts';
+import { withCacheStatus } from './cache-status.ts';
 import { parseTag } from '../oci/names.ts';
 import { paths, type Route } from './paths.ts';
 import { readLimited, type Exchange } from './request.ts';
@@ -9,14 +9,11 @@ import { baseHeaders, empty } from './responses.ts';
 
 type ManifestRoute = Extract<Route, { kind: 'manifest' }>;
 
-/** Serves manifest bytes from the index record, exactly as pushed. */
+/** Serves manifest bytes from the index record, exactly as pushed (or as a read-through source answers them). */
 export async function getManifestResponse(x: Exchange<ManifestRoute>, name: string): Promise<Response> {
-  const stored = getManifest(x.core, name, x.route.reference);
-  // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
-  const byDigest = x.route.reference.includes(':');
-  const record = byDigest ? stored : negotiate(x.core, name, stored, x.request.headers.get('accept'));
-  if (x.method !== 'HEAD') notePull(x.core, name, x.route.reference, record);
-  return manifestResponse(record, x.method === 'HEAD');
+  const head = x.method === 'HEAD';
+  const { record, outcome } = await readManifest(x.core, name, x.route.reference, { accept: x.request.headers.get('accept'), head, through: x.through });
+  return manifestResponse(record, head, outcome && withCacheStatus({}, outcome, x.query.get('ns')));
 }
 
 /** Stores a manifest (201 + Location, OCI-Subject, OCI-Tag). */

@@ -1,53 +1,22 @@
-/** Reads of mirrored repositories: the same wire format as local reads, plus Cache-Status, Warning and OCI-Namespace. */
-import { parseReference } from '../core/references.ts';
+/** Listings of mirrored repositories: the same wire format as local listings, plus Cache-Status, Warning and OCI-Namespace. */
+import type { CacheOutcome } from '../core/read-through.ts';
 import { parseDigest } from '../oci/digest.ts';
 import { OCI_INDEX } from '../oci/media-types.ts';
-import type { CacheOutcome, Mirror } from '../mirror/mirror.ts';
+import type { Mirror } from '../mirror/mirror.ts';
 import type { MirrorTarget } from '../mirror/routing.ts';
 import { pageTags } from '../core/listings.ts';
 import { nextLink, pageQuery } from './listing-handlers.ts';
 import { paths } from './paths.ts';
-import { blobHeaders, blobResponse, headResponse, manifestResponse, sliceBlob, type HeaderRecord } from './representations.ts';
+import { withCacheStatus } from './cache-status.ts';
+import type { HeaderRecord } from './representations.ts';
 import type { Exchange } from './request.ts';
 import { baseHeaders, json } from './responses.ts';
 
-// RFC 9211 Cache-Status, with Marina's own word for each outcome in `detail`.
-const CACHE_STATUS: Record<CacheOutcome, string> = {
-  hit: 'marina; hit',
-  revalidated: 'marina; hit; detail=revalidated',
-  stale: 'marina; hit; detail=stale',
-  miss: 'marina; fwd=miss',
-  joined: 'marina; fwd=miss; collapsed; detail=joined',
-};
-
-/** Answers a GET or HEAD for a mirrored repository. */
+/** Answers a tags or referrers GET for a mirrored repository (manifests and blobs go through core's reads). */
 export async function mirrorRead(x: Exchange, mirror: Mirror, target: MirrorTarget): Promise<Response> {
-  const head = x.method === 'HEAD';
   const route = x.route;
-  const decorate = (headers: HeaderRecord, outcome: CacheOutcome): HeaderRecord => {
-    headers['Cache-Status'] = CACHE_STATUS[outcome];
-    if (outcome === 'stale') headers.Warning = '299 - "upstream unavailable; serving cached content that may be stale"';
-    const ns = x.query.get('ns');
-    if (ns !== null) headers['OCI-Namespace'] = ns;
-    return headers;
-  };
+  const decorate = (headers: HeaderRecord, outcome: CacheOutcome): HeaderRecord => withCacheStatus(headers, outcome, x.query.get('ns'));
   switch (route.kind) {
-    case 'manifest': {
-      parseReference(route.reference);
-      const { record, outcome } = await mirror.manifest(target, route.reference);
-      return manifestResponse(record, head, decorate({}, outcome));
-    }
-    case 'blob': {
-      const digest = parseDigest(route.digest);
-      const blob = await mirror.blob(target, digest, head);
-      const headers = decorate(blobHeaders(digest), blob.outcome);
-      if (blob.kind === 'remote-head' || head) return headResponse(headers, blob.size ?? 0);
-      if (blob.kind === 'stored') return blobResponse(headers, blob.size, x.request.headers.get('range'), sliceBlob(blob.body));
-      const fill = blob.fill;
-      // Without a size from upstream the response has to be chunked; ranges need the size, so they wait for it.
-      if (blob.size === undefined) return new Response(fill.reader(), { status: 200, headers });
-      return blobResponse(headers, blob.size, x.request.headers.get('range'), (r) => fill.reader(r?.start ?? 0, r?.end));
-    }
     case 'tags': {
       const { tags, outcome } = await mirror.tags(target);
       const query = pageQuery(x.query);

@@ -1,5 +1,6 @@
 /** What a handler gets: the request, its parsed URL, the matched route, and the core state. */
 import type { CoreContext } from '../core/context.ts';
+import type { ReadThrough } from '../core/read-through.ts';
 import { RegistryError } from '../errors.ts';
 import type { Identity } from './auth.ts';
 import type { Route } from './paths.ts';
@@ -28,6 +29,8 @@ export interface Exchange<R extends Route = Route> {
   mayList?: (repository: string) => Promise<boolean>;
   /** Who made the request, when the authorize hook said. */
   identity?: Identity;
+  /** Where reads of a mirrored repository fall back to (its upstream, through the mirror). */
+  through?: ReadThrough;
 }
 
 /**

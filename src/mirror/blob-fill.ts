@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RegistryError } from '../errors.ts';
+import { UpstreamRefusal } from './bounded-body.ts';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { MultiHasher } from '../storage/hashing.ts';
 
@@ -39,6 +40,8 @@ export class BlobFill {
 
   /**
    * @param idleTimeoutMs a body that sends nothing for this long counts as broken (and is resumed or fails)
+   * @param limits `sizeOf` asks the upstream for the size when a response announces none (an endless chunked body
+   *   is then cut off there); `maxBytes` refuses larger blobs outright
    */
   constructor(
     readonly digest: Digest,
@@ -48,6 +51,7 @@ export class BlobFill {
     private readonly publish: (file: string, size: number) => Promise<void>,
     private readonly onBytes: (n: number) => void,
     private readonly idleTimeoutMs = 30_000,
+    private readonly limits: { sizeOf?: () => Promise<number | undefined>; maxBytes?: number } = {},
   ) {
     this.started = new Promise((resolve) => (this.markStarted = resolve));
     this.done = this.run()
@@ -77,8 +81,11 @@ export class BlobFill {
             controller.close();
             return;
           }
-          // The last byte is held back until the digest is verified, so a client never completes a bad blob.
-          const available = this.complete ? this.written : Math.min(this.written, last);
+          // The blob's last byte is held back until the digest is verified, so a client never completes a bad blob.
+          // A range that ends before it is answered as soon as its bytes are on disk: a client reading a range
+          // cannot check a digest anyway, and a fill that fails cuts off whatever is still being read.
+          const held = (this.size ?? Number.MAX_SAFE_INTEGER) - 1;
+          const available = this.complete ? this.written : Math.min(this.written, held, last + 1);
           // While more bytes are on their way, wait for a worthwhile piece: many readers sending every small
           // upstream chunk on their own would spend the event loop on tiny writes.
           const coming = !this.complete && this.error === undefined && this.written < Math.min(last + 1, this.size ?? Number.MAX_SAFE_INTEGER);
@@ -151,9 +158,21 @@ export class BlobFill {
             const length = res.headers.get('content-length');
             if (length !== null && /^\d+$/.test(length)) this.size = Number(length);
           }
+          // A body without a length (chunked) is held to the size the upstream gives on HEAD: endless is not a size.
+          if (this.size === undefined) this.size = await this.limits.sizeOf?.();
+          if (this.size === undefined) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new UpstreamRefusal(`upstream sent ${this.digest} without announcing its size`, false);
+          }
+          if (this.limits.maxBytes !== undefined && this.size > this.limits.maxBytes) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new UpstreamRefusal(`upstream announced ${this.size} bytes for ${this.digest}, more than ${this.limits.maxBytes}`, false);
+          }
           this.markStarted();
           if (!res.body) throw new Error('upstream sent no body');
+          const size = this.size;
           await this.drain(res.body, (chunk) => {
+            if (this.written + chunk.byteLength > size) throw new UpstreamRefusal(`upstream sent more than the ${size} bytes of ${this.digest}`, false);
             let off = 0;
             while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off, this.written + off);
             hasher.update(chunk);
@@ -168,6 +187,7 @@ export class BlobFill {
           // A definitive answer (404, 401, 429, digest problems) is not retried, and neither is an upstream that
           // cannot be reached at all (fail fast); a transfer that broke is resumed from where it stopped.
           if (error instanceof RegistryError && error.status < 500) throw error;
+          if (error instanceof UpstreamRefusal && !error.retryable) throw error;
           if (!answered && this.written === 0) throw error;
           if (++attempts > this.retries) throw error;
         }
@@ -207,7 +227,12 @@ export class BlobFill {
         const { done, value } = await Promise.race([reader.read(), stopped]);
         clearTimeout(timer);
         if (done) return;
-        onChunk(value);
+        try {
+          onChunk(value);
+        } catch (error) {
+          reader.cancel(error).catch(() => undefined);
+          throw error;
+        }
       }
     } finally {
       clearTimeout(timer);
@@ -221,26 +246,43 @@ export class BlobFill {
   }
 }
 
-/** Fills keyed by digest, so concurrent misses join one upstream fetch. */
+/**
+ * Fills keyed by digest, so concurrent misses join one upstream fetch. A fill belongs to the repository whose
+ * upstream serves it: a request for another repository may join only once its own upstream vouched for the digest,
+ * or one upstream's bytes would answer for another (CVE-2026-35172).
+ */
 export class FillRegistry {
-  private readonly fills = new Map<string, BlobFill>();
+  private readonly fills = new Map<string, { fill: BlobFill; repository: string }>();
 
-  /** The fill in progress for this digest, or a new one from `start`. */
-  join(digest: Digest, start: () => BlobFill): { fill: BlobFill; joined: boolean } {
+  /** The repository a live fill of `digest` is for, if one is running. */
+  owner(digest: Digest): string | undefined {
+    const entry = this.fills.get(digest);
+    // A failed fill is only waiting to be forgotten.
+    return entry && entry.fill.error === undefined ? entry.repository : undefined;
+  }
+
+  /**
+   * The live fill of `digest` when it is for `repository` or the caller's upstream vouched for the digest, else a
+   * new fill for `repository` from `start`.
+   * @throws Error when another repository's fill is running and nothing vouched (the caller must confirm first)
+   */
+  join(digest: Digest, repository: string, vouched: boolean, start: () => BlobFill): { fill: BlobFill; joined: boolean } {
     const existing = this.fills.get(digest);
-    // A failed fill is only waiting to be forgotten; a new request deserves a new try.
-    if (existing && existing.error === undefined) return { fill: existing, joined: true };
+    if (existing && existing.fill.error === undefined) {
+      if (existing.repository !== repository && !vouched) throw new Error(`unconfirmed join of ${digest} from ${repository}`);
+      return { fill: existing.fill, joined: true };
+    }
     const fill = start();
-    this.fills.set(digest, fill);
+    this.fills.set(digest, { fill, repository });
     void fill.done.then(() => {
-      if (this.fills.get(digest) === fill) this.fills.delete(digest);
+      if (this.fills.get(digest)?.fill === fill) this.fills.delete(digest);
     });
     return { fill, joined: false };
   }
 
   /** Aborts every running fill and waits for them to end. */
   async abortAll(reason: unknown): Promise<void> {
-    await Promise.all([...this.fills.values()].map((fill) => fill.abort(reason)));
+    await Promise.all([...this.fills.values()].map(({ fill }) => fill.abort(reason)));
   }
 
   /** Fills still running. */

@@ -1,38 +1,25 @@
 /**
- * The pull-through mirror: serves mirrored repositories from the local stores, filling misses from upstreams
- * (one fetch per blob however many clients ask), revalidating tags after their freshness window, serving stale
- * content when the upstream fails, and keeping the cache under its byte budget.
+ * The pull-through mirror: the read-through source behind mirrored repositories. Blobs a repository does not link
+ * are answered only when its upstream vouches for them, filled once however many clients ask; manifests come from
+ * the manifest cache (freshness, stale-while-revalidate); listings from the upstream or, when it fails, the cache;
+ * and the cache stays under its byte budget.
  */
-import * as path from 'node:path';
+import { adoptBlob, linkStoredBlob } from '../core/blobs.ts';
 import type { CoreContext } from '../core/context.ts';
-import { commitBlob, linkStoredBlob } from '../core/blob-lifecycle.ts';
-import { isRegistryError, RegistryError } from '../errors.ts';
+import type { CacheOutcome, ReadThrough, SourcedBlob } from '../core/read-through.ts';
+import { RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
-import { parseManifest } from '../oci/manifest.ts';
-import type { ManifestRecord, ReferrerDescriptor } from '../storage/types.ts';
-import { ALL_MANIFEST_TYPES } from '../client/client.ts';
+import type { ReferrerDescriptor } from '../storage/types.ts';
 import { BlobFill, FillRegistry } from './blob-fill.ts';
+import { clientFacingError, isUpstreamFailure } from './upstream-errors.ts';
 import { Eviction } from './eviction.ts';
 import { MirrorLedger } from './ledger.ts';
-import { freshnessMs, type MirrorOptions } from './options.ts';
+import type { MirrorOptions } from './options.ts';
+import { ManifestCache } from './manifests.ts';
+import { Spool } from './spool.ts';
 import { MirrorRouter, type MirrorTarget } from './routing.ts';
-import { Upstream, type UpstreamStats } from './upstream.ts';
-
-/** How a mirrored response was produced (sent as Cache-Status). */
-export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'stale' | 'revalidated';
-
-/** A manifest answer. */
-export interface MirroredManifest {
-  record: ManifestRecord;
-  outcome: CacheOutcome;
-}
-
-/** A blob answer: a stored blob, a stream from a fill, or (HEAD on a miss) just the size. */
-export type MirroredBlob =
-  | { kind: 'stored'; body: Blob; size: number; outcome: CacheOutcome }
-  | { kind: 'filling'; fill: BlobFill; size: number | undefined; outcome: CacheOutcome }
-  | { kind: 'remote-head'; size: number; outcome: CacheOutcome };
+import { Upstream, type UpstreamLimits, type UpstreamStats } from './upstream.ts';
 
 /** Counters the library exposes and the CLI prints. */
 export interface MirrorStats {
@@ -52,7 +39,8 @@ export class Mirror {
   readonly ledger: MirrorLedger;
   private readonly upstreams = new Map<string, Upstream>();
   private readonly fills = new FillRegistry();
-  private readonly inflightManifests = new Map<string, Promise<MirroredManifest>>();
+  private readonly manifests: ManifestCache;
+  private readonly spool: Spool;
   private readonly eviction: Eviction;
   private readonly counters = { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0, evictedImages: 0 };
 
@@ -64,13 +52,26 @@ export class Mirror {
     if (!options.upstreams.length) throw new Error('a mirror needs at least one upstream');
     for (const u of options.upstreams) {
       if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(u.name)) throw new Error(`mirror name "${u.name}" must be a lower-case host-like name (e.g. docker.io)`);
-      this.upstreams.set(u.name, new Upstream(u, options.upstreamTimeoutMs ?? 5000, options.rateLimitReserve ?? 10));
+      this.upstreams.set(u.name, new Upstream(u, upstreamLimits(options, core.settings.maxManifestSize), options.rateLimitReserve ?? 10, options.breaker, logger));
     }
     const fallback = options.defaultUpstream ?? options.upstreams[0]!.name;
     if (!this.upstreams.has(fallback)) throw new Error(`default upstream "${fallback}" is not configured`);
     this.router = new MirrorRouter(options.upstreams, fallback);
     this.ledger = new MirrorLedger(options.ledgerFile);
     this.eviction = new Eviction(core, this.ledger, options, logger, () => this.counters.evictedImages++);
+    this.manifests = new ManifestCache({
+      core,
+      ledger: this.ledger,
+      logger,
+      options,
+      upstream: (target) => this.upstream(target),
+      clientError: (target, error) => this.clientError(target, error),
+      count: (outcome) => this.count(outcome),
+      scheduleEviction: () => this.eviction.schedule(),
+    });
+    this.spool = new Spool(options.spoolDir);
+    const swept = this.spool.sweep();
+    if (swept) logger.info('removed spool files of interrupted fills', { files: swept });
   }
 
   /**
@@ -88,77 +89,100 @@ export class Mirror {
     }
   }
 
-  /** A manifest by tag or digest: from the cache when fresh, else from upstream. */
-  async manifest(target: MirrorTarget, reference: string): Promise<MirroredManifest> {
-    const key = `${target.local}@${reference}`;
-    const inflight = this.inflightManifests.get(key);
-    if (inflight) {
-      const shared = await inflight;
-      // Only a request that waited on an upstream fetch has joined anything; a cache answer is a hit for it too.
-      const outcome: CacheOutcome = shared.outcome === 'miss' ? 'joined' : shared.outcome;
-      this.count(outcome);
-      return { ...shared, outcome };
-    }
-    const work = this.resolveManifest(target, reference);
-    this.inflightManifests.set(key, work);
-    try {
-      const result = await work;
-      this.count(result.outcome);
-      return result;
-    } finally {
-      this.inflightManifests.delete(key);
-    }
+  /** The read-through source of a mirrored repository, for core's reads (see {@link ReadThrough}). */
+  source(target: MirrorTarget): ReadThrough {
+    return {
+      blobHit: (digest, size, head) => {
+        this.ledger.touchBlob(target.local, digest);
+        this.counters.hits++;
+        if (!head) this.counters.bytesServedFromCache += size;
+      },
+      blob: (digest, head) => this.blob(target, digest, head),
+      manifest: (reference) => this.manifests.get(target, reference),
+    };
   }
 
-  /** A blob: stored locally, or streamed from a (possibly shared) fill. HEAD on a miss asks upstream only. */
-  async blob(target: MirrorTarget, digest: Digest, head: boolean): Promise<MirroredBlob> {
+  /**
+   * A blob the repository does not link (core serves linked ones): vouched for by this repository's upstream and
+   * then served from the store or streamed from a (possibly shared) fill. HEAD on a miss asks upstream only.
+   *
+   * Bytes stored or being filled for another repository (a local push, another upstream, another repository of the
+   * same upstream) say nothing about this one: they are answered only after this repository's upstream confirms the
+   * digest, and only then linked here (CVE-2026-35172).
+   */
+  async blob(target: MirrorTarget, digest: Digest, head: boolean): Promise<SourcedBlob> {
     const { index, blobs } = this.core;
-    const stored = await blobs.open(digest);
-    if (stored) {
-      if (!index.hasBlob(target.local, digest)) await linkStoredBlob(this.core, target.local, digest);
-      this.ledger.touchBlob(target.local, digest);
-      this.counters.hits++;
-      if (!head) this.counters.bytesServedFromCache += stored.size;
-      return { kind: 'stored', body: stored, size: stored.size, outcome: 'hit' };
-    }
     const upstream = this.upstream(target);
-    if (head) {
-      let size: number | undefined;
-      try {
-        size = await upstream.client.headBlob(target.remote, digest);
-      } catch (error) {
-        throw upstreamError(error);
+    let vouched: number | undefined;
+    for (;;) {
+      const elsewhere = (await blobs.stat(digest)) !== undefined || (this.fills.owner(digest) ?? target.local) !== target.local;
+      if (vouched === undefined && (head || elsewhere)) {
+        vouched = await this.confirm(upstream, target, digest);
+        // The world may have moved while the upstream answered: look again with the confirmation in hand.
+        continue;
       }
-      if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
-      this.counters.misses++;
-      return { kind: 'remote-head', size, outcome: 'miss' };
+      if (elsewhere && vouched !== undefined && (await blobs.stat(digest))) {
+        const linked = await linkStoredBlob(this.core, target.local, digest);
+        const body = linked ? await blobs.open(digest) : undefined;
+        if (body) {
+          this.ledger.addBlob(target.local, digest, body.size);
+          this.counters.hits++;
+          if (!head) this.counters.bytesServedFromCache += body.size;
+          return { kind: 'stored', body, size: body.size, outcome: 'revalidated' };
+        }
+        continue;
+      }
+      if (head) {
+        this.counters.misses++;
+        return { kind: 'head', size: vouched!, outcome: 'miss' };
+      }
+      break;
     }
-    const { fill, joined } = this.fills.join(digest, () => this.startFill(target, digest, upstream));
+    const { fill, joined } = this.fills.join(digest, target.local, vouched !== undefined, () => this.startFill(target, digest, upstream));
     await fill.started;
     // A fill that already failed has removed its spool: nothing to stream (the next request starts a new fill).
-    if (fill.error !== undefined) throw upstreamError(fill.error);
+    if (fill.error !== undefined) throw this.clientError(target, fill.error, false);
     if (joined) {
       this.counters.joined++;
-      // The fill links the blob into the repository that started it; link it into this one too.
-      void fill.done.then(() => (fill.complete ? linkStoredBlob(this.core, target.local, digest) : undefined)).catch(() => undefined);
+      // The fill links the blob into the repository that started it; link it into this one too (vouched for, or
+      // the same repository).
+      void fill.done
+        .then(async () => {
+          if (!fill.complete || index.hasBlob(target.local, digest)) return;
+          const info = await linkStoredBlob(this.core, target.local, digest);
+          if (info) this.ledger.addBlob(target.local, digest, info.size);
+        })
+        .catch((error) => this.logger.warn('linking a joined fill failed', { repository: target.local, digest, error: String(error) }));
     } else this.counters.misses++;
     if (fill.complete) {
       const body = await blobs.open(digest);
       if (body) return { kind: 'stored', body, size: body.size, outcome: joined ? 'joined' : 'miss' };
     }
-    return { kind: 'filling', fill, size: fill.size, outcome: joined ? 'joined' : 'miss' };
+    return { kind: 'stream', size: fill.size, open: (start, end) => fill.reader(start, end), outcome: joined ? 'joined' : 'miss' };
+  }
+
+  /** The blob's size as this repository's upstream reports it. @throws BLOB_UNKNOWN when the upstream lacks it */
+  private async confirm(upstream: Upstream, target: MirrorTarget, digest: Digest): Promise<number> {
+    let size: number | undefined;
+    try {
+      size = await upstream.call((c) => c.headBlob(target.remote, digest), { byDigest: true });
+    } catch (error) {
+      throw this.clientError(target, error);
+    }
+    if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
+    return size;
   }
 
   /** The upstream's tags (cached tags when it is unreachable). */
   async tags(target: MirrorTarget): Promise<{ tags: string[]; outcome: CacheOutcome }> {
     try {
-      const upstreamTags = await this.upstream(target).client.listTags(target.remote);
+      const upstreamTags = await this.upstream(target).call((c) => c.listTags(target.remote));
       // An overlay also lists the tags pushed into it.
       const local = target.upstream.overlay ? this.localTags(target) : [];
       if (upstreamTags === undefined && !local.length) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: target.remote } });
       return { tags: [...new Set([...(upstreamTags ?? []), ...local])].sort(byteOrder), outcome: 'miss' };
     } catch (error) {
-      if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw upstreamError(error);
+      if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw this.clientError(target, error);
       this.counters.stale++;
       return { tags: this.localTags(target), outcome: 'stale' };
     }
@@ -167,10 +191,10 @@ export class Mirror {
   /** Referrers through the upstream's API or its tag-schema fallback (the cached edges when unreachable). */
   async referrers(target: MirrorTarget, subject: Digest, artifactType?: string): Promise<{ manifests: ReferrerDescriptor[]; outcome: CacheOutcome }> {
     try {
-      const manifests = await this.upstream(target).client.listReferrers(target.remote, subject, { artifactType });
+      const manifests = await this.upstream(target).call((c) => c.listReferrers(target.remote, subject, { artifactType }));
       return { manifests, outcome: 'miss' };
     } catch (error) {
-      if (!isUpstreamFailure(error)) throw upstreamError(error);
+      if (!isUpstreamFailure(error)) throw this.clientError(target, error);
       this.counters.stale++;
       return { manifests: this.core.index.listReferrers(target.local, subject, artifactType), outcome: 'stale' };
     }
@@ -203,97 +227,27 @@ export class Mirror {
   /** Stops running fills (their readers fail, nothing half-filled is stored), waits for eviction, closes the ledger. */
   async close(): Promise<void> {
     await this.fills.abortAll(new RegistryError('UNKNOWN', 'the registry is shutting down', { status: 503 }));
+    await this.manifests.idle();
     await this.eviction.idle();
+    this.spool.close();
     this.ledger.close();
   }
 
-  private async resolveManifest(target: MirrorTarget, reference: string): Promise<MirroredManifest> {
-    const { index } = this.core;
-    if (reference.includes(':')) {
-      const digest = reference as Digest;
-      const cached = index.getManifest(target.local, digest);
-      if (cached) {
-        this.ledger.touchImage(target.local, digest);
-        return { record: cached, outcome: 'hit' };
-      }
-      return { record: await this.fetchManifest(target, digest), outcome: 'miss' };
-    }
-    const tag = reference;
-    const cachedDigest = index.resolveTag(target.local, tag);
-    const cached = cachedDigest ? index.getManifest(target.local, cachedDigest) : undefined;
-    const checked = this.ledger.tag(target.local, tag);
-    const upstream = this.upstream(target);
-    // A tag the ledger never saw come from upstream was pushed here (an overlay): it is local content.
-    if (cached && checked === undefined && target.upstream.overlay) return { record: cached, outcome: 'hit' };
-    const fresh = checked !== undefined && Date.now() - checked.checkedAt < freshnessMs(target.upstream, target.remote);
-    if (cached && fresh) {
-      this.ledger.touchImage(target.local, cached.digest);
-      return { record: cached, outcome: 'hit' };
-    }
-    if (cached && upstream.conserving) {
-      // Past its freshness, but the upstream asked us to back off (429) or its pull budget is nearly spent.
-      this.ledger.touchImage(target.local, cached.digest);
-      return { record: cached, outcome: 'stale' };
-    }
-    try {
-      const head = await upstream.client.headManifest(target.remote, tag);
-      if (!head) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
-      if (cached && head.digest === cached.digest) {
-        this.ledger.setTag(target.local, tag, cached.digest);
-        this.ledger.touchImage(target.local, cached.digest);
-        return { record: cached, outcome: 'revalidated' };
-      }
-      const record = index.getManifest(target.local, head.digest) ?? (await this.fetchManifest(target, head.digest));
-      await index.putManifest(target.local, record, [tag], { blobs: [], manifests: [] });
-      this.ledger.setTag(target.local, tag, record.digest);
-      return { record, outcome: 'miss' };
-    } catch (error) {
-      if (cached && isUpstreamFailure(error)) {
-        this.logger.warn('upstream failed; serving a cached tag', { repository: target.local, tag, error: String(error) });
-        return { record: cached, outcome: 'stale' };
-      }
-      throw upstreamError(error);
-    }
-  }
-
-  /** Fetches a manifest by digest (verified by the client), stores it whole, and records it in the ledger. */
-  private async fetchManifest(target: MirrorTarget, digest: Digest): Promise<ManifestRecord> {
-    let fetched;
-    try {
-      fetched = await this.upstream(target).client.getManifest(target.remote, digest, ALL_MANIFEST_TYPES);
-    } catch (error) {
-      throw upstreamError(error);
-    }
-    if (!fetched) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: digest } });
-    const parsed = parseManifest(fetched.body, fetched.mediaType);
-    const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: fetched.body.byteLength, body: fetched.body };
-    if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
-    if (parsed.subject) record.subject = parsed.subject.digest;
-    if (parsed.annotations) record.annotations = parsed.annotations;
-    // Indexes are stored whole; their children and every blob are fetched lazily, when clients ask.
-    await this.core.index.putManifest(target.local, record, [], { blobs: [], manifests: [] });
-    this.ledger.addImage(target.local, digest, record.size, parsed.blobs);
-    this.eviction.schedule();
-    return record;
-  }
-
   private startFill(target: MirrorTarget, digest: Digest, upstream: Upstream): BlobFill {
-    const spool = path.join(this.options.spoolDir, `${digest.replace(':', '-')}-${crypto.randomUUID()}`);
+    const spool = this.spool.file(digest);
     const fill = new BlobFill(
       digest,
       spool,
-      (offset) => upstream.client.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}),
+      (offset) => upstream.call((c) => c.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}), { byDigest: true }),
       this.options.fillRetries ?? 3,
       async (file, size) => {
-        await commitBlob(this.core, target.local, digest, async () => {
-          await this.adopt(file, digest, size);
-          return { digest, size };
-        });
+        await adoptBlob(this.core, target.local, file, digest, size);
         this.ledger.addBlob(target.local, digest, size);
         this.eviction.schedule();
       },
       (n) => (upstream.stats.bytesFetched += n),
       this.options.upstreamTimeoutMs ?? 5000,
+      { sizeOf: () => upstream.call((c) => c.headBlob(target.remote, digest), { byDigest: true }), maxBytes: this.options.cacheMaxBytes },
     );
     void fill.done.then(() => {
       if (fill.error === undefined) return;
@@ -302,15 +256,11 @@ export class Mirror {
     return fill;
   }
 
-  private async adopt(file: string, digest: Digest, size: number): Promise<void> {
-    const { blobs } = this.core;
-    if (blobs.importFile) {
-      await blobs.importFile(file, digest, size);
-      return;
-    }
-    const session = await blobs.startUpload({ algorithms: [digest.startsWith('sha512:') ? 'sha512' : 'sha256'] });
-    await session.append(Bun.file(file).stream());
-    await session.commit(digest);
+  /** The client's error for an upstream failure (logged here, with the upstream's own words). */
+  private clientError(target: MirrorTarget, error: unknown, log = true): RegistryError {
+    const mapped = clientFacingError(target.upstream.name, error);
+    if (log && mapped.status >= 500) this.logger.warn('upstream request failed', { upstream: target.upstream.name, repository: target.local, error: String(error) });
+    return mapped;
   }
 
   private upstream(target: MirrorTarget): Upstream {
@@ -319,29 +269,23 @@ export class Mirror {
 
   private count(outcome: CacheOutcome): void {
     if (outcome === 'hit' || outcome === 'revalidated') this.counters.hits++;
-    else if (outcome === 'stale') this.counters.stale++;
+    else if (outcome === 'stale' || outcome === 'updating') this.counters.stale++;
     else if (outcome === 'joined') this.counters.joined++;
     else this.counters.misses++;
   }
 }
 
-/** True for failures that say nothing about the content: the upstream is down, slow, throttling or broken. */
-export function isUpstreamFailure(error: unknown): boolean {
-  return !isRegistryError(error) || error.status >= 500 || error.status === 429;
-}
-
-/**
- * Maps an upstream failure to what the client sees: definitive answers pass through, outages become 503. An
- * upstream 401 is the mirror's own credentials failing (or a private repository); passed on as 401 it would be a
- * challenge-less 401 the client cannot answer, so it becomes DENIED.
- */
-function upstreamError(error: unknown): unknown {
-  if (isRegistryError(error) && error.status === 401) {
-    return new RegistryError('DENIED', `the upstream refused the mirror's request: ${error.message}`, { cause: error });
-  }
-  if (isRegistryError(error) && !isUpstreamFailure(error)) return error;
-  if (isRegistryError(error) && error.status === 429) return new RegistryError('TOOMANYREQUESTS', error.message, { headers: error.headers });
-  return new RegistryError('UNKNOWN', `upstream unavailable: ${error instanceof Error ? error.message : String(error)}`, { status: 503, cause: error });
+/** The limits upstream traffic is held to, from the mirror options. */
+function upstreamLimits(options: MirrorOptions, maxManifestBytes: number): UpstreamLimits {
+  const headersTimeoutMs = options.upstreamTimeoutMs ?? 5000;
+  return {
+    headersTimeoutMs,
+    bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? headersTimeoutMs,
+    maxManifestBytes,
+    maxListingBytes: options.upstreamMaxListingBytes ?? 1024 * 1024,
+    minBytesPerSecond: options.upstreamMinBytesPerSecond ?? 16 * 1024,
+    rateWindowMs: options.upstreamRateWindowMs ?? 10_000,
+  };
 }
 
 function byteOrder(a: string, b: string): number {

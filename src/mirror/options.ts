@@ -1,5 +1,6 @@
 /** Pull-through mirror settings. */
 import type { Credentials } from '../client/auth.ts';
+import type { BreakerOptions } from './breaker.ts';
 
 /** One upstream registry. */
 export interface UpstreamOptions {
@@ -7,6 +8,11 @@ export interface UpstreamOptions {
   name: string;
   /** Base URL, e.g. `https://registry-1.docker.io`. */
   url: string;
+  /**
+   * Further URLs serving the same content (another mirror of it, e.g. `https://mirror.gcr.io`), tried in order when
+   * the ones before are down. Credentials go to `url` only.
+   */
+  fallbackUrls?: string[];
   credentials?: Credentials;
   /** Token realms that may receive the credentials. @default the upstream's own host, and auth.docker.io for Docker Hub */
   trustedRealmHosts?: string[];
@@ -31,6 +37,24 @@ export interface MirrorOptions {
   lowWatermark?: number;
   /** Time to get response headers from an upstream before it counts as down, in ms. @default 5000 */
   upstreamTimeoutMs?: number;
+  /** Whole-body deadline for small upstream bodies (manifests, tokens, tag lists), in ms. @default upstreamTimeoutMs */
+  upstreamBodyTimeoutMs?: number;
+  /** Upstream blob bodies slower than this over any `upstreamRateWindowMs` are cut off (and resumed). @default 16384 */
+  upstreamMinBytesPerSecond?: number;
+  /** The window of the minimum rate, in ms. @default 10000 */
+  upstreamRateWindowMs?: number;
+  /** Cap of one upstream tags or referrers page, in bytes (at most 100 pages are followed). @default 1 MiB */
+  upstreamMaxListingBytes?: number;
+  /**
+   * Seconds past its freshness that a cached tag is still answered at once while it is revalidated in the background
+   * (RFC 5861 stale-while-revalidate); later reads wait for the upstream. 0 makes every revalidation synchronous.
+   * @default 86400
+   */
+  staleWhileRevalidateSeconds?: number;
+  /** Seconds past its freshness that a cached tag may stand in when the upstream fails. @default unlimited */
+  staleIfErrorSeconds?: number;
+  /** Each upstream's circuit breaker (failures before it opens, cool-downs). */
+  breaker?: BreakerOptions;
   /** Below this many remaining pulls (Docker Hub's ratelimit-remaining), cached tags are not revalidated. @default 10 */
   rateLimitReserve?: number;
   /** Retries of a blob fill whose upstream connection broke, resumed with Range. @default 3 */

@@ -48,6 +48,15 @@ describe('marina serve mirror flags', () => {
     expect(options.upstreams.every((u) => u.credentials === undefined)).toBe(true);
   });
 
+  test('the stale windows come from flags or the environment; stale-while-revalidate defaults to a day, stale-if-error to no limit', () => {
+    const defaults = mirrorOptions(config(['--mirror', 'a.test=http://127.0.0.1:1']), {})!;
+    expect([defaults.staleWhileRevalidateSeconds, defaults.staleIfErrorSeconds]).toEqual([86_400, undefined]);
+    const flagged = mirrorOptions(config(['--mirror', 'a.test=http://127.0.0.1:1', '--mirror-stale-while-revalidate', '0', '--mirror-stale-if-error', '3600']), {})!;
+    expect([flagged.staleWhileRevalidateSeconds, flagged.staleIfErrorSeconds]).toEqual([0, 3600]);
+    const fromEnv = mirrorOptions(config(['--mirror', 'a.test=http://127.0.0.1:1'], { MARINA_MIRROR_STALE_WHILE_REVALIDATE: '30', MARINA_MIRROR_STALE_IF_ERROR: '60' }), {})!;
+    expect([fromEnv.staleWhileRevalidateSeconds, fromEnv.staleIfErrorSeconds]).toEqual([30, 60]);
+  });
+
   test('no --mirror: no mirror', () => {
     expect(mirrorOptions(config([]), {})).toBeUndefined();
   });

@@ -38,7 +38,7 @@ describe('a tag moved upstream', () => {
   let mirror: Served;
 
   beforeAll(() => {
-    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 2, freshnessByRepository: { 'team/vol*': 0 } }] });
+    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 2, freshnessByRepository: { 'team/vol*': 0 } }], staleWhileRevalidateSeconds: 0 });
   });
 
   afterAll(async () => {
@@ -92,7 +92,7 @@ describe('a tag moved upstream', () => {
 describe('a restarted `marina serve --mirror`', () => {
   test('keeps freshness: a fresh tag is served after the restart without any upstream request', async () => {
     const data = tempDir('marina-mirror-restart-');
-    const flags = ['--mirror', `up.test=${proxy.url}`, '--mirror-freshness', '3600', '--cache-max', '1GiB'];
+    const flags = ['--mirror', `up.test=${proxy.url}`, '--mirror-freshness', '3600', '--mirror-stale-while-revalidate', '0', '--cache-max', '1GiB'];
     try {
       let server = await startServer(data, flags);
       const pull = async () => {
@@ -116,7 +116,7 @@ describe('a restarted `marina serve --mirror`', () => {
       expect(await server.stop()).toBe(0);
 
       // The same data with a shorter freshness window: now the tag is due for revalidation.
-      server = await startServer(data, ['--mirror', `up.test=${proxy.url}`, '--mirror-freshness', '0']);
+      server = await startServer(data, ['--mirror', `up.test=${proxy.url}`, '--mirror-freshness', '0', '--mirror-stale-while-revalidate', '0']);
       expect(await pull()).toBe('marina; hit; detail=revalidated');
       expect(proxy.requests.map((r) => r.method)).toEqual(['HEAD']);
       expect(await server.stop()).toBe(0);

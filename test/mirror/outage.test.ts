@@ -1,5 +1,6 @@
 /**
- * When the upstream fails: cached content is served stale with a Warning, uncached content fails fast with 503;
+ * When the upstream fails (with stale-while-revalidate off, so every read past freshness asks upstream first): cached
+ * content is served stale with a Warning, uncached content fails fast with 503;
  * a 429 with Retry-After (or Docker Hub's ratelimit-remaining running low) stops revalidation until it passes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
@@ -52,7 +53,8 @@ describe('upstream down', () => {
   beforeAll(async () => {
     proxy = await startFaultProxy(upstream.url);
     // Freshness 0: every tag read wants to revalidate, so the outage is always in play.
-    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 0 }], upstreamTimeoutMs: 500 });
+    // A short breaker cool-down: the outage opens the circuit, and 'back up' waits it out.
+    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 0 }], upstreamTimeoutMs: 500, breaker: { cooldownMs: 100, maxCooldownMs: 200 }, staleWhileRevalidateSeconds: 0 });
     await pullImage(mirror, 'up.test/team/app', 'v1', cachedImage);
     const tags = await mirror.fetch('/v2/up.test/team/app/tags/list');
     expect(((await tags.json()) as any).tags).toEqual(['v1', 'v2', 'v3']);
@@ -131,6 +133,7 @@ describe('upstream down', () => {
   });
 
   test('back up: the tag revalidates again (no Warning) and uncached content is fetched', async () => {
+    await Bun.sleep(250);
     const res = await getManifest(mirror, 'up.test/team/app', 'v1');
     expect(res.status).toBe(200);
     expect(res.headers.get('warning')).toBeNull();
@@ -183,7 +186,7 @@ describe('429 with Retry-After', () => {
 
   beforeAll(async () => {
     proxy = await startFaultProxy(upstream.url);
-    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 0 }], upstreamTimeoutMs: 1000 });
+    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 0 }], upstreamTimeoutMs: 1000, staleWhileRevalidateSeconds: 0 });
     await pullImage(mirror, 'up.test/team/app', 'v1', cachedImage);
   });
 
@@ -239,7 +242,7 @@ describe("Docker Hub's ratelimit-remaining", () => {
 
   beforeAll(async () => {
     proxy = await startFaultProxy(upstream.url);
-    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 0 }], rateLimitReserve: 10 });
+    mirror = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url, freshnessSeconds: 0 }], rateLimitReserve: 10, staleWhileRevalidateSeconds: 0 });
   });
 
   afterAll(async () => {

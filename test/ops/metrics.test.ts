@@ -22,8 +22,9 @@ let c: Client;
 beforeAll(async () => {
   upstream = serveRegistry();
   dataDir = tempDir('marina-metrics-');
-  // Freshness 0: every read of a mirrored tag asks upstream again, so a second read is a revalidation.
-  server = await startServer(dataDir, ['--mirror', `up=${upstream.url}`, '--mirror-freshness', '0'], { MARINA_STORAGE_CENSUS_SECONDS: '0' });
+  // Freshness 0 and no stale-while-revalidate window: every read of a mirrored tag asks upstream again before
+  // answering, so a second read is a revalidation.
+  server = await startServer(dataDir, ['--mirror', `up=${upstream.url}`, '--mirror-freshness', '0', '--mirror-stale-while-revalidate', '0'], { MARINA_STORAGE_CENSUS_SECONDS: '0' });
   c = new Client((request) => fetch(request), server.url);
 });
 

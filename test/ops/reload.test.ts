@@ -159,7 +159,7 @@ describe('SIGHUP reload of notifications and mirror settings', () => {
     try {
       const first = randomImage([100], 'v1');
       await pushImage(upstream.url, 'library/app', 'latest', first);
-      const { server, file, c } = await serveWithConfig({ mirrors: [{ name: 'up', url: upstream.url }], mirrorFreshness: 3600 });
+      const { server, file, c } = await serveWithConfig({ mirrors: [{ name: 'up', url: upstream.url }], mirrorFreshness: 3600, mirrorStaleWhileRevalidate: 0 });
       const digestOfTag = async () => {
         const res = await c.get('/v2/up/library/app/manifests/latest', { accept: ACCEPT_MANIFESTS });
         await res.arrayBuffer();
@@ -170,13 +170,13 @@ describe('SIGHUP reload of notifications and mirror settings', () => {
       await pushImage(upstream.url, 'library/app', 'latest', second);
       // Within an hour's freshness the cached tag is served as it was.
       expect(await digestOfTag()).toBe(first.digest);
-      fs.writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'up', url: upstream.url }], mirrorFreshness: 0 }));
+      fs.writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'up', url: upstream.url }], mirrorFreshness: 0, mirrorStaleWhileRevalidate: 0 }));
       server.proc.kill('SIGHUP');
       const [line] = await logged(server, 'configuration reloaded');
       expect(line!.changed).toEqual(['mirrorFreshness']);
       expect(await digestOfTag()).toBe(second.digest);
       // Adding an upstream is not live: refused for that setting, reported, and the rest stays.
-      fs.writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'up', url: upstream.url }, { name: 'other', url: upstream.url }], mirrorFreshness: 0 }));
+      fs.writeFileSync(file, JSON.stringify({ mirrors: [{ name: 'up', url: upstream.url }, { name: 'other', url: upstream.url }], mirrorFreshness: 0, mirrorStaleWhileRevalidate: 0 }));
       server.proc.kill('SIGHUP');
       const [partial] = await logged(server, 'configuration reloaded in part; some settings were not applied');
       expect(partial!.failed[0]).toContain('needs a restart');

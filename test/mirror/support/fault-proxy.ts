@@ -5,7 +5,9 @@ import * as http from 'node:http';
  * 127.0.0.1 only. It records every request (method, path, Range, Authorization) and can, on demand: be killed and
  * revived on the same port, delay answers, answer 429 with Retry-After, add Docker Hub's ratelimit-remaining,
  * serve wrong bytes for a blob, cut the connection in the middle of a blob, throttle blob bodies, and demand
- * Bearer token auth with its own token endpoint (`/token`, Basic credentials checked there).
+ * Bearer token auth with its own token endpoint (`/token`, Basic credentials checked there). As a hostile upstream it
+ * can also stall manifest bodies, announce huge manifests, send endless blobs, point Link and redirects elsewhere,
+ * and put its own text into error bodies.
  *
  * It is a node:http server because Bun.serve sends every streamed body chunked (it drops a handler's
  * Content-Length), and a mirror must see the upstream's Content-Length exactly as a real registry sends it.
@@ -37,6 +39,18 @@ export interface Faults {
   stallBlob?: { digest: string; afterBytes: number; times: number };
   /** Send blob bodies at about this many bytes per second. */
   blobBytesPerSecond?: number;
+  /** Hostile: manifest GETs send their headers and `afterBytes` of the body, then nothing (the connection stays open). */
+  stallManifest?: { afterBytes: number };
+  /** Hostile: manifest GETs announce this Content-Length (or none: chunked) and then send zeros without end. */
+  hugeManifest?: { announce?: number };
+  /** Hostile: this blob's GETs answer 200 without Content-Length and send random bytes without end. */
+  endlessBlob?: string;
+  /** Hostile: tags/list answers carry `Link: <url>; rel="next"`. */
+  tagsLink?: string;
+  /** Hostile: this blob's GETs answer 302 to `location`. */
+  redirectBlob?: { digest: string; location: string };
+  /** Hostile: every repository request is answered with this status and a spec error body carrying `message`. */
+  errorBody?: { status: number; code: string; message: string };
 }
 
 /** Auth demanded by the proxy: Bearer tokens from its `/token` endpoint (the default), or plain Basic. */
@@ -59,6 +73,8 @@ export interface FaultProxy {
   auth: TokenAuth | undefined;
   /** Every request so far (token requests included). */
   requests: SeenRequest[];
+  /** Body bytes sent by the hostile faults (endless blob, huge manifest) so far. */
+  hostileBytesSent: number;
   /** Requests matching a predicate. */
   count(match: (r: SeenRequest) => boolean): number;
   /** Full and ranged GETs of one blob. */
@@ -87,6 +103,7 @@ export async function startFaultProxy(target: string, options: { auth?: TokenAut
     faults: {},
     auth: options.auth,
     requests,
+    hostileBytesSent: 0,
     count: (match) => requests.filter(match).length,
     blobGets: (digest) => requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)),
     manifestRequests: (repository) => requests.filter((r) => r.path.startsWith(`/v2/${repository}/manifests/`)),
@@ -148,6 +165,8 @@ export async function startFaultProxy(target: string, options: { auth?: TokenAut
       }
     }
 
+    if (url.pathname.startsWith('/v2/') && (await hostile(req, res, url, faults))) return;
+
     const forward = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (v === undefined || ['host', 'authorization', 'connection', 'content-length'].includes(k)) continue;
@@ -170,7 +189,15 @@ export async function startFaultProxy(target: string, options: { auth?: TokenAut
       if (!['transfer-encoding', 'connection', 'content-encoding', 'keep-alive', 'date'].includes(k)) out[k] = v;
     });
     Object.assign(out, extra);
+    if (faults.tagsLink && url.pathname.endsWith('/tags/list')) out.link = `<${faults.tagsLink}>; rel="next"`;
+    const stallManifest = faults.stallManifest && req.method === 'GET' && /\/manifests\/[^/]+$/.test(url.pathname) && upstream.ok ? faults.stallManifest : undefined;
     res.writeHead(upstream.status, out);
+    if (stallManifest) {
+      const whole = new Uint8Array(await upstream.arrayBuffer());
+      await write(res, whole.subarray(0, stallManifest.afterBytes));
+      if (!res.destroyed) await new Promise((resolve) => res.once('close', resolve));
+      return;
+    }
     if (req.method === 'HEAD' || !upstream.body) {
       await upstream.body?.cancel();
       res.end();
@@ -193,11 +220,13 @@ export async function startFaultProxy(target: string, options: { auth?: TokenAut
       stallAt = stall.afterBytes;
     }
     const rate = isBlobBody ? faults.blobBytesPerSecond : undefined;
+    // A throttled body arrives in pieces of a tenth of a second's worth, so a slow one trickles rather than pauses.
+    const piece = rate ? Math.min(256 * 1024, Math.max(512, Math.floor(rate / 10))) : 256 * 1024;
     const started = performance.now();
     let sent = 0;
     for await (const whole of upstream.body) {
-      for (let at = 0; at < whole.byteLength; at += 256 * 1024) {
-        let chunk = whole.subarray(at, Math.min(whole.byteLength, at + 256 * 1024));
+      for (let at = 0; at < whole.byteLength; at += piece) {
+        let chunk = whole.subarray(at, Math.min(whole.byteLength, at + piece));
         if (corrupt && sent + chunk.byteLength === size) {
           chunk = chunk.slice();
           chunk[chunk.byteLength - 1]! ^= 0xff;
@@ -225,6 +254,49 @@ export async function startFaultProxy(target: string, options: { auth?: TokenAut
       }
     }
     res.end();
+  }
+
+  /** Answers a request with a hostile fault, if one applies; true when it did. */
+  async function hostile(req: http.IncomingMessage, res: http.ServerResponse, url: URL, faults: Faults): Promise<boolean> {
+    const isGet = req.method === 'GET';
+    const manifest = /\/manifests\/[^/]+$/.test(url.pathname);
+    const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(url.pathname)?.[1];
+    if (faults.errorBody && /\/(manifests|blobs|tags)\//.test(url.pathname)) {
+      const { status, code, message } = faults.errorBody;
+      const bytes = Buffer.from(JSON.stringify({ errors: [{ code, message }] }));
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.byteLength) });
+      res.end(req.method === 'HEAD' ? undefined : bytes);
+      return true;
+    }
+    if (isGet && manifest && faults.hugeManifest) {
+      const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.manifest.v1+json' };
+      if (faults.hugeManifest.announce !== undefined) headers['content-length'] = String(faults.hugeManifest.announce);
+      res.writeHead(200, headers);
+      await sendForever(res, () => new Uint8Array(64 * 1024));
+      return true;
+    }
+    if (isGet && blob !== undefined && blob === faults.endlessBlob) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      await sendForever(res, () => crypto.getRandomValues(new Uint8Array(64 * 1024)));
+      return true;
+    }
+    if (isGet && blob !== undefined && faults.redirectBlob?.digest === blob) {
+      res.writeHead(302, { location: faults.redirectBlob.location, 'content-length': '0' });
+      res.end();
+      return true;
+    }
+    return false;
+  }
+
+  /** Writes chunks until the client goes away (bounded by the client, which is what the test checks). */
+  async function sendForever(res: http.ServerResponse, chunk: () => Uint8Array): Promise<void> {
+    while (!res.destroyed && !res.writableEnded) {
+      const bytes = chunk();
+      await write(res, bytes);
+      proxy.hostileBytesSent += bytes.byteLength;
+      // Yield so a closed socket is noticed.
+      await Bun.sleep(0);
+    }
   }
 
   function listen(): Promise<void> {
