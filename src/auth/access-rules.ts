@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import * as fs from 'node:fs';
 import type { AuthAction, Identity } from '../http/auth.ts';
-import { compileGlob, type Glob } from './glob.ts';
+import { compileGlob, type Glob } from '../oci/repository-glob.ts';
 
 const ActionSchema = Type.Union([Type.Literal('pull'), Type.Literal('push'), Type.Literal('delete'), Type.Literal('catalog'), Type.Literal('*')]);
 const Names = Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 10_000 });

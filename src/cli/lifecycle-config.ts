@@ -1,5 +1,5 @@
 /** Lifecycle settings of the server config, converted to the library's form (milliseconds, bytes, compiled globs). */
-import { compileGlob } from '../auth/glob.ts';
+import { compileGlob } from '../oci/repository-glob.ts';
 import type { QuotaRule, RetentionRule } from '../lifecycle/rules.ts';
 import { parseDuration, parseSize, type ServeConfig } from './config.ts';
 

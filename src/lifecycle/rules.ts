@@ -3,7 +3,7 @@
  * its rule: rules are tried in order and the first whose repository glob matches wins. Globs are the access rules'
  * linear matcher (`*` within a path segment, `**` across segments).
  */
-import { compileGlob, type Glob } from '../auth/glob.ts';
+import { compileGlob, type Glob } from '../oci/repository-glob.ts';
 
 /** Which tags and manifests of matching repositories retention removes. */
 export interface RetentionRule {

@@ -1,5 +1,6 @@
 /** Pull-through mirror settings. */
 import type { Credentials } from '../client/auth.ts';
+import { compileLooseGlob } from '../oci/repository-glob.ts';
 import type { BreakerOptions } from './breaker.ts';
 
 /** One upstream registry. */
@@ -71,8 +72,7 @@ export const DOCKER_HUB = { name: 'docker.io', apiHost: 'registry-1.docker.io', 
 /** The freshness window for a repository of an upstream, in ms. */
 export function freshnessMs(upstream: UpstreamOptions, remoteRepository: string): number {
   for (const [pattern, seconds] of Object.entries(upstream.freshnessByRepository ?? {})) {
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    if (re.test(remoteRepository)) return seconds * 1000;
+    if (compileLooseGlob(pattern).matches(remoteRepository)) return seconds * 1000;
   }
   return (upstream.freshnessSeconds ?? 300) * 1000;
 }

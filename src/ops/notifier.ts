@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { RegistryEvent, RegistryEvents } from '../core/context.ts';
 import type { Logger } from '../logger.ts';
 import { toNotification, type EventAction, type EventSource } from './envelope.ts';
-import { globMatch } from './glob.ts';
+import { compileLooseGlob, type Glob } from '../oci/repository-glob.ts';
 import { WebhookEndpoint, type EndpointSettings } from './webhook-endpoint.ts';
 
 /** One endpoint as configured (`notifications.endpoints[]`). */
@@ -47,6 +47,8 @@ interface Route {
   config: EndpointConfig;
   actions?: Set<EventAction>;
   kinds?: Set<RegistryEvent['kind']>;
+  /** Repository filters, compiled once per configuration. */
+  globs?: Glob[];
 }
 
 /** Fans events out to the configured endpoints. */
@@ -78,7 +80,7 @@ export class Notifier {
     for (const r of this.routes) {
       if (r.actions && !r.actions.has(action)) continue;
       if (r.kinds && !r.kinds.has(event.kind)) continue;
-      if (r.config.repositories && !r.config.repositories.some((g) => globMatch(g, event.repository))) continue;
+      if (r.globs && !r.globs.some((g) => g.matches(event.repository))) continue;
       // One id per event across endpoints, so receivers can de-duplicate.
       built ??= toNotification(action, event, this.source);
       r.endpoint.publish(built);
@@ -94,7 +96,7 @@ export class Notifier {
       old.delete(c.name);
       const endpoint = kept?.endpoint ?? new WebhookEndpoint(settings, this.logger);
       endpoint.settings = settings;
-      return { endpoint, config: c, actions: c.actions && new Set(c.actions), kinds: c.kinds && new Set(c.kinds) };
+      return { endpoint, config: c, actions: c.actions && new Set(c.actions), kinds: c.kinds && new Set(c.kinds), globs: c.repositories?.map(compileLooseGlob) };
     });
     for (const r of old.values()) {
       if (r.endpoint.length) this.logger.warn('webhook endpoint removed; its queued events are dropped', { endpoint: r.config.name, events: r.endpoint.length });

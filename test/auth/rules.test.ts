@@ -1,7 +1,7 @@
 /** Access rules and repository globs, in-process: first match wins, globs are literal but for `*` and `**`. */
 import { describe, expect, test } from 'bun:test';
 import { accessRules } from '../../src/auth/access-rules.ts';
-import { compileGlob } from '../../src/auth/glob.ts';
+import { compileGlob } from '../../src/oci/repository-glob.ts';
 import { parseScopes } from '../../src/auth/token-scope.ts';
 import { RULES_TOML } from './support.ts';
 

@@ -1,6 +1,6 @@
 /**
- * Repository globs for access rules: `*` matches within one path segment, `**` matches across segments, every
- * other character is literal. Matched by simulating all pattern positions at once (no backtracking, no regex),
+ * Repository globs (access rules, retention and quota rules, notification filters, mirror freshness): `*` matches
+ * within one path segment, `**` matches across segments, every other character is literal. Matched by simulating all pattern positions at once (no backtracking, no regex),
  * so the cost is bounded by pattern length × name length.
  */
 
@@ -56,4 +56,13 @@ function matchTokens(tokens: Token[], name: string): boolean {
 function closure(tokens: Token[], states: Uint8Array): Uint8Array {
   for (let i = 0; i < tokens.length; i++) if (states[i] && tokens[i]!.kind !== 'char') states[i + 1] = 1;
   return states;
+}
+
+/**
+ * Compiles a glob in which every `*` matches any run of characters, slashes included (notification filters and
+ * mirror freshness patterns are written that way): each run of stars means `**`.
+ */
+export function compileLooseGlob(source: string): Glob {
+  const glob = compileGlob(source.replace(/\*+/g, '**'));
+  return { source, matches: glob.matches };
 }
