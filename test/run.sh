@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${MARINA_TOOLS_DIR:-/opt/marina-tools}/bin:$PWD/node_modules/.bin:$PATH"
 if [ "${MARINA_SKIP_TOOL_INSTALL:-}" != "1" ]; then
-  bash .ci/install-tools.sh clients upstream
+  bash .ci/install-tools.sh clients upstream s3
 fi
 echo "== typecheck =="
 tsc --noEmit -p .

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage } from '../storage/storage.ts';
+import { fsStorage, s3Storage, type Storage } from '../storage/storage.ts';
+import { s3BlobStoreOptions } from '../storage/s3-config.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
@@ -65,6 +66,15 @@ Limits (see README "Limits"):
   --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
   --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
                            (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
+
+Blob storage (the index, upload ledger and mirror spool stay in --data):
+  --blobs <s3://bucket/prefix>  keep blobs in S3 or an S3-compatible store  (env ${ENV_NAMES.blobs})
+  --s3-endpoint <url>      e.g. http://127.0.0.1:8333 (default AWS; env ${ENV_NAMES.s3Endpoint}, AWS_ENDPOINT_URL, S3_ENDPOINT)
+  --s3-region <name>       (default us-east-1; env ${ENV_NAMES.s3Region}, AWS_REGION, S3_REGION)
+  --s3-part-size <size>    multipart part size, at least 5MiB (default 8MiB, env ${ENV_NAMES.s3PartSize})
+  --s3-redirect            answer blob GETs with a 307 to a presigned S3 URL  (env ${ENV_NAMES.s3Redirect})
+                           Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or S3_*), or the config keys
+                           s3AccessKeyId/s3SecretAccessKey; AWS_SESSION_TOKEN when set.
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -117,6 +127,12 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'max-upload-size': { type: 'string' },
       'max-upload-sessions': { type: 'string' },
       'max-upload-sessions-per-repository': { type: 'string' },
+      // Blob storage
+      blobs: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      's3-region': { type: 'string' },
+      's3-part-size': { type: 'string' },
+      's3-redirect': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -163,6 +179,12 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     maxUploadSize: values['max-upload-size'],
     maxUploadSessions: values['max-upload-sessions'],
     maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
+    // Blob storage
+    blobs: values.blobs,
+    s3Endpoint: values['s3-endpoint'],
+    s3Region: values['s3-region'],
+    s3PartSize: values['s3-part-size'],
+    s3Redirect: values['s3-redirect'] ? true : undefined,
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -179,7 +201,7 @@ export async function serve(argv: string[]): Promise<void> {
   const auth = await serverAuth(config, data, logger);
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   const registry = createRegistry({
-    storage: fsStorage({ root: data, sync: config.sync }),
+    storage: blobStorage(config, data),
     deleteEnabled: config.deleteEnabled,
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
@@ -230,6 +252,7 @@ export async function serve(argv: string[]): Promise<void> {
     auth: auth.summary,
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
+    blobs: config.blobs ?? path.join(data, 'blobs'),
   });
 
   if (!auth.protects && !isLoopback(config.host)) {
@@ -252,6 +275,21 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** Filesystem blobs under the data directory, or S3 blobs with the index still local. */
+function blobStorage(config: ServeConfig, data: string): Storage {
+  if (!config.blobs) return fsStorage({ root: data, sync: config.sync });
+  const s3 = s3BlobStoreOptions(config.blobs, {
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    accessKeyId: config.s3AccessKeyId,
+    secretAccessKey: config.s3SecretAccessKey,
+    virtualHostedStyle: config.s3VirtualHostedStyle,
+    partSize: config.s3PartSize,
+    redirect: config.s3Redirect,
+  }, process.env);
+  return s3Storage({ root: data, s3 });
 }
 
 /** `/token`, the token endpoint, whatever the query. */
