@@ -90,10 +90,10 @@ export class S3Api {
     await this.deadline(this.client.write(key, body, { type }), `PUT ${key}`);
   }
 
-  /** The whole object in memory, or undefined when there is none. Only for objects known to be small. */
-  async get(key: string): Promise<Uint8Array | undefined> {
+  /** The object in memory, or undefined when there is none; at most `max` bytes are read (a ranged GET). */
+  async get(key: string, max: number): Promise<Uint8Array | undefined> {
     try {
-      return await this.deadline(this.client.file(key).bytes(), `GET ${key}`);
+      return await this.deadline(this.client.file(key).slice(0, max).bytes(), `GET ${key}`);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;

@@ -8,7 +8,7 @@ import { RegistryError } from '../errors.ts';
 import { digestAlgorithm, digestHex, digestOf, isDigestAlgorithm, tryParseDigest, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
 import { markRemoteBody } from './remote-body.ts';
 import { S3Api, type S3Connection } from './s3-api.ts';
-import { newHasher, newState, parseState, S3UploadSession, type UploadStateRecord } from './s3-uploads.ts';
+import { MAX_STATE_BYTES, newHasher, newState, parseState, S3UploadSession, type UploadStateRecord } from './s3-uploads.ts';
 import type { BlobInfo, BlobStore, UploadSession } from './types.ts';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -183,7 +183,7 @@ export class S3BlobStore implements BlobStore {
   async readPending(state: UploadStateRecord): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (const run of state.pending) {
-      const bytes = await this.api.get(this.pendingKey(state.id, run.offset));
+      const bytes = await this.api.get(this.pendingKey(state.id, run.offset), run.size + 1);
       if (bytes?.byteLength !== run.size) {
         throw new Error(`S3 upload ${state.id}: staged bytes at ${run.offset} are ${bytes ? `${bytes.byteLength} bytes, expected ${run.size}` : 'missing'}`);
       }
@@ -231,7 +231,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private async loadState(id: string): Promise<UploadStateRecord | undefined> {
-    const bytes = await this.api.get(this.stateKey(id));
+    const bytes = await this.api.get(this.stateKey(id), MAX_STATE_BYTES + 1);
     return bytes ? parseState(bytes, id) : undefined;
   }
 }

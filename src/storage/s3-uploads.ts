@@ -20,6 +20,9 @@ import { MultiHasher } from './hashing.ts';
 import type { BlobInfo, UploadSession } from './types.ts';
 import type { S3BlobStore } from './s3-blob-store.ts';
 
+/** Parts of one append uploading at once. */
+const PARTS_IN_FLIGHT = 3;
+
 /** What `state.json` holds. */
 export interface UploadStateRecord {
   v: 1;
@@ -86,6 +89,8 @@ export class S3UploadSession implements UploadSession {
     let carry: Uint8Array[] = [];
     let carrySize = 0;
     let pendingSize = sum(next.pending);
+    // Parts upload while the body keeps arriving, a few at a time (memory: PARTS_IN_FLIGHT parts per append).
+    const inflight: Promise<void>[] = [];
     try {
       const received = await pumpAsync(body, expectedLength, async (chunk) => {
         this.hasher?.update(chunk);
@@ -95,7 +100,8 @@ export class S3UploadSession implements UploadSession {
           const take = store.partSize - pendingSize;
           const [head, rest] = splitAt(carry, take);
           const part = Buffer.concat([...(await store.readPending(next)), ...head]);
-          await this.uploadPart(next, part);
+          if (inflight.length >= PARTS_IN_FLIGHT) await inflight.shift();
+          inflight.push((await this.startPart(next, part)).done);
           consumed.push(...next.pending);
           next.pending = [];
           pendingSize = 0;
@@ -103,6 +109,7 @@ export class S3UploadSession implements UploadSession {
           carrySize -= take;
         }
       });
+      while (inflight.length) await inflight.shift();
       next.size += received;
       if (carrySize > 0) {
         const offset = next.size - carrySize;
@@ -112,6 +119,7 @@ export class S3UploadSession implements UploadSession {
       }
       await store.saveState(next);
     } catch (e) {
+      await Promise.allSettled(inflight);
       if (saved) this.hasher = saved;
       // Undo what the old state does not know about; leftovers are removed by cancel or the sweep anyway.
       if (staged) await store.api.delete(staged).catch(() => {});
@@ -170,13 +178,21 @@ export class S3UploadSession implements UploadSession {
     await this.store.removeUpload(this.state.id, this.state.uploadId);
   }
 
-  /** Uploads the next part, creating the multipart upload on the first one. */
-  private async uploadPart(state: UploadStateRecord, bytes: Uint8Array): Promise<void> {
+  /**
+   * Starts uploading the next part (creating the multipart upload on the first one); `done` settles with it.
+   * The part's number is taken now, so parts finishing out of order still land in their places.
+   */
+  private async startPart(state: UploadStateRecord, bytes: Uint8Array): Promise<{ done: Promise<void> }> {
     const key = this.store.dataKey(state.id);
     state.uploadId ??= await this.store.api.createMultipart(key);
+    const uploadId = state.uploadId;
     const n = state.parts.length + 1;
-    const etag = await this.store.api.uploadPart(key, state.uploadId, n, bytes);
-    state.parts.push({ n, etag, size: bytes.byteLength });
+    const entry = { n, etag: '', size: bytes.byteLength };
+    state.parts.push(entry);
+    const done = this.store.api.uploadPart(key, uploadId, n, bytes).then((etag) => void (entry.etag = etag));
+    // Observed by the caller in order; a failure here must not also surface as an unhandled rejection.
+    done.catch(() => {});
+    return { done };
   }
 
   /** Ends the session: its objects go (the multipart upload is complete or never existed). */

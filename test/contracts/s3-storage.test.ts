@@ -106,6 +106,33 @@ describe('S3BlobStore on SeaweedFS', () => {
     await removePrefix(store, prefix);
   });
 
+  test('an append that fails after uploading parts leaves the session as it was, and the upload still completes', async () => {
+    const prefix = `rollback-${crypto.randomUUID()}`;
+    const store = s3Store({}, prefix);
+    const content = randomBytes(14 * MIB);
+    const session = await store.startUpload();
+    await session.append(content.subarray(0, 3 * MIB));
+    // 12 MiB arrive (with the staged 3 MiB, three parts go up), then the client goes away.
+    let sent = 0;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 12) return controller.error(new Error('client went away'));
+        sent++;
+        controller.enqueue(randomBytes(MIB));
+      },
+    }, { highWaterMark: 0 });
+    await expect(session.append(broken)).rejects.toThrow('client went away');
+    expect(sent).toBe(12);
+    expect(session.size).toBe(3 * MIB);
+    // The multipart upload that failed append created is gone again.
+    expect(await store.api.listMultipart(`${prefix}/uploads/`)).toEqual([]);
+    await session.append(streamOf(content.subarray(3 * MIB, 9 * MIB), content.subarray(9 * MIB)));
+    const digest = digestOf(content);
+    expect(await session.commit(digest)).toEqual({ digest, size: content.byteLength });
+    expect(digestOf(await bytesOf(await store.open(digest)))).toBe(digest);
+    await removePrefix(store, prefix);
+  });
+
   test('a multipart upload committed with the wrong digest leaves nothing under either digest key', async () => {
     const prefix = `mismatch-${crypto.randomUUID()}`;
     const store = s3Store({}, prefix);
