@@ -100,6 +100,20 @@ export class S3Api {
     }
   }
 
+  /** Streams an object; each chunk must arrive within the request deadline (a stalled S3 does not hang us). */
+  async *read(key: string): AsyncIterable<Uint8Array> {
+    const reader = this.client.file(key).stream().getReader();
+    try {
+      for (;;) {
+        const { done, value } = await this.deadline(reader.read(), `GET ${key}`);
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+
   /** A lazy reference to an object (a Blob whose reads are S3 GETs, ranged for slices). */
   file(key: string): Bun.S3File {
     return this.client.file(key);

@@ -195,7 +195,7 @@ export class S3BlobStore implements BlobStore {
   /** Hashes an object by streaming it (the commit of a session resumed without its running hash). */
   async hashObject(key: string, algorithm: DigestAlgorithm): Promise<Digest> {
     const hasher = new Bun.CryptoHasher(algorithm);
-    for await (const chunk of this.api.file(key).stream()) hasher.update(chunk);
+    for await (const chunk of this.api.read(key)) hasher.update(chunk);
     return `${algorithm}:${hasher.digest('hex')}` as Digest;
   }
 

@@ -20,6 +20,9 @@ import { MultiHasher } from './hashing.ts';
 import type { BlobInfo, UploadSession } from './types.ts';
 import type { S3BlobStore } from './s3-blob-store.ts';
 
+/** S3's limit on the parts of one multipart upload. */
+const MAX_PARTS = 10_000;
+
 /** Parts of one append uploading at once. */
 const PARTS_IN_FLIGHT = 3;
 
@@ -187,6 +190,10 @@ export class S3UploadSession implements UploadSession {
     state.uploadId ??= await this.store.api.createMultipart(key);
     const uploadId = state.uploadId;
     const n = state.parts.length + 1;
+    // The last part goes up at commit, so appends may fill at most MAX_PARTS - 1.
+    if (n >= MAX_PARTS) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload exceeds what S3 accepts: ${MAX_PARTS} parts of ${this.store.partSize} bytes`, { detail: { size: state.size } });
+    }
     const entry = { n, etag: '', size: bytes.byteLength };
     state.parts.push(entry);
     const done = this.store.api.uploadPart(key, uploadId, n, bytes).then((etag) => void (entry.etag = etag));
