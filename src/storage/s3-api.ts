@@ -129,10 +129,10 @@ export class S3Api {
   }
 
   /** Every object under `prefix`, page by page (ListObjectsV2 with continuation tokens). */
-  async *list(prefix: string): AsyncIterable<ListedObject> {
+  async *list(prefix: string, pageSize = 1000): AsyncIterable<ListedObject> {
     let continuationToken: string | undefined;
     for (;;) {
-      const page = await this.deadline(this.client.list({ prefix, continuationToken, maxKeys: 1000 }), `LIST ${prefix}`);
+      const page = await this.deadline(this.client.list({ prefix, continuationToken, maxKeys: pageSize }), `LIST ${prefix}`);
       for (const o of page.contents ?? []) {
         yield { key: o.key, size: o.size ?? 0, lastModified: o.lastModified ? Date.parse(o.lastModified) : 0 };
       }
