@@ -334,6 +334,11 @@ describe('marina serve --blobs s3://', () => {
     const followed = await fetch(`${redirecting.url}/v2/team/redirect/blobs/${digest}`);
     expect(followed.status).toBe(200);
     expect(digestOf(await bytesOf(followed))).toBe(digest);
+    // The redirect comes after the repository check: another repository gets a 404, never a presigned URL.
+    const elsewhere = await fetch(`${redirecting.url}/v2/team/other/blobs/${digest}`, { redirect: 'manual' });
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.headers.get('location')).toBeNull();
+    expect(((await elsewhere.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('BLOB_UNKNOWN');
     // HEAD still answers locally with the size.
     const head = await fetch(`${redirecting.url}/v2/team/redirect/blobs/${digest}`, { method: 'HEAD' });
     expect(head.status).toBe(200);
