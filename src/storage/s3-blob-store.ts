@@ -15,6 +15,8 @@ const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 const MIB = 1024 * 1024;
 /** S3's smallest part (all but the last). */
 export const MIN_PART_SIZE = 5 * MIB;
+/** Budget of staged runs kept in memory per store (see writeStaged). */
+const STAGED_CACHE_BYTES = 64 * MIB;
 /** S3's largest single CopyObject; bigger blobs are copied part by part. */
 const MAX_COPY_OBJECT = 5 * 1024 * MIB;
 
@@ -39,6 +41,9 @@ export class S3BlobStore implements BlobStore {
   private readonly root: string;
   private readonly copyLimit: number;
   private readonly sessions = new Map<string, S3UploadSession>();
+  /** Staged runs this process wrote, kept (within a byte budget) so part fills and commits need not GET them. */
+  private readonly staged = new Map<string, Uint8Array>();
+  private stagedBytes = 0;
 
   constructor(private readonly options: S3BlobStoreOptions) {
     this.api = new S3Api(options);
@@ -179,11 +184,31 @@ export class S3BlobStore implements BlobStore {
     await this.api.put(this.stateKey(state.id), JSON.stringify(state), 'application/json');
   }
 
+  /** Writes a staged run and remembers its bytes while the budget allows. */
+  async writeStaged(key: string, bytes: Uint8Array): Promise<void> {
+    await this.api.put(key, bytes);
+    if (this.stagedBytes + bytes.byteLength <= STAGED_CACHE_BYTES) {
+      this.staged.set(key, bytes);
+      this.stagedBytes += bytes.byteLength;
+    }
+  }
+
+  /** Deletes a staged run (best effort: leftovers go with the session or the sweep). */
+  async dropStaged(key: string): Promise<void> {
+    const cached = this.staged.get(key);
+    if (cached) {
+      this.staged.delete(key);
+      this.stagedBytes -= cached.byteLength;
+    }
+    await this.api.delete(key).catch(() => {});
+  }
+
   /** A session's staged bytes, in order. */
   async readPending(state: UploadStateRecord): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (const run of state.pending) {
-      const bytes = await this.api.get(this.pendingKey(state.id, run.offset), run.size + 1);
+      const key = this.pendingKey(state.id, run.offset);
+      const bytes = this.staged.get(key) ?? (await this.api.get(key, run.size + 1));
       if (bytes?.byteLength !== run.size) {
         throw new Error(`S3 upload ${state.id}: staged bytes at ${run.offset} are ${bytes ? `${bytes.byteLength} bytes, expected ${run.size}` : 'missing'}`);
       }
@@ -227,7 +252,18 @@ export class S3BlobStore implements BlobStore {
   async removeUpload(id: string, uploadId: string | undefined): Promise<void> {
     this.sessions.delete(id);
     if (uploadId) await this.api.abortMultipart(this.dataKey(id), uploadId);
-    for await (const o of this.api.list(`${this.root}uploads/${id}/`)) await this.api.delete(o.key);
+    for await (const o of this.api.list(`${this.root}uploads/${id}/`)) {
+      if (o.key.includes('/pending/')) await this.dropStaged(o.key);
+      else await this.api.delete(o.key);
+    }
+  }
+
+  /** Removes a finished session by its known keys (no listing on the commit path); the state goes last. */
+  async finishUpload(state: UploadStateRecord): Promise<void> {
+    this.sessions.delete(state.id);
+    for (const run of state.pending) await this.dropStaged(this.pendingKey(state.id, run.offset));
+    if (state.uploadId) await this.api.delete(this.dataKey(state.id));
+    await this.api.delete(this.stateKey(state.id));
   }
 
   private async loadState(id: string): Promise<UploadStateRecord | undefined> {

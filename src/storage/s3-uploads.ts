@@ -117,7 +117,7 @@ export class S3UploadSession implements UploadSession {
       if (carrySize > 0) {
         const offset = next.size - carrySize;
         staged = store.pendingKey(next.id, offset);
-        await store.api.put(staged, Buffer.concat(carry));
+        await store.writeStaged(staged, Buffer.concat(carry));
         next.pending.push({ offset, size: carrySize });
       }
       await store.saveState(next);
@@ -125,12 +125,12 @@ export class S3UploadSession implements UploadSession {
       await Promise.allSettled(inflight);
       if (saved) this.hasher = saved;
       // Undo what the old state does not know about; leftovers are removed by cancel or the sweep anyway.
-      if (staged) await store.api.delete(staged).catch(() => {});
+      if (staged) await store.dropStaged(staged);
       if (next.uploadId && next.uploadId !== this.state.uploadId) await store.api.abortMultipart(store.dataKey(next.id), next.uploadId).catch(() => {});
       throw e;
     }
     this.state = next;
-    for (const p of consumed) await store.api.delete(store.pendingKey(next.id, p.offset)).catch(() => {});
+    for (const p of consumed) await store.dropStaged(store.pendingKey(next.id, p.offset));
     return next.size;
   }
 
@@ -205,7 +205,7 @@ export class S3UploadSession implements UploadSession {
   /** Ends the session: its objects go (the multipart upload is complete or never existed). */
   private async finish(): Promise<void> {
     this.finished = true;
-    await this.store.removeUpload(this.state.id, undefined);
+    await this.store.finishUpload(this.state);
   }
 
   private assertOpen(): void {
