@@ -76,6 +76,10 @@ export async function startSeaweedFs(timeoutMs = 90_000): Promise<SeaweedFs> {
       clearTimeout(timer);
     }
     fs.rmSync(dir, { recursive: true, force: true });
+    // `weed server` puts its gRPC unix sockets in /tmp whatever -dir says, and leaves them behind.
+    for (const [name, port] of [['master', masterGrpc], ['volume', volumeGrpc], ['filer', filerGrpc], ['s3', s3Grpc]] as const) {
+      fs.rmSync(`/tmp/seaweedfs-${name}-grpc-${port}.sock`, { force: true });
+    }
   };
   const createBucket = async (name: string) => {
     // Right after start the filer may not have a volume yet: retry briefly.
