@@ -6,6 +6,7 @@ import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
 import { fsStorage, s3Storage, type Storage } from '../storage/storage.ts';
 import { s3BlobStoreOptions } from '../storage/s3-config.ts';
+import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
@@ -201,7 +202,7 @@ export async function serve(argv: string[]): Promise<void> {
   const auth = await serverAuth(config, data, logger);
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   const registry = createRegistry({
-    storage: blobStorage(config, data),
+    storage: await blobStorage(config, data),
     deleteEnabled: config.deleteEnabled,
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
@@ -277,8 +278,8 @@ export async function serve(argv: string[]): Promise<void> {
   });
 }
 
-/** Filesystem blobs under the data directory, or S3 blobs with the index still local. */
-function blobStorage(config: ServeConfig, data: string): Storage {
+/** Filesystem blobs under the data directory, or S3 blobs (checked before listening) with the index still local. */
+async function blobStorage(config: ServeConfig, data: string): Promise<Storage> {
   if (!config.blobs) return fsStorage({ root: data, sync: config.sync });
   const s3 = s3BlobStoreOptions(config.blobs, {
     endpoint: config.s3Endpoint,
@@ -289,7 +290,9 @@ function blobStorage(config: ServeConfig, data: string): Storage {
     partSize: config.s3PartSize,
     redirect: config.s3Redirect,
   }, process.env);
-  return s3Storage({ root: data, s3 });
+  const blobs = new S3BlobStore(s3);
+  await blobs.checkAccess();
+  return s3Storage({ root: data, s3, blobs });
 }
 
 /** `/token`, the token endpoint, whatever the query. */

@@ -74,6 +74,16 @@ export class S3BlobStore implements BlobStore {
     return `${this.root}uploads/${id}/state.json`;
   }
 
+  /** Checks at start-up that the bucket answers to these credentials (one short listing); throws saying what failed. */
+  async checkAccess(): Promise<void> {
+    try {
+      await this.api.client.list({ prefix: `${this.root}blobs/`, maxKeys: 1 });
+    } catch (e) {
+      const where = `s3://${this.options.bucket}/${this.root} at ${this.options.endpoint ?? 'AWS'}`;
+      throw new Error(`S3 blob store ${where} is not usable: ${(e as Error).message}`);
+    }
+  }
+
   async stat(digest: Digest): Promise<BlobInfo | undefined> {
     const head = await this.api.head(this.blobKey(digest));
     return head ? { digest, size: head.size } : undefined;

@@ -41,6 +41,8 @@ export interface S3StorageOptions {
   root: string;
   /** The bucket, prefix and connection of the blob store. */
   s3: S3BlobStoreOptions;
+  /** An already constructed store for these options (e.g. one whose access was checked). */
+  blobs?: S3BlobStore;
 }
 
 /** Blobs in S3 (or any S3-compatible store); LMDB metadata and the SQLite upload ledger stay in `root`. */
@@ -48,7 +50,7 @@ export function s3Storage(options: S3StorageOptions): Storage {
   const root = path.resolve(options.root);
   fs.mkdirSync(root, { recursive: true });
   return {
-    blobs: new S3BlobStore(options.s3),
+    blobs: options.blobs ?? new S3BlobStore(options.s3),
     index: new LmdbIndex({ dir: path.join(root, 'index') }),
     ledger: new SqliteUploadLedger(path.join(root, 'ledger.sqlite')),
     root,

@@ -314,6 +314,23 @@ describe('marina serve --blobs s3://', () => {
     expect(fs.existsSync(`${data}/blobs`)).toBe(false);
   });
 
+  test('a server whose S3 credentials are refused stops at start-up and says why', async () => {
+    const dir = tempDir('marina-s3-badkey-');
+    try {
+      const env = { AWS_ACCESS_KEY_ID: weed.accessKeyId, AWS_SECRET_ACCESS_KEY: 'wrong-secret' };
+      const error = await startServer(dir, ['--blobs', `s3://${BUCKET}/${prefix}`, '--s3-endpoint', weed.endpoint], env).then(
+        async (s) => {
+          await s.stop();
+          return undefined;
+        },
+        (e: Error) => e,
+      );
+      expect(error?.message).toContain(`S3 blob store s3://${BUCKET}/${prefix}/ at ${weed.endpoint} is not usable`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('with --s3-redirect a blob GET answers 307 to a presigned URL that serves the bytes and ranges', async () => {
     const client = new Client(fetch, redirecting.url);
     const layer = randomBytes(200_000);
