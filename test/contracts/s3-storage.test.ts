@@ -12,6 +12,8 @@ import { blobStoreContract } from './blob-store.contract.ts';
 import { Client, randomBytes, streamOf } from '../helpers/client.ts';
 import { tempDir } from '../helpers/registry.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
+import { makeImage, pushImage } from '../mirror/support/images.ts';
+import { startDistribution, type DistributionServer } from '../support/distribution.ts';
 import { startSeaweedFs, type SeaweedFs } from '../support/seaweedfs.ts';
 
 // S3 calls on a busy 2-core machine: seconds, not milliseconds.
@@ -360,5 +362,47 @@ describe('marina serve --blobs s3://', () => {
     const head = await fetch(`${redirecting.url}/v2/team/redirect/blobs/${digest}`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(layer.byteLength));
+  });
+});
+
+describe('pull-through mirror on S3 blobs', () => {
+  const prefix = `mirror-${crypto.randomUUID()}`;
+  let dist: DistributionServer;
+  let server: ServerProcess;
+  let data: string;
+
+  beforeAll(async () => {
+    dist = await startDistribution();
+    data = tempDir('marina-s3-mirror-');
+    const env = { AWS_ACCESS_KEY_ID: weed.accessKeyId, AWS_SECRET_ACCESS_KEY: weed.secretAccessKey };
+    server = await startServer(data, ['--blobs', `s3://${BUCKET}/${prefix}`, '--s3-endpoint', weed.endpoint, '--mirror', `dist.test=${dist.url}`], env);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await dist?.stop();
+    if (data) fs.rmSync(data, { recursive: true, force: true });
+    await removePrefix(s3Store({}, prefix), prefix);
+  });
+
+  test('a cold blob is filled from upstream into S3, then served from S3 whole and by range', async () => {
+    const layer = randomBytes(6 * MIB + 7);
+    const digest = digestOf(layer);
+    await pushImage(dist.url, 'team/app', 'v1', makeImage([layer]));
+    const url = `${server.url}/v2/dist.test/team/app/blobs/${digest}`;
+    const cold = await fetch(url);
+    expect(cold.status).toBe(200);
+    expect(await bytesOf(cold)).toEqual(layer);
+    const store = s3Store({}, prefix);
+    const deadline = Date.now() + 30_000;
+    while (!(await store.stat(digest)) && Date.now() < deadline) await Bun.sleep(100);
+    expect((await store.stat(digest))?.size).toBe(layer.byteLength);
+    const warm = await fetch(url);
+    expect(warm.status).toBe(200);
+    expect(await bytesOf(warm)).toEqual(layer);
+    const range = await fetch(url, { headers: { range: 'bytes=5242870-5242889' } });
+    expect(range.status).toBe(206);
+    expect(await bytesOf(range)).toEqual(layer.subarray(5242870, 5242890));
+    expect(fs.existsSync(`${data}/blobs`)).toBe(false);
   });
 });
