@@ -3,7 +3,7 @@
 # benchmarks use. Idempotent: a tool already present at its pinned version is
 # skipped, so a second run is a fast no-op.
 #
-# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops|browser]...
+# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops|browser|s3]...
 #        (default: all; several groups may be given)
 #
 #   conformance  OCI distribution-spec conformance binary      -> $BIN/conformance
@@ -16,6 +16,8 @@
 #   ops          promtool (Debian prometheus; service disabled)  -> /usr/bin/promtool
 #   browser      chromium (Debian), driven headless by playwright-core in the
 #                web page tests                                 -> /usr/bin/chromium
+#   s3           SeaweedFS (S3-compatible object store), built
+#                from its downloaded Go module                  -> $BIN/weed
 #
 # Go and Rust binaries go to $MARINA_TOOLS_DIR/bin (default /opt/marina-tools/bin);
 # Debian binaries go to /usr/bin. Callers put the tools first on PATH with:
@@ -44,6 +46,8 @@ REGCLIENT_MOD=github.com/regclient/regclient         # regctl
 REGCLIENT_VER=v0.11.7
 DIST3_MOD=github.com/distribution/distribution/v3    # registry (v3)
 DIST3_VER=v3.1.2
+SEAWEEDFS_MOD=github.com/seaweedfs/seaweedfs         # weed (S3 blob store tests)
+SEAWEEDFS_VER=v0.0.0-20261109003541-7506e5f91cd6
 
 OHA_VER=1.16.0
 
@@ -83,18 +87,18 @@ die()  { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
 SUMMARY=()
 summary() { SUMMARY+=("$(printf '%-16s %s' "$1" "$2")"); }
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 GROUPS_WANTED=()
 for a in "$@"; do
   case "$a" in
-    all) GROUPS_WANTED+=(conformance clients upstream bench ops browser) ;;
-    conformance|clients|upstream|bench|ops|browser) GROUPS_WANTED+=("$a") ;;
+    all) GROUPS_WANTED+=(conformance clients upstream bench ops browser s3) ;;
+    conformance|clients|upstream|bench|ops|browser|s3) GROUPS_WANTED+=("$a") ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown group '$a'" ;;
   esac
 done
-[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops browser)
+[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops browser s3)
 want() { local g; for g in "${GROUPS_WANTED[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
 
 SUDO=
@@ -197,6 +201,34 @@ go_tool() {
     rm -rf "$stage"; die "go install $pkg@$ver failed"
   fi
   mv -f "$stage/${pkg##*/}" "$dest"
+  rm -rf "$stage"
+  printf '%s' "$stamp" > "$STAMPS/$name"
+  log "$name built in $((SECONDS - t0))s"
+}
+
+# go_module_build NAME MOD VERSION PKGDIR [LDFLAGS]: build PKGDIR of MOD@VERSION as $BIN/NAME.
+# For modules whose go.mod has replace directives, which `go install mod@ver`
+# refuses: download the module, copy it to a writable stage dir and build there.
+go_module_build() {
+  local name=$1 mod=$2 ver=$3 pkgdir=$4 ldflags="-s -w ${5:-}"
+  local dest=$BIN/$name stamp="$mod@$ver $pkgdir ldflags=$ldflags"
+  command -v go >/dev/null || die "go not found (expected /usr/local/go/bin/go)"
+  if [ "$FORCE" != 1 ] && [ -x "$dest" ] && [ "$(cat "$STAMPS/$name" 2>/dev/null)" = "$stamp" ]; then
+    log "$name $ver already installed"
+    return 0
+  fi
+  log "building $mod@$ver $pkgdir (slow: ~10+ min on 2 cores)"
+  local stage dir t0=$SECONDS
+  dir=$(cd / && GOWORK=off GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$mod@$ver" |
+        awk -F'"' '$2=="Dir" {print $4}') || die "go mod download $mod@$ver failed"
+  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "go mod download $mod@$ver gave no module dir"
+  stage=$(mktemp -d "$TOOLS_DIR/.stage.XXXXXX")
+  cp -R "$dir/." "$stage/src" && chmod -R u+w "$stage/src"
+  if ! (cd "$stage/src" && GOWORK=off CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-trimpath -buildvcs=false -mod=mod" \
+        go build -ldflags="$ldflags" -o "$stage/$name" "$pkgdir" >&2); then
+    rm -rf "$stage"; die "go build $mod@$ver $pkgdir failed"
+  fi
+  mv -f "$stage/$name" "$dest"
   rm -rf "$stage"
   printf '%s' "$stamp" > "$STAMPS/$name"
   log "$name built in $((SECONDS - t0))s"
@@ -337,9 +369,14 @@ group_browser() {
   apt_summary chromium chromium sh -c 'chromium --version 2>/dev/null'
 }
 
+group_s3() {
+  go_module_build weed "$SEAWEEDFS_MOD" "$SEAWEEDFS_VER" ./weed
+  go_summary weed "$BIN/weed" version
+}
+
 # ---------------------------------------------------------------------------
 declare -A GROUP_TIME=()
-for g in conformance clients upstream bench ops browser; do
+for g in conformance clients upstream bench ops browser s3; do
   want "$g" || continue
   t0=$SECONDS
   log "== group $g"
@@ -351,7 +388,7 @@ done
 echo "# marina tools (groups: ${GROUPS_WANTED[*]})"
 for l in "${SUMMARY[@]}"; do echo "$l"; done
 times=""
-for g in conformance clients upstream bench ops browser; do
+for g in conformance clients upstream bench ops browser s3; do
   [ -n "${GROUP_TIME[$g]:-}" ] && times+=" $g=${GROUP_TIME[$g]}s"
 done
 echo "# group wall time:$times"

@@ -138,6 +138,15 @@ export const ServeConfigSchema = Type.Object(
     warmSchedule: Type.Optional(Type.Union([DURATION, Type.Literal('off')], { description: 'interval between warm-ups of the warm list inside serve' })),
     warmConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'blobs fetched at once during a warm-up' })),
     // --- end lifecycle ---
+    // S3 blob storage (src/storage/s3-config.ts); credentials also from AWS_*/S3_* variables.
+    blobs: Type.Optional(Type.String({ pattern: '^s3://', maxLength: 1024, description: 'where blobs live: s3://bucket/prefix (default: <data>/blobs)' })),
+    s3Endpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'S3 endpoint URL (default: AWS for the region)' })),
+    s3Region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'S3 region' })),
+    s3AccessKeyId: Type.Optional(Type.String({ minLength: 1, description: 'S3 access key id' })),
+    s3SecretAccessKey: Type.Optional(Type.String({ minLength: 1, description: 'S3 secret access key' })),
+    s3VirtualHostedStyle: Type.Optional(Type.Boolean({ description: 'bucket in the host name instead of the path' })),
+    s3PartSize: Type.Optional(Type.Integer({ minimum: 5 * 1024 * 1024, maximum: 5 * 1024 * 1024 * 1024, description: 'multipart upload part size in bytes' })),
+    s3Redirect: Type.Optional(Type.Boolean({ description: 'answer blob GETs with a 307 to a presigned S3 URL' })),
   },
   { additionalProperties: false },
 );
@@ -238,6 +247,14 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   warmPlatforms: 'MARINA_WARM_PLATFORMS',
   warmSchedule: 'MARINA_WARM_SCHEDULE',
   warmConcurrency: 'MARINA_WARM_CONCURRENCY',
+  blobs: 'MARINA_BLOBS',
+  s3Endpoint: 'MARINA_S3_ENDPOINT',
+  s3Region: 'MARINA_S3_REGION',
+  s3AccessKeyId: 'MARINA_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'MARINA_S3_SECRET_ACCESS_KEY',
+  s3VirtualHostedStyle: 'MARINA_S3_VIRTUAL_HOSTED_STYLE',
+  s3PartSize: 'MARINA_S3_PART_SIZE',
+  s3Redirect: 'MARINA_S3_REDIRECT',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */
@@ -303,6 +320,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   if (typeof merged.cacheMax === 'string') merged.cacheMax = parseSize(merged.cacheMax);
   if (typeof merged.maxUploadSize === 'string') merged.maxUploadSize = parseSize(merged.maxUploadSize);
+  if (typeof merged.s3PartSize === 'string') merged.s3PartSize = parseSize(merged.s3PartSize);
   const problems: string[] = [];
   for (const [key, schema] of Object.entries(ServeConfigSchema.properties)) {
     const value = merged[key];

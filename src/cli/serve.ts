@@ -10,7 +10,9 @@ import { ConfigReloader } from '../ops/reload.ts';
 import { LiveAuth } from '../ops/live-auth.ts';
 import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage, recoverUploads } from '../storage/storage.ts';
+import { fsStorage, recoverUploads, s3Storage, type Storage } from '../storage/storage.ts';
+import { s3BlobStoreOptions } from '../storage/s3-config.ts';
+import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
@@ -91,6 +93,15 @@ Limits (see README "Limits"):
 
 Lifecycle (config file; see README "Lifecycle"): retention, retentionSchedule, quotas, warm, warmPlatforms,
   warmSchedule, warmConcurrency.
+
+Blob storage (the index, upload ledger and mirror spool stay in --data):
+  --blobs <s3://bucket/prefix>  keep blobs in S3 or an S3-compatible store  (env ${ENV_NAMES.blobs})
+  --s3-endpoint <url>      e.g. http://127.0.0.1:8333 (default AWS; env ${ENV_NAMES.s3Endpoint}, AWS_ENDPOINT_URL, S3_ENDPOINT)
+  --s3-region <name>       (default us-east-1; env ${ENV_NAMES.s3Region}, AWS_REGION, S3_REGION)
+  --s3-part-size <size>    multipart part size, at least 5MiB (default 8MiB, env ${ENV_NAMES.s3PartSize})
+  --s3-redirect            answer blob GETs with a 307 to a presigned S3 URL  (env ${ENV_NAMES.s3Redirect})
+                           Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or S3_*), or the config keys
+                           s3AccessKeyId/s3SecretAccessKey; AWS_SESSION_TOKEN when set.
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -155,6 +166,12 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'max-upload-sessions-per-repository': { type: 'string' },
       'cache-high-watermark': { type: 'string' },
       'cache-low-watermark': { type: 'string' },
+      // Blob storage
+      blobs: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      's3-region': { type: 'string' },
+      's3-part-size': { type: 'string' },
+      's3-redirect': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -210,6 +227,12 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
     cacheHighWatermark: values['cache-high-watermark'],
     cacheLowWatermark: values['cache-low-watermark'],
+    // Blob storage
+    blobs: values.blobs,
+    s3Endpoint: values['s3-endpoint'],
+    s3Region: values['s3-region'],
+    s3PartSize: values['s3-part-size'],
+    s3Redirect: values['s3-redirect'] ? true : undefined,
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -225,7 +248,7 @@ export async function serve(argv: string[]): Promise<void> {
   const data = path.resolve(config.data);
   const auth = new LiveAuth(await serverAuth(config, data, logger));
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
-  const storage = fsStorage({ root: data, sync: config.sync });
+  const storage = await blobStorage(config, data);
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
     storage,
@@ -312,6 +335,7 @@ export async function serve(argv: string[]): Promise<void> {
     deletes: config.deleteEnabled,
     referrers: config.referrersEnabled,
     ui: config.ui ? '/ui/' : 'off',
+    blobs: config.blobs ?? path.join(data, 'blobs'),
   });
   // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
   const metricsServer = config.metricsAddr ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
@@ -343,6 +367,23 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** Filesystem blobs under the data directory, or S3 blobs (checked before listening) with the index still local. */
+async function blobStorage(config: ServeConfig, data: string): Promise<Storage> {
+  if (!config.blobs) return fsStorage({ root: data, sync: config.sync });
+  const s3 = s3BlobStoreOptions(config.blobs, {
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    accessKeyId: config.s3AccessKeyId,
+    secretAccessKey: config.s3SecretAccessKey,
+    virtualHostedStyle: config.s3VirtualHostedStyle,
+    partSize: config.s3PartSize,
+    redirect: config.s3Redirect,
+  }, process.env);
+  const blobs = new S3BlobStore(s3);
+  await blobs.checkAccess();
+  return s3Storage({ root: data, s3, blobs });
 }
 
 /** `/token`, the token endpoint, whatever the query. */

@@ -3,7 +3,7 @@ import { deleteBlob, readBlob } from '../core/blobs.ts';
 import { withCacheStatus } from './cache-status.ts';
 import { parseDigest } from '../oci/digest.ts';
 import type { Route } from './paths.ts';
-import { blobHeaders, blobResponse, headResponse, sliceBlob } from './representations.ts';
+import { blobHeaders, blobResponse, headResponse, sliceBlob, type HeaderRecord } from './representations.ts';
 import type { Exchange } from './request.ts';
 import { empty } from './responses.ts';
 
@@ -20,10 +20,21 @@ export async function getBlob(x: Exchange<BlobRoute>, name: string): Promise<Res
   const headers = withCacheStatus(blobHeaders(digest), read.outcome, x.query.get('ns'));
   if (head || read.kind === 'head') return headResponse(headers, read.size ?? 0);
   const range = x.request.headers.get('range');
-  if (read.kind === 'stored') return blobResponse(headers, read.size, range, sliceBlob(read.body));
+  if (read.kind === 'stored') {
+    // A store that can hand out a presigned URL (S3) lets the bytes bypass this node.
+    const location = x.core.blobs.redirectUrl?.(digest);
+    return location ? redirect(headers, location) : blobResponse(headers, read.size, range, sliceBlob(read.body));
+  }
   // Without a size from upstream the response has to be chunked; ranges need the size, so they wait for it.
   if (read.size === undefined) return new Response(read.open(), { status: 200, headers });
   return blobResponse(headers, read.size, range, (r) => read.open(r?.start ?? 0, r?.end));
+}
+
+/** 307 to where the store serves the blob itself (a presigned URL); the client re-sends its Range there. */
+function redirect(headers: HeaderRecord, location: string): Response {
+  headers.Location = location;
+  headers['Content-Length'] = '0';
+  return new Response(null, { status: 307, headers });
 }
 
 /** Removes a blob from a repository (202). */

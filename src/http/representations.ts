@@ -5,6 +5,7 @@
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { parseRangeHeader, type ByteRange } from '../oci/range.ts';
+import { isRemoteBody, remoteStream } from '../storage/remote-body.ts';
 import type { ManifestRecord } from '../storage/types.ts';
 import { API_VERSION_HEADER, httpDate } from './responses.ts';
 
@@ -98,9 +99,13 @@ export function blobResponse(
   return new Response(slice(undefined), { status: 200, headers });
 }
 
-/** The inclusive range of a Blob as a Blob (sendfile-able for files). */
-export function sliceBlob(body: Blob): (range: ByteRange | undefined) => Blob {
-  return (range) => (range ? body.slice(range.start, range.end + 1) : body);
+/** The inclusive range of a Blob as a Blob (sendfile-able for files), or as a stream for a remote store's blob. */
+export function sliceBlob(body: Blob): (range: ByteRange | undefined) => Blob | ReadableStream<Uint8Array> {
+  const remote = isRemoteBody(body);
+  return (range) => {
+    const part = range ? body.slice(range.start, range.end + 1) : body;
+    return remote ? remoteStream(part) : part;
+  };
 }
 
 /**

@@ -1,6 +1,8 @@
 /** Storage bundles: the stores a registry runs on, and the factories for the built-in ones. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FsBlobStore } from './fs-blob-store.ts';
+import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
 import { LmdbIndex } from './lmdb-index.ts';
 import { SqliteUploadLedger, type UploadLedger } from './upload-ledger.ts';
 import type { BlobStore, MetadataIndex } from './types.ts';
@@ -59,4 +61,26 @@ export async function recoverUploads(storage: Storage): Promise<UploadRecovery> 
     }
   }
   return { partialFiles, staleSessions };
+}
+
+/** Options of {@link s3Storage}. */
+export interface S3StorageOptions {
+  /** Data directory for what stays local: `index/` (LMDB), `ledger.sqlite`, the mirror's spool. */
+  root: string;
+  /** The bucket, prefix and connection of the blob store. */
+  s3: S3BlobStoreOptions;
+  /** An already constructed store for these options (e.g. one whose access was checked). */
+  blobs?: S3BlobStore;
+}
+
+/** Blobs in S3 (or any S3-compatible store); LMDB metadata and the SQLite upload ledger stay in `root`. */
+export function s3Storage(options: S3StorageOptions): Storage {
+  const root = path.resolve(options.root);
+  fs.mkdirSync(root, { recursive: true });
+  return {
+    blobs: options.blobs ?? new S3BlobStore(options.s3),
+    index: new LmdbIndex({ dir: path.join(root, 'index') }),
+    ledger: new SqliteUploadLedger(path.join(root, 'ledger.sqlite')),
+    root,
+  };
 }

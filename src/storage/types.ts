@@ -35,6 +35,11 @@ export interface BlobStore {
    * whose upload id `isOpen` does not claim; returns how many went.
    */
   sweep?(maxAgeMs: number, isOpen: (id: string) => boolean): Promise<number>;
+  /**
+   * Optional: a URL from which a client may fetch the stored blob directly (a presigned object-store URL). When it
+   * returns one, blob GETs answer 307 to it instead of sending the bytes through the registry.
+   */
+  redirectUrl?(digest: Digest): string | undefined;
   /** Removes a blob; false when it was not there. */
   delete(digest: Digest): Promise<boolean>;
   /** Every stored digest. */
