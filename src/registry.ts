@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import * as blobs from './core/blobs.ts';
 import * as gc from './core/gc.ts';
 import type { CoreContext, CoreSettings } from './core/context.ts';
-import { KeyedMutex } from './core/keyed-mutex.ts';
 import * as listings from './core/listings.ts';
 import * as manifests from './core/manifests.ts';
 import * as referrers from './core/referrers.ts';
@@ -20,6 +19,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { digestOf, parseDigest } from './oci/digest.ts';
 import { parseRepositoryName } from './oci/names.ts';
 import { DEFAULTS, type RegistryOptions } from './options.ts';
+import { ProcessLocks } from './storage/process-locks.ts';
 import { fsStorage, type Storage } from './storage/storage.ts';
 import type { BlobInfo, ManifestRecord } from './storage/types.ts';
 
@@ -87,7 +87,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     settings,
     events: options.events ?? {},
     onListenerError: (error) => logger.error('event listener failed', { error }),
-    locks: new KeyedMutex(),
+    locks: storage.locks ?? new ProcessLocks(),
   };
   const mirrored = options.mirror ? createMirror(core, options.mirror, storage, logger) : undefined;
   const mirror = mirrored?.mirror;
@@ -148,6 +148,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       await storage.blobs.close();
       await storage.index.close();
       storage.ledger.close();
+      await core.locks.close();
     },
   };
 }
