@@ -31,7 +31,8 @@ export class ProcessLocks extends LeaseLocks {
         leaseMs,
         grant: resolve,
         timer: setTimeout(() => {
-          state.queue.splice(state.queue.indexOf(waiter), 1);
+          const at = state.queue.indexOf(waiter);
+          if (at >= 0) state.queue.splice(at, 1);
           this.handOff(key);
           reject(new LockTimeoutError(key, waitMs));
         }, waitMs),
@@ -49,11 +50,6 @@ export class ProcessLocks extends LeaseLocks {
   }
 
   async close(): Promise<void> {}
-
-  /** Whether `key` is held or waited for (for tests and diagnostics). */
-  busy(key: string): boolean {
-    return this.keys.has(key);
-  }
 
   /** @internal Called by a lease: is it still the holder of its key? */
   holds(lease: ProcessLease): boolean {

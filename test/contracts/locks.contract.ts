@@ -90,6 +90,24 @@ export function locksContract(name: string, make: MakeLocks, options: { crossPro
       await next.release();
     });
 
+    test('a waiter that gives up leaves the others queued, and they are served in turn', async () => {
+      const { locks } = await fresh();
+      const holder = await locks.acquire('k');
+      const served: string[] = [];
+      const first = locks.acquire('k', { waitMs: 5000 }).then((l) => (served.push('first'), l));
+      const quitter = rejection(locks.acquire('k', { waitMs: 40 }));
+      const last = locks.acquire('k', { waitMs: 5000 }).then((l) => (served.push('last'), l));
+      expect(await quitter).toBeInstanceOf(LockTimeoutError);
+      expect(served).toEqual([]);
+      await holder.release();
+      const lease = await first;
+      await sleep(20);
+      expect(served).toEqual(['first']);
+      await lease.release();
+      await (await last).release();
+      expect(served).toEqual(['first', 'last']);
+    });
+
     test('tryRun runs only when the key is free, and never waits', async () => {
       const { locks } = await fresh();
       const holder = await locks.acquire('k');
