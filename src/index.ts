@@ -5,7 +5,10 @@ export { fsStorage, s3Storage, type Storage, type FsStorageOptions, type S3Stora
 export { S3BlobStore, type S3BlobStoreOptions } from './storage/s3-blob-store.ts';
 export { FsBlobStore } from './storage/fs-blob-store.ts';
 export { LmdbIndex } from './storage/lmdb-index.ts';
-export { SqliteUploadLedger, type UploadLedger, type UploadEntry } from './storage/upload-ledger.ts';
+export { SqliteUploadLedger } from './storage/upload-ledger.ts';
+export { LeaseLocks, LockLostError, LockTimeoutError, DEFAULT_LEASE_MS, DEFAULT_WAIT_MS } from './storage/locks.ts';
+export { ProcessLocks } from './storage/process-locks.ts';
+export { SqliteLocks } from './storage/sqlite-locks.ts';
 export type * from './storage/types.ts';
 export { RegistryError, ERROR_TABLE, type ErrorCode } from './errors.ts';
 export type { Authorize, AuthRequest, AuthResult, AuthAction, Identity } from './http/auth.ts';

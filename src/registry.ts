@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import * as blobs from './core/blobs.ts';
 import * as gc from './core/gc.ts';
 import type { CoreContext, CoreSettings } from './core/context.ts';
-import { KeyedMutex } from './core/keyed-mutex.ts';
 import { Lifecycle } from './lifecycle/lifecycle.ts';
 import type { RepositoryUsage } from './lifecycle/quota.ts';
 import type { RetentionOptions, RetentionReport } from './lifecycle/retention.ts';
@@ -23,6 +22,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { digestOf, parseDigest } from './oci/digest.ts';
 import { parseRepositoryName } from './oci/names.ts';
 import { DEFAULTS, type RegistryOptions } from './options.ts';
+import { ProcessLocks } from './storage/process-locks.ts';
 import { fsStorage, type Storage } from './storage/storage.ts';
 import type { BlobInfo, ManifestRecord } from './storage/types.ts';
 
@@ -94,7 +94,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     settings,
     events: options.events ?? {},
     onListenerError: (error) => logger.error('event listener failed', { error }),
-    locks: new KeyedMutex(),
+    locks: storage.locks ?? new ProcessLocks(),
   };
   // Push times live beside the index; a storage without a directory keeps them in memory.
   const upstreams = options.mirror?.upstreams.map((u) => `${u.name}/`) ?? [];
@@ -166,6 +166,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       await storage.index.close();
       storage.ledger.close();
       lifecycle.close();
+      await core.locks.close();
     },
   };
 }

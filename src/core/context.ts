@@ -2,10 +2,8 @@
  * What every core operation works on: the stores, the settings that change protocol behaviour, and event hooks.
  */
 import type { Digest } from '../oci/digest.ts';
-import type { BlobStore, ManifestRecord, MetadataIndex } from '../storage/types.ts';
-import type { UploadLedger } from '../storage/upload-ledger.ts';
+import type { BlobStore, Locks, ManifestRecord, MetadataIndex, UploadLedger } from '../storage/types.ts';
 import { currentActor, type Identity } from './actor.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
 
 /** An event emitted after a successful operation (for notifications and audit). */
 export interface RegistryEvent {
@@ -56,8 +54,8 @@ export interface CoreContext {
   events: RegistryEvents;
   /** Reports errors thrown by event listeners. */
   onListenerError(error: unknown): void;
-  /** Serialises work on one upload session or one digest. */
-  locks: KeyedMutex;
+  /** Serialises work on one upload session or one digest (across processes when the storage's locks do). */
+  locks: Locks;
   /** Lifecycle hooks around manifest commits (quotas, push times); see {@link ManifestHooks}. */
   manifestHooks?: ManifestHooks;
 }

@@ -7,8 +7,7 @@
 import { digestAlgorithm, digestOf, type Digest } from '../oci/digest.ts';
 import { parseManifest } from '../oci/manifest.ts';
 import { hashBlob } from '../storage/hashing.ts';
-import type { BlobStore, MetadataIndex } from '../storage/types.ts';
-import type { UploadLedger } from '../storage/upload-ledger.ts';
+import type { BlobStore, MetadataIndex, UploadLedger } from '../storage/types.ts';
 
 /** What a finding is about. */
 export type FindingKind =

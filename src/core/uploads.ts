@@ -101,8 +101,9 @@ export async function uploadStatus(ctx: CoreContext, repository: string, id: str
  */
 export async function appendUpload(ctx: CoreContext, repository: string, id: string, body: Body, options: { range?: ByteRange; length?: number } = {}): Promise<UploadState> {
   assertWritable(ctx);
-  return ctx.locks.run(`upload:${id}`, async () => {
+  return ctx.locks.run(`upload:${id}`, async (lease) => {
     const session = await sessionOf(ctx, repository, id);
+    lease.check();
     await appendChecked(ctx, session, body, options);
     return { id, size: session.size };
   });
@@ -111,10 +112,13 @@ export async function appendUpload(ctx: CoreContext, repository: string, id: str
 /** Finishes an upload (PUT ?digest=), with an optional last chunk in the body. */
 export async function finishUpload(ctx: CoreContext, repository: string, id: string, digest: Digest, options: { body?: Body; range?: ByteRange; length?: number } = {}): Promise<BlobInfo> {
   assertWritable(ctx);
-  const blob = await ctx.locks.run(`upload:${id}`, async () => {
+  const blob = await ctx.locks.run(`upload:${id}`, async (lease) => {
     const session = await sessionOf(ctx, repository, id);
+    lease.check();
     if (options.body) await appendChecked(ctx, session, options.body, options);
     try {
+      // A lease that ran out during a slow last chunk may have let another request in: do not publish then.
+      lease.check();
       return await commitAndLink(ctx, repository, session, digest);
     } catch (error) {
       // A digest mismatch ends the upload, as in Distribution: a retried PUT must not append its chunk twice.

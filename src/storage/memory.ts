@@ -7,12 +7,12 @@ import { MultiHasher } from './hashing.ts';
 import { referrerOf } from './records.ts';
 import type { Storage } from './storage.ts';
 import { pumpBody } from './stream-writer.ts';
-import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, UploadSession } from './types.ts';
-import type { UploadEntry, UploadLedger } from './upload-ledger.ts';
+import { ProcessLocks } from './process-locks.ts';
+import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, UploadEntry, UploadLedger, UploadSession } from './types.ts';
 
 /** A complete in-memory storage bundle. */
 export function memoryStorage(): Storage {
-  return { blobs: new MemoryBlobStore(), index: new MemoryIndex(), ledger: new MemoryUploadLedger() };
+  return { blobs: new MemoryBlobStore(), index: new MemoryIndex(), ledger: new MemoryUploadLedger(), locks: new ProcessLocks() };
 }
 
 /** {@link BlobStore} in memory. */
@@ -254,10 +254,12 @@ export class MemoryIndex implements MetadataIndex {
 export class MemoryUploadLedger implements UploadLedger {
   private readonly entries = new Map<string, UploadEntry>();
   add(entry: UploadEntry): void {
+    if (this.entries.has(entry.id)) throw new Error(`upload ${entry.id} is already recorded`);
     this.entries.set(entry.id, { ...entry });
   }
   get(id: string): UploadEntry | undefined {
-    return this.entries.get(id);
+    const e = this.entries.get(id);
+    return e && { ...e };
   }
   touch(id: string, at: number): void {
     const e = this.entries.get(id);
@@ -267,7 +269,7 @@ export class MemoryUploadLedger implements UploadLedger {
     this.entries.delete(id);
   }
   idleSince(before: number): UploadEntry[] {
-    return [...this.entries.values()].filter((e) => e.touchedAt < before);
+    return [...this.entries.values()].filter((e) => e.touchedAt < before).map((e) => ({ ...e }));
   }
   count(repository?: string): number {
     if (repository === undefined) return this.entries.size;

@@ -4,14 +4,21 @@ import * as path from 'node:path';
 import { FsBlobStore } from './fs-blob-store.ts';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
 import { LmdbIndex } from './lmdb-index.ts';
-import { SqliteUploadLedger, type UploadLedger } from './upload-ledger.ts';
-import type { BlobStore, MetadataIndex } from './types.ts';
+import { ProcessLocks } from './process-locks.ts';
+import { SqliteLocks } from './sqlite-locks.ts';
+import { SqliteUploadLedger } from './upload-ledger.ts';
+import type { BlobStore, Locks, MetadataIndex, UploadLedger } from './types.ts';
 
-/** The three stores a registry needs. */
+/** The stores a registry needs. */
 export interface Storage {
   blobs: BlobStore;
   index: MetadataIndex;
   ledger: UploadLedger;
+  /**
+   * Locks on upload sessions and digests. Every process (or node) sharing these stores must share them too;
+   * without them a registry uses in-process locks, right only for a single process.
+   */
+  locks?: Locks;
   /** The data directory, for stores kept on disk (the mirror puts its spool and ledger beside them). */
   root?: string;
 }
@@ -22,15 +29,21 @@ export interface FsStorageOptions {
   root: string;
   /** fsync blobs on commit. @default true */
   sync?: boolean;
+  /**
+   * `'process'`: locks in memory, for one server process per data directory. `'host'`: locks in `locks.sqlite`,
+   * for several processes on one host sharing the directory (`marina serve --workers`). @default 'process'
+   */
+  locks?: 'process' | 'host';
 }
 
-/** The embedded default: filesystem blobs, LMDB metadata, SQLite upload ledger. */
+/** The embedded default: filesystem blobs, LMDB metadata, SQLite upload ledger, in-process or host locks. */
 export function fsStorage(options: FsStorageOptions): Storage {
   const root = path.resolve(options.root);
   return {
     blobs: new FsBlobStore({ root, sync: options.sync }),
     index: new LmdbIndex({ dir: path.join(root, 'index') }),
     ledger: new SqliteUploadLedger(path.join(root, 'ledger.sqlite')),
+    locks: options.locks === 'host' ? new SqliteLocks(path.join(root, 'locks.sqlite')) : new ProcessLocks(),
     root,
   };
 }

@@ -173,3 +173,78 @@ export interface MetadataIndex {
   /** Releases resources. */
   close(): Promise<void>;
 }
+
+/** One open upload session: which repository owns it, and when it was started and last touched (ms). */
+export interface UploadEntry {
+  id: string;
+  repository: string;
+  startedAt: number;
+  touchedAt: number;
+}
+
+/**
+ * Bookkeeping of open upload sessions, so they survive restarts and abandoned ones can be purged. Shared by every
+ * process (and node) serving the same data: an entry added by one is seen by all.
+ */
+export interface UploadLedger {
+  /** Records a new session (ids are unique; adding an existing id throws). */
+  add(entry: UploadEntry): void;
+  /** The entry of a session, or undefined. */
+  get(id: string): UploadEntry | undefined;
+  /** Sets when the session was last touched; nothing when it is unknown. */
+  touch(id: string, at: number): void;
+  /** Forgets a session; nothing when it is unknown. */
+  remove(id: string): void;
+  /** Sessions not touched since `before` (ms; strictly earlier). */
+  idleSince(before: number): UploadEntry[];
+  /** How many sessions are open, in `repository` or in all. */
+  count(repository?: string): number;
+  /** Releases resources. */
+  close(): void;
+}
+
+/** How a lock is taken. */
+export interface LockOptions {
+  /**
+   * How long the lease lasts unless renewed (ms): the longest a holder that died (a killed process) keeps others
+   * out. {@link Locks.run} renews it while its function runs.
+   */
+  leaseMs?: number;
+  /** How long to wait for a key another holder has (ms); past it the acquisition fails with LockTimeoutError. */
+  waitMs?: number;
+}
+
+/** A lock held on one key until it is released or its lease runs out. */
+export interface Lease {
+  readonly key: string;
+  /**
+   * Throws LockLostError when the lease may no longer be exclusive: it ran out (the holder stalled past it) or a
+   * renewal found another holder. Call it right before a write that must not race another holder.
+   */
+  check(): void;
+  /** Extends the lease by its length from now. @throws LockLostError when another holder has taken the key */
+  renew(): Promise<void>;
+  /** Gives the key up; a lease that was lost releases nothing of the new holder. Idempotent. */
+  release(): Promise<void>;
+}
+
+/**
+ * Mutual exclusion by key (one upload session, one digest) with leases: a holder that dies stops blocking others
+ * once its lease runs out, and every wait has a deadline. Implementations: in one process, across the processes of
+ * one host (several workers on one data directory), and across nodes (a shared database).
+ */
+export interface Locks {
+  /** Takes `key`, waiting at most `waitMs` for its holder. @throws LockTimeoutError past the wait */
+  acquire(key: string, options?: LockOptions): Promise<Lease>;
+  /** Takes `key` only if nobody holds it or waits for it; undefined at once otherwise. */
+  tryAcquire(key: string, options?: LockOptions): Promise<Lease | undefined>;
+  /** Runs `fn` holding `key` (renewing the lease while it runs), then releases it. */
+  run<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T>;
+  /**
+   * Runs `fn` only if `key` is free; `{ ran: false }` at once otherwise. For housekeeping (the idle upload purge)
+   * that must never queue behind a request whose client is slow.
+   */
+  tryRun<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<{ ran: true; value: T } | { ran: false }>;
+  /** Releases resources (leases still held run out on their own). */
+  close(): Promise<void>;
+}

@@ -4,27 +4,9 @@
  */
 import type { Database } from 'bun:sqlite';
 import { openSqlite } from './sqlite.ts';
+import type { UploadEntry, UploadLedger } from './types.ts';
 
-/** One open upload. */
-export interface UploadEntry {
-  id: string;
-  repository: string;
-  startedAt: number;
-  touchedAt: number;
-}
-
-/** Bookkeeping of open uploads. */
-export interface UploadLedger {
-  add(entry: UploadEntry): void;
-  get(id: string): UploadEntry | undefined;
-  touch(id: string, at: number): void;
-  remove(id: string): void;
-  /** Sessions not touched since `before`. */
-  idleSince(before: number): UploadEntry[];
-  /** How many sessions are open, in `repository` or in all. */
-  count(repository?: string): number;
-  close(): void;
-}
+export type { UploadEntry, UploadLedger } from './types.ts';
 
 /** {@link UploadLedger} in a SQLite file (WAL). */
 export class SqliteUploadLedger implements UploadLedger {

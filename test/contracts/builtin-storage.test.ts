@@ -4,9 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../src/storage/fs-blob-store.ts';
 import { LmdbIndex } from '../../src/storage/lmdb-index.ts';
-import { MemoryBlobStore, MemoryIndex } from '../../src/storage/memory.ts';
+import { MemoryBlobStore, MemoryIndex, MemoryUploadLedger } from '../../src/storage/memory.ts';
+import { ProcessLocks } from '../../src/storage/process-locks.ts';
+import { SqliteLocks } from '../../src/storage/sqlite-locks.ts';
+import { SqliteUploadLedger } from '../../src/storage/upload-ledger.ts';
 import { blobStoreContract } from './blob-store.contract.ts';
+import { locksContract } from './locks.contract.ts';
 import { metadataIndexContract } from './metadata-index.contract.ts';
+import { uploadLedgerContract } from './upload-ledger.contract.ts';
 
 function tempDir(): { dir: string; cleanup: () => Promise<void> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marina-contract-'));
@@ -23,3 +28,20 @@ metadataIndexContract('LmdbIndex', async () => {
   return { index: new LmdbIndex({ dir }), cleanup };
 });
 metadataIndexContract('MemoryIndex', async () => ({ index: new MemoryIndex() }));
+uploadLedgerContract('SqliteUploadLedger', async () => {
+  const { dir, cleanup } = tempDir();
+  const file = path.join(dir, 'ledger.sqlite');
+  return { ledger: new SqliteUploadLedger(file), cleanup, another: () => new SqliteUploadLedger(file) };
+}, { shared: true });
+uploadLedgerContract('MemoryUploadLedger', async () => ({ ledger: new MemoryUploadLedger() }));
+locksContract('SqliteLocks (one host)', async () => {
+  const { dir, cleanup } = tempDir();
+  const file = path.join(dir, 'locks.sqlite');
+  const peerScript = path.join(import.meta.dir, '../support/lock-peer.ts');
+  return {
+    locks: new SqliteLocks(file),
+    cleanup,
+    peer: ({ key, leaseMs, holdMs, rounds }) => [process.execPath, peerScript, file, key, String(leaseMs), String(holdMs), String(rounds)],
+  };
+}, { crossProcess: true });
+locksContract('ProcessLocks', async () => ({ locks: new ProcessLocks() }));
