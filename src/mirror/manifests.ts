@@ -33,7 +33,7 @@ export interface ManifestCacheContext {
   /** The client's error for an upstream failure (logged). */
   clientError(target: MirrorTarget, error: unknown): RegistryError;
   /** Counts an answer's outcome. */
-  count(outcome: CacheOutcome): void;
+  count(target: MirrorTarget, outcome: CacheOutcome): void;
   scheduleEviction(): void;
 }
 
@@ -52,14 +52,14 @@ export class ManifestCache {
       const shared = await inflight;
       // Only a request that waited on an upstream fetch has joined anything; a cache answer is a hit for it too.
       const outcome: CacheOutcome = shared.outcome === 'miss' ? 'joined' : shared.outcome;
-      this.m.count(outcome);
+      this.m.count(target, outcome);
       return { ...shared, outcome };
     }
     const work = this.resolve(target, reference);
     this.inflight.set(key, work);
     try {
       const result = await work;
-      this.m.count(result.outcome);
+      this.m.count(target, result.outcome);
       return result;
     } finally {
       this.inflight.delete(key);

@@ -22,15 +22,20 @@ import { MirrorRouter, type MirrorTarget } from './routing.ts';
 import { Upstream, type UpstreamLimits, type UpstreamStats } from './upstream.ts';
 
 /** Counters the library exposes and the CLI prints. */
-export interface MirrorStats {
+/** How mirrored reads were answered, in total and per upstream. */
+export interface CacheCounters {
   hits: number;
   misses: number;
   joined: number;
   stale: number;
   bytesServedFromCache: number;
+}
+
+/** The mirror's counters: cache outcomes in total, the cache's size, and each upstream's traffic and outcomes. */
+export interface MirrorStats extends CacheCounters {
   cacheBytes: number;
   evictedImages: number;
-  upstreams: Record<string, UpstreamStats>;
+  upstreams: Record<string, UpstreamStats & CacheCounters>;
 }
 
 /** The mirror service bound to a registry's stores. */
@@ -42,7 +47,8 @@ export class Mirror {
   private readonly manifests: ManifestCache;
   private readonly spool: Spool;
   private readonly eviction: Eviction;
-  private readonly counters = { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0, evictedImages: 0 };
+  private readonly counters = { ...noCounts(), evictedImages: 0 };
+  private readonly byUpstream = new Map<string, CacheCounters>();
 
   constructor(
     private readonly core: CoreContext,
@@ -66,7 +72,7 @@ export class Mirror {
       options,
       upstream: (target) => this.upstream(target),
       clientError: (target, error) => this.clientError(target, error),
-      count: (outcome) => this.count(outcome),
+      count: (target, outcome) => this.count(target, outcome),
       scheduleEviction: () => this.eviction.schedule(),
     });
     this.spool = new Spool(options.spoolDir);
@@ -94,8 +100,8 @@ export class Mirror {
     return {
       blobHit: (digest, size, head) => {
         this.ledger.touchBlob(target.local, digest);
-        this.counters.hits++;
-        if (!head) this.counters.bytesServedFromCache += size;
+        this.tally(target, 'hits');
+        if (!head) this.tally(target, 'bytesServedFromCache', size);
       },
       blob: (digest, head) => this.blob(target, digest, head),
       manifest: (reference) => this.manifests.get(target, reference),
@@ -126,14 +132,14 @@ export class Mirror {
         const body = linked ? await blobs.open(digest) : undefined;
         if (body) {
           this.ledger.addBlob(target.local, digest, body.size);
-          this.counters.hits++;
-          if (!head) this.counters.bytesServedFromCache += body.size;
+          this.tally(target, 'hits');
+          if (!head) this.tally(target, 'bytesServedFromCache', body.size);
           return { kind: 'stored', body, size: body.size, outcome: 'revalidated' };
         }
         continue;
       }
       if (head) {
-        this.counters.misses++;
+        this.tally(target, 'misses');
         return { kind: 'head', size: vouched!, outcome: 'miss' };
       }
       break;
@@ -143,7 +149,7 @@ export class Mirror {
     // A fill that already failed has removed its spool: nothing to stream (the next request starts a new fill).
     if (fill.error !== undefined) throw this.clientError(target, fill.error, false);
     if (joined) {
-      this.counters.joined++;
+      this.tally(target, 'joined');
       // The fill links the blob into the repository that started it; link it into this one too (vouched for, or
       // the same repository).
       void fill.done
@@ -153,7 +159,7 @@ export class Mirror {
           if (info) this.ledger.addBlob(target.local, digest, info.size);
         })
         .catch((error) => this.logger.warn('linking a joined fill failed', { repository: target.local, digest, error: String(error) }));
-    } else this.counters.misses++;
+    } else this.tally(target, 'misses');
     if (fill.complete) {
       const body = await blobs.open(digest);
       if (body) return { kind: 'stored', body, size: body.size, outcome: joined ? 'joined' : 'miss' };
@@ -183,7 +189,7 @@ export class Mirror {
       return { tags: [...new Set([...(upstreamTags ?? []), ...local])].sort(byteOrder), outcome: 'miss' };
     } catch (error) {
       if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw this.clientError(target, error);
-      this.counters.stale++;
+      this.tally(target, 'stale');
       return { tags: this.localTags(target), outcome: 'stale' };
     }
   }
@@ -195,7 +201,7 @@ export class Mirror {
       return { manifests, outcome: 'miss' };
     } catch (error) {
       if (!isUpstreamFailure(error)) throw this.clientError(target, error);
-      this.counters.stale++;
+      this.tally(target, 'stale');
       return { manifests: this.core.index.listReferrers(target.local, subject, artifactType), outcome: 'stale' };
     }
   }
@@ -206,8 +212,8 @@ export class Mirror {
 
   /** Counters, including each upstream's. */
   stats(): MirrorStats {
-    const upstreams: Record<string, UpstreamStats> = {};
-    for (const [name, u] of this.upstreams) upstreams[name] = { ...u.stats };
+    const upstreams: MirrorStats['upstreams'] = {};
+    for (const [name, u] of this.upstreams) upstreams[name] = { ...u.stats, ...(this.byUpstream.get(name) ?? noCounts()) };
     return { ...this.counters, cacheBytes: this.ledger.totalBytes(), upstreams };
   }
 
@@ -267,12 +273,24 @@ export class Mirror {
     return this.upstreams.get(target.upstream.name)!;
   }
 
-  private count(outcome: CacheOutcome): void {
-    if (outcome === 'hit' || outcome === 'revalidated') this.counters.hits++;
-    else if (outcome === 'stale' || outcome === 'updating') this.counters.stale++;
-    else if (outcome === 'joined') this.counters.joined++;
-    else this.counters.misses++;
+  private count(target: MirrorTarget, outcome: CacheOutcome): void {
+    if (outcome === 'hit' || outcome === 'revalidated') this.tally(target, 'hits');
+    else if (outcome === 'stale' || outcome === 'updating') this.tally(target, 'stale');
+    else if (outcome === 'joined') this.tally(target, 'joined');
+    else this.tally(target, 'misses');
   }
+
+  /** Counts an outcome (or bytes) in the totals and in the upstream's own counters. */
+  private tally(target: MirrorTarget, field: keyof CacheCounters, amount = 1): void {
+    this.counters[field] += amount;
+    let own = this.byUpstream.get(target.upstream.name);
+    if (!own) this.byUpstream.set(target.upstream.name, (own = noCounts()));
+    own[field] += amount;
+  }
+}
+
+function noCounts(): CacheCounters {
+  return { hits: 0, misses: 0, joined: 0, stale: 0, bytesServedFromCache: 0 };
 }
 
 /** The limits upstream traffic is held to, from the mirror options. */

@@ -18,7 +18,7 @@ export interface MirrorCounters {
   evictedImages?: number;
 }
 
-/** One upstream's counters; hit counts appear only when the mirror reports them per upstream. */
+/** One upstream's counters (any the mirror does not report stay undefined). */
 export interface UpstreamCounters {
   name: string;
   url?: string;
@@ -28,6 +28,7 @@ export interface UpstreamCounters {
   failures?: number;
   hits?: number;
   misses?: number;
+  joined?: number;
   stale?: number;
   bytesServedFromCache?: number;
   /** Cached images of this upstream (from the ledger, grouped by the `<upstream>/` repository prefix). */
@@ -89,6 +90,7 @@ export function readMirror(mirror: unknown, ledger = false, evictionRows = 10): 
       failures: num(s.failures),
       hits: num(s.hits),
       misses: num(s.misses),
+      joined: num(s.joined),
       stale: num(s.stale),
       bytesServedFromCache: num(s.bytesServedFromCache),
     };

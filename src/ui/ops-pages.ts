@@ -23,6 +23,11 @@ export const TOP_IMAGES = 10;
 const card = (label: string, value: string, title?: string) => html`<div class="card"${title ? html` title="${title}"` : ''}><div class="value">${value}</div><div class="label">${label}</div></div>`;
 const imageLink = (repository: string, digest: string) => html`<a href="/ui/r/${pathPart(repository)}@${digest}">${repository}@${shortDigest(digest)}</a>`;
 
+/** Answers from the cache, as the page's overall ratio counts them: hits, joined fills and stale answers. */
+function fromCacheOf(u: { hits?: number; joined?: number; stale?: number }): number {
+  return (u.hits ?? 0) + (u.joined ?? 0) + (u.stale ?? 0);
+}
+
 /** The mirror page. */
 export function mirrorBody(data: MirrorPageData): SafeHtml {
   const c = data.reading.counters;
@@ -31,7 +36,7 @@ export function mirrorBody(data: MirrorPageData): SafeHtml {
   const fromCache = c.hits + c.stale + c.joined;
   const upstreamRows = data.reading.upstreams.map(
     (u) => html`<tr><th scope="row">${u.name}<br><span class="muted">${u.url ?? ''}</span></th>
-<td class="num">${u.hits !== undefined && u.misses !== undefined ? formatPercent(u.hits, u.hits + u.misses) : html`<span class="muted" title="the mirror counts hits for all upstreams together">n/a</span>`}</td>
+<td class="num">${u.hits !== undefined && u.misses !== undefined ? formatPercent(fromCacheOf(u), fromCacheOf(u) + u.misses) : html`<span class="muted">n/a</span>`}</td>
 <td class="num">${formatCount(u.requests)}</td><td class="num">${formatCount(u.failures)}</td>
 <td class="num">${u.bytesServedFromCache !== undefined ? formatBytes(u.bytesServedFromCache) : html`<span class="muted">n/a</span>`}</td>
 <td class="num">${formatBytes(u.bytesFetched)}</td>

@@ -206,3 +206,25 @@ describe('mirror routing', () => {
     expect(catalog.repositories).toContain('upstream.test/team/app');
   });
 });
+
+describe('mirror counters', () => {
+  test('cache outcomes and bytes served from the cache are counted per upstream as well as in total', async () => {
+    const before = mirror.registry.mirror!.stats();
+    const layer = app.layers[0]!;
+    // A blob this repository already holds (the routing tests pulled team/app): two hits on upstream.test only.
+    const path = `/v2/upstream.test/team/app/blobs/${layer.digest}`;
+    for (let i = 0; i < 2; i++) {
+      const res = await mirror.fetch(path);
+      expect(res.status).toBe(200);
+      expect(new Uint8Array(await res.arrayBuffer()).byteLength).toBe(layer.bytes.byteLength);
+    }
+    const after = mirror.registry.mirror!.stats();
+    const own = (s: typeof after, name: string) => s.upstreams[name]!;
+    expect(own(after, 'upstream.test').hits - own(before, 'upstream.test').hits).toBe(2);
+    expect(own(after, 'upstream.test').bytesServedFromCache - own(before, 'upstream.test').bytesServedFromCache).toBe(2 * layer.bytes.byteLength);
+    expect(own(after, 'docker.io').hits).toBe(own(before, 'docker.io').hits);
+    expect(after.hits - before.hits).toBe(2);
+    const sum = (s: typeof after, k: 'hits' | 'misses' | 'joined' | 'stale') => Object.values(s.upstreams).reduce((n, u) => n + u[k], 0);
+    for (const k of ['hits', 'misses', 'joined', 'stale'] as const) expect(sum(after, k)).toBe(after[k]);
+  });
+});
