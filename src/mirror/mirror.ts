@@ -172,7 +172,7 @@ export class Mirror {
     } catch (error) {
       if (!isUpstreamFailure(error)) throw upstreamError(error);
       this.counters.stale++;
-      return { manifests: this.core.index.listReferrers(target.local, subject, artifactType), outcome: 'stale' };
+      return { manifests: [...this.core.index.listReferrers(target.local, subject, artifactType)], outcome: 'stale' };
     }
   }
 

@@ -12,8 +12,9 @@ import { rethrowCommitFailure, quietLmdb } from './lmdb-errors.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
 import { type BlobHold, LmdbBlobHolds } from './lmdb-blob-holds.ts';
 import { ReadCache } from './read-cache.ts';
+import { LmdbReferrers } from './lmdb-referrers.ts';
 import { referrerOf } from './records.ts';
-import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
+import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
 
 type Key = string[];
 
@@ -35,7 +36,7 @@ export class LmdbIndex implements MetadataIndex {
   /** [repository, digest] → when the link was made (ms), which garbage collection's grace period reads. */
   private readonly links: Database<number | true, Key>;
   private readonly linksByDigest: Database<true, Key>;
-  private readonly referrers: Database<ReferrerDescriptor, Key>;
+  private readonly referrers: LmdbReferrers;
   private readonly repositories: Database<true, string>;
   /** repository → generation: advanced by every manifest put, so GC knows whether its marks are still complete. */
   private readonly generations: Database<number, string>;
@@ -56,10 +57,10 @@ export class LmdbIndex implements MetadataIndex {
     this.manifests = this.root.openDB<Uint8Array, Key>({ name: 'manifests', encoding: 'binary' });
     this.links = db('links');
     this.linksByDigest = db('links-by-digest');
-    this.referrers = db('referrers');
     this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
     this.generations = this.root.openDB<number, string>({ name: 'generations' });
     this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
+    this.referrers = new LmdbReferrers(this.root);
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
@@ -191,7 +192,7 @@ export class LmdbIndex implements MetadataIndex {
         this.tags.put([repository, tag], digest);
         this.tagsByDigest.put([repository, digest, tag], true);
       }
-      if (record.subject) this.referrers.put([repository, record.subject, digest], referrerOf(record));
+      if (record.subject) this.referrers.put(repository, record.subject, referrerOf(record));
       crashPoint('manifest-in-transaction');
       return [];
     }, { cached: true });
@@ -212,7 +213,7 @@ export class LmdbIndex implements MetadataIndex {
         this.tags.remove([repository, key[2]!]);
         this.tagsByDigest.remove(key);
       }
-      if (stored.subject) this.referrers.remove([repository, stored.subject, digest]);
+      if (stored.subject) this.referrers.remove(repository, stored.subject, digest);
       return true;
     }, { cached: true });
   }
@@ -235,12 +236,8 @@ export class LmdbIndex implements MetadataIndex {
     return [...this.tagsByDigest.getKeys({ start: [repository, digest], end: [repository, digest, HIGH] })].map((k) => k[2]!);
   }
 
-  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[] {
-    const out: ReferrerDescriptor[] = [];
-    for (const { value } of this.referrers.getRange({ start: [repository, subject], end: [repository, subject, HIGH] })) {
-      if (artifactType === undefined || value.artifactType === artifactType) out.push(value);
-    }
-    return out;
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): readonly ReferrerDescriptor[] {
+    return this.referrers.list(repository, subject, artifactType, range);
   }
 
   hasRepository(repository: string): boolean {
@@ -272,14 +269,18 @@ export class LmdbIndex implements MetadataIndex {
       return result;
     }
     // Before and after: no read may see the cache from before this write once the write is visible.
-    this.manifestCache.clear();
-    this.tagCache.clear();
+    this.forgetCached();
     // A failed commit (full disk) carries its real cause separately; bring it back for the error mapping.
     const result = await this.root.transaction(fn).catch(rethrowCommitFailure);
-    this.manifestCache.clear();
-    this.tagCache.clear();
+    this.forgetCached();
     if (durable) await this.root.flushed;
     return result;
+  }
+
+  private forgetCached(): void {
+    this.manifestCache.clear();
+    this.tagCache.clear();
+    this.referrers.forget();
   }
 }
 

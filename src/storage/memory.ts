@@ -7,7 +7,7 @@ import { MultiHasher } from './hashing.ts';
 import { referrerOf } from './records.ts';
 import type { Storage } from './storage.ts';
 import { pumpBody } from './stream-writer.ts';
-import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, UploadSession } from './types.ts';
+import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange, UploadSession } from './types.ts';
 import type { UploadEntry, UploadLedger } from './upload-ledger.ts';
 
 /** A complete in-memory storage bundle. */
@@ -236,9 +236,11 @@ export class MemoryIndex implements MetadataIndex {
   tagsOf(repository: string, digest: Digest): string[] {
     return [...(this.tags.get(repository) ?? [])].filter(([, d]) => d === digest).map(([t]) => t).sort(byteOrder);
   }
-  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[] {
-    const entries = [...(this.referrers.get(repository)?.get(subject)?.values() ?? [])].sort((a, b) => byteOrder(a.digest, b.digest));
-    return artifactType === undefined ? entries : entries.filter((d) => d.artifactType === artifactType);
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range: ReferrerRange = {}): ReferrerDescriptor[] {
+    const entries = [...(this.referrers.get(repository)?.get(subject)?.values() ?? [])]
+      .filter((d) => (artifactType === undefined || d.artifactType === artifactType) && (range.after === undefined || d.digest > range.after))
+      .sort((a, b) => byteOrder(a.digest, b.digest));
+    return entries.slice(0, range.limit ?? entries.length);
   }
   hasRepository(repository: string): boolean {
     return Boolean(this.links.get(repository)?.size || this.manifests.get(repository)?.size || this.tags.get(repository)?.size);

@@ -80,6 +80,12 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** A window of a referrers list: entries after the digest `after`, at most `limit`. */
+export interface ReferrerRange {
+  after?: Digest;
+  limit?: number;
+}
+
 /** What a manifest put must find present, checked inside the write transaction. */
 export interface ManifestRequirements {
   blobs: Digest[];
@@ -159,8 +165,12 @@ export interface MetadataIndex {
   listTags(repository: string, options: { last?: string; limit: number }): Page;
   /** Tags pointing at `digest`. */
   tagsOf(repository: string, digest: Digest): string[];
-  /** Referrers of a subject, optionally of one artifact type. */
-  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[];
+  /**
+   * Referrers of a subject in digest order, optionally of one artifact type; with `range`, only those after
+   * `range.after`, at most `range.limit` (an implementation may return more; the core trims). The list may be
+   * shared between callers (a cached one), so it is never changed.
+   */
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): readonly ReferrerDescriptor[];
   /** True when the repository holds anything (blob link, manifest or tag). */
   hasRepository(repository: string): boolean;
   /** Repositories in lexical order after `last`, at most `limit`. */

@@ -133,6 +133,29 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       expect(index.listReferrers('other-repo', subject)).toEqual([]);
     });
 
+    test('referrer lists page by digest after a cursor, per artifact type, and show writes at once', async () => {
+      const index = await fresh();
+      const subject = digestOf('paged subject');
+      const type = (i: number) => (i % 3 === 0 ? 'application/x.sig' : 'application/x.sbom');
+      const made = Array.from({ length: 12 }, (_, i) => record(`{"ref":${i}}`, { subject, artifactType: type(i) }));
+      for (const m of made.slice(0, 11)) await index.putManifest('r', m, [], none);
+      const digests = (list: readonly { digest: Digest }[]) => list.map((d) => d.digest);
+      const sigs = made.slice(0, 11).filter((_, i) => type(i) === 'application/x.sig').map((m) => m.digest).sort();
+      const all = made.slice(0, 11).map((m) => m.digest).sort();
+      // An implementation may ignore the window (the core trims), but what it returns starts in the right place.
+      const window = (list: readonly { digest: Digest }[], after: Digest, limit: number) => digests(list).filter((d) => d > after).slice(0, limit);
+      expect(window(index.listReferrers('r', subject, undefined, { after: all[3], limit: 4 }), all[3]!, 4)).toEqual(all.slice(4, 8));
+      expect(window(index.listReferrers('r', subject, 'application/x.sig', { after: sigs[0], limit: 2 }), sigs[0]!, 2)).toEqual(sigs.slice(1, 3));
+      expect(digests(index.listReferrers('r', subject, 'application/x.sig'))).toEqual(sigs);
+      expect(index.listReferrers('r', subject, 'application/x.none')).toEqual([]);
+      // A listing read before a write must not hide the write (read caches are cleared by it).
+      await index.putManifest('r', made[11]!, [], none);
+      expect(digests(index.listReferrers('r', subject, 'application/x.sbom'))).toContain(made[11]!.digest);
+      await index.deleteManifest('r', sigs[0]!);
+      expect(digests(index.listReferrers('r', subject, 'application/x.sig'))).toEqual(sigs.slice(1));
+      expect(digests(index.listReferrers('r', subject))).not.toContain(sigs[0]);
+    });
+
     test('repositories are listed in order with pagination, and emptied ones disappear', async () => {
       const index = await fresh();
       const d = digestOf('shared');
