@@ -46,6 +46,8 @@ export class LmdbIndex implements MetadataIndex {
   // a manifest HEAD's CPU. Cleared on every write here; 1 s TTL for writers in other processes.
   private readonly manifestCache = new ReadCache<ManifestRecord>(16 * 1024 * 1024, 1000, (r) => r.size + 256);
   private readonly tagCache = new ReadCache<Digest>(1024 * 1024, 1000, (d) => d.length);
+  // Clients walking a tag list read the same pages; each page decoded a key per tag (most of a walk's CPU).
+  private readonly tagPageCache = new ReadCache<Page>(4 * 1024 * 1024, 1000, (p) => 64 * (p.items.length + 1));
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
@@ -229,7 +231,14 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   listTags(repository: string, options: { last?: string; limit: number }): Page {
-    return page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }).map((k) => k[1]!), options);
+    const key = `${repository}\0${options.last ?? ''}\0${options.limit}`;
+    let found = this.tagPageCache.get(key);
+    if (!found) {
+      found = page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }).map((k) => k[1]!), options);
+      this.tagPageCache.set(key, found);
+    }
+    // A copy: the caller may change its page, never the cached one.
+    return { items: found.items.slice(), more: found.more };
   }
 
   tagsOf(repository: string, digest: Digest): string[] {
@@ -280,6 +289,7 @@ export class LmdbIndex implements MetadataIndex {
   private forgetCached(): void {
     this.manifestCache.clear();
     this.tagCache.clear();
+    this.tagPageCache.clear();
     this.referrers.forget();
   }
 }
