@@ -133,6 +133,22 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       expect(index.listReferrers('other-repo', subject)).toEqual([]);
     });
 
+    test('a tag page read before a tag write shows the write at once, and changing a returned page changes nothing', async () => {
+      const index = await fresh();
+      const m = record('{"page":1}');
+      await index.putManifest('r', m, ['a', 'c'], none);
+      const before = index.listTags('r', { limit: 10 });
+      expect(before.items).toEqual(['a', 'c']);
+      before.items.push('zzz');
+      expect(index.listTags('r', { limit: 10 }).items).toEqual(['a', 'c']);
+      await index.putManifest('r', m, ['b'], none);
+      expect(index.listTags('r', { limit: 10 }).items).toEqual(['a', 'b', 'c']);
+      await index.deleteTag('r', 'a');
+      expect(index.listTags('r', { limit: 10 }).items).toEqual(['b', 'c']);
+      await index.deleteManifest('r', m.digest);
+      expect(index.listTags('r', { limit: 10 })).toEqual({ items: [], more: false });
+    });
+
     test('referrer lists page by digest after a cursor, per artifact type, and show writes at once', async () => {
       const index = await fresh();
       const subject = digestOf('paged subject');
