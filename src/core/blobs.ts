@@ -24,10 +24,15 @@ export async function statBlob(ctx: CoreContext, repository: string, digest: Dig
 
 /** A blob visible in `repository`, ready to stream. @throws BLOB_UNKNOWN */
 export async function openBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<OpenedBlob> {
-  const body = ctx.index.hasBlob(repository, digest) ? await ctx.blobs.open(digest) : undefined;
+  // One index read: the link carries the size, so the store need not stat the file.
+  const link = ctx.index.blobLink(repository, digest);
+  const body = link ? await ctx.blobs.open(digest, link.size) : undefined;
   if (!body) throw unknownBlob(digest);
-  emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: body.size });
-  return { digest, size: body.size, body };
+  const size = link?.size ?? body.size;
+  // A link without its size (an older store) learns it now, so the next read skips the stat.
+  if (link && link.size === undefined) void ctx.index.recordBlobSize?.(repository, digest, size).catch(() => undefined);
+  emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size });
+  return { digest, size, body };
 }
 
 /**

@@ -12,6 +12,7 @@ import { rethrowCommitFailure, quietLmdb } from './lmdb-errors.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
 import { type BlobHold, LmdbBlobHolds } from './lmdb-blob-holds.ts';
 import { ReadCache } from './read-cache.ts';
+import { linkSize, linkTime, linkValue, type LinkValue } from './lmdb-links.ts';
 import { LmdbReferrers } from './lmdb-referrers.ts';
 import { referrerOf } from './records.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
@@ -33,8 +34,8 @@ export class LmdbIndex implements MetadataIndex {
   private readonly tags: Database<Digest, Key>;
   private readonly tagsByDigest: Database<true, Key>;
   private readonly manifests: Database<Uint8Array, Key>;
-  /** [repository, digest] → when the link was made (ms), which garbage collection's grace period reads. */
-  private readonly links: Database<number | true, Key>;
+  /** [repository, digest] → when the link was made (ms; garbage collection's grace period reads it) and the size. */
+  private readonly links: Database<LinkValue, Key>;
   private readonly linksByDigest: Database<true, Key>;
   private readonly referrers: LmdbReferrers;
   private readonly repositories: Database<true, string>;
@@ -69,14 +70,26 @@ export class LmdbIndex implements MetadataIndex {
     return this.links.doesExist([repository, digest]);
   }
 
-  async linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean> {
+  blobLink(repository: string, digest: Digest): { size?: number } | undefined {
+    const value = this.links.get([repository, digest]);
+    return value === undefined ? undefined : { size: linkSize(value) };
+  }
+
+  async recordBlobSize(repository: string, digest: Digest, size: number): Promise<void> {
+    await this.write(() => {
+      const current = this.links.get([repository, digest]);
+      if (current !== undefined && linkSize(current) === undefined) this.links.put([repository, digest], linkValue(linkTime(current), size));
+    }, { durable: false });
+  }
+
+  async linkBlob(repository: string, digest: Digest, hold?: string, size?: number): Promise<boolean> {
     return this.write(() => {
       const now = Date.now();
       if (hold !== undefined) {
         // A claim removes expired holds before it is granted: a hold still present means no deletion began.
         if (!this.holds.take(digest, hold)) return false;
       } else if (this.holds.deletionClaimed(digest, now)) return false;
-      this.links.put([repository, digest], now);
+      this.links.put([repository, digest], linkValue(now, size ?? linkSize(this.links.get([repository, digest]))));
       this.linksByDigest.put([digest, repository], true);
       this.repositories.put(repository, true);
       return true;
@@ -86,10 +99,11 @@ export class LmdbIndex implements MetadataIndex {
   async touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean> {
     const at = this.links.get([repository, digest]);
     if (at === undefined) return false;
-    if (typeof at === 'number' && at >= olderThan) return true;
+    if (linkTime(at) >= olderThan) return true;
     return this.write(() => {
-      if (!this.links.doesExist([repository, digest])) return false;
-      this.links.put([repository, digest], Date.now());
+      const current = this.links.get([repository, digest]);
+      if (current === undefined) return false;
+      this.links.put([repository, digest], linkValue(Date.now(), linkSize(current)));
       return true;
     }, { durable: false });
   }
@@ -99,7 +113,7 @@ export class LmdbIndex implements MetadataIndex {
       const at = this.links.get([repository, digest]);
       if (at === undefined) return false;
       if (ifUnused) {
-        if ((typeof at === 'number' ? at : 0) >= ifUnused.linkedBefore) return false;
+        if (linkTime(at) >= ifUnused.linkedBefore) return false;
         if (this.repositoryGeneration(repository) !== ifUnused.generation) return false;
       }
       this.links.remove([repository, digest]);
@@ -145,7 +159,7 @@ export class LmdbIndex implements MetadataIndex {
   listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[] {
     return [...this.links.getRange({ start: [repository], end: [repository, HIGH] })].map(({ key, value }) => ({
       digest: key[1] as Digest,
-      linkedAt: typeof value === 'number' ? value : 0,
+      linkedAt: linkTime(value),
     }));
   }
 
@@ -184,7 +198,7 @@ export class LmdbIndex implements MetadataIndex {
       const digest = record.digest;
       // The blobs are in use again: their links start a new grace period, and GC's marks of this repository are stale.
       const now = Date.now();
-      for (const blob of requires.blobs) this.links.put([repository, blob], now);
+      for (const blob of requires.blobs) this.links.put([repository, blob], linkValue(now, linkSize(this.links.get([repository, blob]))));
       this.generations.put(repository, this.repositoryGeneration(repository) + 1);
       this.manifests.put([repository, digest], encodeManifestRecord(record));
       this.repositories.put(repository, true);

@@ -47,7 +47,8 @@ export class ReadCache<V> {
     this.bytes = 0;
   }
 
-  private delete(key: string): void {
+  /** Forgets one entry. */
+  delete(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);

@@ -17,8 +17,11 @@ export type BlobBody = Blob;
 export interface BlobStore {
   /** Size of a stored blob, or undefined. */
   stat(digest: Digest): Promise<BlobInfo | undefined>;
-  /** The blob's bytes, or undefined when absent. */
-  open(digest: Digest): Promise<BlobBody | undefined>;
+  /**
+   * The blob's bytes, or undefined when absent. `size`, when given, is the size recorded when the blob was linked:
+   * a store may trust it instead of looking the file up (a committed link always has its file).
+   */
+  open(digest: Digest, size?: number): Promise<BlobBody | undefined>;
   /** Stores bytes held in memory (small blobs); verifies the digest. */
   put(digest: Digest, bytes: Uint8Array): Promise<BlobInfo>;
   /** Starts an upload session that hashes bytes as they arrive. */
@@ -107,11 +110,22 @@ export interface MetadataIndex {
   /** True when the blob is linked into the repository. */
   hasBlob(repository: string, digest: Digest): boolean;
   /**
-   * Links a stored blob into a repository, or refreshes the link's time when it exists. With `hold` (from
+   * The link of a blob in a repository, undefined when it is not linked; with the blob's size when the link
+   * records it (links made before sizes were recorded lack it).
+   */
+  blobLink(repository: string, digest: Digest): { size?: number } | undefined;
+  /**
+   * Optional: records the size of a linked blob whose link lacks it (links made before sizes were kept, or by
+   * tools that link files directly), so later reads skip the stat. Changes nothing else; need not be durable.
+   */
+  recordBlobSize?(repository: string, digest: Digest, size: number): Promise<void>;
+  /**
+   * Links a stored blob into a repository, or refreshes the link's time when it exists; `size` (the stored blob's)
+   * is kept with the link so reads need no stat. With `hold` (from
    * {@link holdBlob}), the hold is released in the same transaction, and false is returned (nothing linked) when
    * the hold has expired meanwhile. Without a hold, false while a deletion of the blob is claimed.
    */
-  linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean>;
+  linkBlob(repository: string, digest: Digest, hold?: string, size?: number): Promise<boolean>;
   /**
    * Refreshes the link's time when it was made before `olderThan` (ms since the epoch), so garbage collection's
    * grace period starts again; false when the blob is not linked. A client that found the blob with a HEAD may

@@ -50,6 +50,28 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       expect(index.isBlobLinkedAnywhere(d)).toBe(false);
     });
 
+    test('a link keeps the blob size it was made with through refreshes; a link without one can learn it', async () => {
+      const index = await fresh();
+      const sized = digestOf('sized blob');
+      const bare = digestOf('bare blob');
+      expect(index.blobLink('r', sized)).toBeUndefined();
+      await index.linkBlob('r', sized, undefined, 1234);
+      await index.linkBlob('r', bare);
+      expect(index.blobLink('r', sized)).toEqual({ size: 1234 });
+      expect(index.blobLink('r', bare)?.size).toBeUndefined();
+      expect(index.blobLink('other', sized)).toBeUndefined();
+      // Refreshes: a link again without a size, a HEAD's touch, a manifest naming it.
+      await index.linkBlob('r', sized);
+      expect(await index.touchBlobLink('r', sized, Date.now() + 1000)).toBe(true);
+      await index.putManifest('r', record('{"uses":"sized"}'), [], { blobs: [sized], manifests: [] });
+      expect(index.blobLink('r', sized)).toEqual({ size: 1234 });
+      expect(index.listBlobLinks('r').map((l) => l.digest).sort()).toEqual([sized, bare].sort());
+      await index.recordBlobSize?.('r', bare, 99);
+      if (index.recordBlobSize) expect(index.blobLink('r', bare)).toEqual({ size: 99 });
+      await index.unlinkBlob('r', sized);
+      expect(index.blobLink('r', sized)).toBeUndefined();
+    });
+
     test('a repository name that prefixes another does not see its links or tags', async () => {
       const index = await fresh();
       const d = digestOf('x');
