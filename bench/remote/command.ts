@@ -229,4 +229,4 @@ async function withDeadline<T>(work: Promise<T>, deadline: number, what: string)
   }
 }
 
-if (import.meta.main) process.exit(await benchCommand(process.argv.slice(2)));
+if (import.meta.main) void benchCommand(process.argv.slice(2)).then((code) => process.exit(code));

@@ -2,13 +2,8 @@
  * Access control for `marina serve`, from its config: htpasswd users, access rules, Marina's token service or an
  * external issuer, and rate limits, assembled into one `authorize` hook (the same providers library users get).
  */
-import { accessRules } from '../auth/access-rules.ts';
-import { htpasswdAuth } from '../auth/htpasswd-auth.ts';
-import { htpasswdUsers } from '../auth/htpasswd-users.ts';
-import { jwksKeys } from '../auth/jwks.ts';
-import { rateLimiter } from '../auth/rate-limit.ts';
-import { loadSigningKey } from '../auth/signing-key.ts';
-import { tokenAuth } from '../auth/token-auth.ts';
+// The providers (jose, bcrypt, TOML readers) are imported only when a config asks for them: an open registry
+// starts without them.
 import type { TrustedIssuer } from '../auth/token-verifier.ts';
 import type { Authorize } from '../http/auth.ts';
 import type { Logger } from '../logger.ts';
@@ -33,14 +28,22 @@ export async function serverAuth(config: ServeConfig, dataDir: string, logger: L
     throw new Error('auth is "none" but htpasswd, access, token-key or token-issuer is set; remove them or choose basic or token');
   }
   if (mode === 'basic' && (external || config.tokenKey)) throw new Error('auth "basic" takes no token settings; use auth "token"');
+  if (mode === 'none' && config.rateLimit === undefined && config.mirrorRateLimit === undefined) return { protects: false, summary: 'none' };
+  const { htpasswdUsers } = await import('../auth/htpasswd-users.ts');
   const users = config.htpasswd ? htpasswdUsers({ file: config.htpasswd }) : undefined;
-  const rules = config.access ? accessRules({ file: config.access }) : undefined;
+  const rules = config.access ? (await import('../auth/access-rules.ts')).accessRules({ file: config.access }) : undefined;
   let authorize: Authorize | undefined;
   let tokenEndpoint: ServerAuth['tokenEndpoint'];
   const sources: (string | false | undefined)[] = [users && `htpasswd ${config.htpasswd} (${users.size} users)`, rules && `access ${config.access}`];
   if (mode === 'basic') {
+    const { htpasswdAuth } = await import('../auth/htpasswd-auth.ts');
     authorize = htpasswdAuth({ users: users ?? htpasswdUsers({ text: '' }), rules, logger, realm: config.tokenService });
   } else if (mode === 'token') {
+    const [{ jwksKeys }, { loadSigningKey }, { tokenAuth }] = await Promise.all([
+      import('../auth/jwks.ts'),
+      import('../auth/signing-key.ts'),
+      import('../auth/token-auth.ts'),
+    ]);
     const trusted: TrustedIssuer[] = external
       ? [{ issuer: config.tokenIssuer!, keys: await jwksKeys(config.tokenJwks!), userClaim: config.tokenUserClaim, groupsClaim: config.tokenGroupsClaim }]
       : [];
@@ -57,6 +60,7 @@ export async function serverAuth(config: ServeConfig, dataDir: string, logger: L
   }
   const protects = authorize !== undefined;
   if (config.rateLimit !== undefined || config.mirrorRateLimit !== undefined) {
+    const { rateLimiter } = await import('../auth/rate-limit.ts');
     const limiter = rateLimiter({
       requests: config.rateLimit !== undefined ? { perSecond: config.rateLimit, burst: config.rateBurst ?? Math.max(1, Math.ceil(config.rateLimit * 2)) } : undefined,
       mirror: config.mirrorRateLimit !== undefined ? { perSecond: config.mirrorRateLimit, burst: config.mirrorRateBurst ?? Math.max(1, Math.ceil(config.mirrorRateLimit * 2)) } : undefined,

@@ -59,4 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the bytecode bundle (`npm run build`) is CommonJS.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -300,13 +300,16 @@ export async function serve(argv: string[]): Promise<void> {
     port: config.port,
     tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
     fetch(request, server) {
-      rememberClientAddress(request, server.requestIP(request)?.address);
+      // Only auth (logs, rate limits) and request logs read the address; asking Bun for it was a tenth of an open
+      // manifest GET.
+      if (auth.authorize || auth.tokenEndpoint || ops.settings.accessLog || logger.enabled('debug')) rememberClientAddress(request, server.requestIP(request)?.address);
       const operations = ops.route(request, metricsHere, metricsGuard);
       if (operations) return operations;
       if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
       if (isPath(request.url, WARM_PATH)) return warm(request);
       if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
-      const handle = (r: Request) => (shortAuthority(r.url) ? registry.fetch(r) : app.fetch(r));
+      // The registry's own paths skip Elysia's router (the plugin would route them to the same handler).
+      const handle = (r: Request) => (isRegistryPath(r.url) ? registry.fetch(r) : app.fetch(r));
       // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
       // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
       // connection, so it is put back before the response goes out: the next request head is bounded again.
@@ -409,6 +412,19 @@ function isPath(url: string, pathname: string): boolean {
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * True for `/v2`, `/v2/…` and `/v2?…`, which the registry answers itself, and for any URL with a Host shorter than
+ * 4 characters (Elysia 1.4 mis-routes those).
+ */
+function isRegistryPath(url: string): boolean {
+  if (shortAuthority(url)) return true;
+  const slash = url.indexOf('/', url.indexOf('://') + 3);
+  if (!url.startsWith('/v2', slash)) return false;
+  const next = url.charCodeAt(slash + 3);
+  // End of the URL (NaN), '/' or '?'.
+  return Number.isNaN(next) || next === 47 || next === 63;
 }
 
 /**

@@ -32,7 +32,7 @@ export async function commitBlob(ctx: CoreContext, repository: string, digest: D
     await ctx.index.releaseBlob(digest, hold);
     throw error;
   }
-  if (!(await ctx.index.linkBlob(repository, digest, hold))) {
+  if (!(await ctx.index.linkBlob(repository, digest, hold, info.size))) {
     throw new RegistryError('UNKNOWN', 'the blob commit outlasted its hold; push the blob again', { detail: { digest } });
   }
   return info;
@@ -50,7 +50,7 @@ export async function linkStoredBlob(ctx: CoreContext, repository: string, diges
     await ctx.index.releaseBlob(digest, hold);
     return undefined;
   }
-  return (await ctx.index.linkBlob(repository, digest, hold)) ? info : undefined;
+  return (await ctx.index.linkBlob(repository, digest, hold, info.size)) ? info : undefined;
 }
 
 /** Deletes a blob's file if no repository links it and nobody holds it; true when a file was removed. */

@@ -12,12 +12,12 @@ export interface OpenedBlob extends BlobInfo {
   body: Blob;
 }
 
-/** A blob visible in `repository`, ready to stream. @throws BLOB_UNKNOWN */
+/** A blob visible in `repository`, ready to stream (the library's read; HTTP uses {@link readBlob}). @throws BLOB_UNKNOWN */
 export async function openBlob(ctx: CoreContext, repository: string, digest: Digest): Promise<OpenedBlob> {
-  const body = ctx.index.hasBlob(repository, digest) ? await ctx.blobs.open(digest) : undefined;
-  if (!body) throw unknownBlob(digest);
-  emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: body.size });
-  return { digest, size: body.size, body };
+  const read = await readBlob(ctx, repository, digest);
+  // Without a read-through source a GET is always a stored blob.
+  if (read.kind !== 'stored') throw unknownBlob(digest);
+  return { digest, size: read.size, body: read.body };
 }
 
 /** A blob read: stored bytes or (HEAD) the size, or what a read-through source answered (with its cache outcome). */
@@ -32,8 +32,8 @@ export async function readBlob(ctx: CoreContext, repository: string, digest: Dig
   const { head = false, through } = options;
   // A client that finds a blob with HEAD may skip its upload and reference it in a manifest next, so the link's
   // grace period against garbage collection starts again (GETs stay free of writes).
-  const linked = head ? await ctx.index.touchBlobLink(repository, digest, Date.now() - LINK_TOUCH_INTERVAL_MS) : ctx.index.hasBlob(repository, digest);
-  const read = (linked ? await readLinked(ctx, digest, head, through) : undefined) ?? (await through?.blob(digest, head));
+  const linked = !head || (await ctx.index.touchBlobLink(repository, digest, Date.now() - LINK_TOUCH_INTERVAL_MS));
+  const read = (linked ? await readLinked(ctx, repository, digest, head, through) : undefined) ?? (await through?.blob(digest, head));
   if (!read) throw unknownBlob(digest);
   if (!head && read.size !== undefined) {
     emit(ctx, 'onPull', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: read.size });
@@ -41,17 +41,23 @@ export async function readBlob(ctx: CoreContext, repository: string, digest: Dig
   return read;
 }
 
-async function readLinked(ctx: CoreContext, digest: Digest, head: boolean, through: ReadThrough | undefined): Promise<BlobRead | undefined> {
+/** The repository's own blob: one index read (the link carries the size, so the store need not stat the file). */
+async function readLinked(ctx: CoreContext, repository: string, digest: Digest, head: boolean, through: ReadThrough | undefined): Promise<BlobRead | undefined> {
+  const link = ctx.index.blobLink(repository, digest);
+  if (!link) return undefined;
   if (head) {
-    const info = await ctx.blobs.stat(digest);
-    if (!info) return undefined;
-    through?.blobHit(digest, info.size, true);
-    return through ? { kind: 'head', size: info.size, outcome: 'hit' } : { kind: 'head', size: info.size };
+    const size = link.size ?? (await ctx.blobs.stat(digest))?.size;
+    if (size === undefined) return undefined;
+    through?.blobHit(digest, size, true);
+    return through ? { kind: 'head', size, outcome: 'hit' } : { kind: 'head', size };
   }
-  const body = await ctx.blobs.open(digest);
+  const body = await ctx.blobs.open(digest, link.size);
   if (!body) return undefined;
-  through?.blobHit(digest, body.size, false);
-  return through ? { kind: 'stored', body, size: body.size, outcome: 'hit' } : { kind: 'stored', body, size: body.size };
+  const size = link.size ?? body.size;
+  // A link without its size (an older store) learns it now, so the next read skips the stat.
+  if (link.size === undefined) void ctx.index.recordBlobSize?.(repository, digest, size).catch(() => undefined);
+  through?.blobHit(digest, size, false);
+  return through ? { kind: 'stored', body, size, outcome: 'hit' } : { kind: 'stored', body, size };
 }
 
 /**

@@ -6,7 +6,8 @@ import { parseDigest, type Digest } from '../oci/digest.ts';
 import { OCI_INDEX } from '../oci/media-types.ts';
 import { paths, type Route } from './paths.ts';
 import { singleParam, type Exchange } from './request.ts';
-import { baseHeaders, json } from './responses.ts';
+import { baseHeaders, encodedJson, json } from './responses.ts';
+import type { ReferrerDescriptor } from '../storage/types.ts';
 
 // A media type is at most 127 + "/" + 127 characters (RFC 6838 §4.2).
 const MAX_ARTIFACT_TYPE_LENGTH = 255;
@@ -50,7 +51,21 @@ export function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>,
     if (artifactType !== undefined) params.artifactType = artifactType;
     headers.set('Link', nextLink(paths.referrers(name, subject), params));
   }
-  return json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: page.manifests }, 200, headers, OCI_INDEX);
+  return encodedJson(referrersBody(page.manifests), 200, headers, OCI_INDEX);
+}
+
+// The index hands out the same (never changed) list until a write, so its encoded body is kept beside it: encoding
+// hundreds of descriptors was most of a cached referrers request.
+const encodedReferrers = new WeakMap<readonly ReferrerDescriptor[], Uint8Array>();
+const encoder = new TextEncoder();
+
+function referrersBody(manifests: readonly ReferrerDescriptor[]): Uint8Array {
+  let body = encodedReferrers.get(manifests);
+  if (!body) {
+    body = encoder.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+    encodedReferrers.set(manifests, body);
+  }
+  return body;
 }
 
 /** `n` and `last` from a query string. @throws 400 for an `n` that is not a non-negative integer, or a repeated one */

@@ -26,9 +26,15 @@ export function baseHeaders(init?: Record<string, string>): Headers {
   return h;
 }
 
+const encoder = new TextEncoder();
+
 /** A JSON response with an exact Content-Length. */
 export function json(body: unknown, status = 200, headers: Headers = baseHeaders(), contentType = 'application/json'): Response {
-  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  return encodedJson(encoder.encode(JSON.stringify(body)), status, headers, contentType);
+}
+
+/** A JSON response from an already encoded body (a cached one: Response never changes it). */
+export function encodedJson(bytes: Uint8Array, status = 200, headers: Headers = baseHeaders(), contentType = 'application/json'): Response {
   headers.set('Content-Type', contentType);
   headers.set('Content-Length', String(bytes.byteLength));
   return new Response(bytes, { status, headers });

@@ -202,7 +202,7 @@ export class Mirror {
     } catch (error) {
       if (!isUpstreamFailure(error)) throw this.clientError(target, error);
       this.tally(target, 'stale');
-      return { manifests: this.core.index.listReferrers(target.local, subject, artifactType), outcome: 'stale' };
+      return { manifests: [...this.core.index.listReferrers(target.local, subject, artifactType)], outcome: 'stale' };
     }
   }
 

@@ -12,8 +12,10 @@ import { rethrowCommitFailure, quietLmdb } from './lmdb-errors.ts';
 import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts';
 import { type BlobHold, LmdbBlobHolds } from './lmdb-blob-holds.ts';
 import { ReadCache } from './read-cache.ts';
+import { linkSize, linkTime, linkValue, type LinkValue } from './lmdb-links.ts';
+import { LmdbReferrers } from './lmdb-referrers.ts';
 import { referrerOf } from './records.ts';
-import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor } from './types.ts';
+import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
 
 type Key = string[];
 
@@ -32,10 +34,10 @@ export class LmdbIndex implements MetadataIndex {
   private readonly tags: Database<Digest, Key>;
   private readonly tagsByDigest: Database<true, Key>;
   private readonly manifests: Database<Uint8Array, Key>;
-  /** [repository, digest] → when the link was made (ms), which garbage collection's grace period reads. */
-  private readonly links: Database<number | true, Key>;
+  /** [repository, digest] → when the link was made (ms; garbage collection's grace period reads it) and the size. */
+  private readonly links: Database<LinkValue, Key>;
   private readonly linksByDigest: Database<true, Key>;
-  private readonly referrers: Database<ReferrerDescriptor, Key>;
+  private readonly referrers: LmdbReferrers;
   private readonly repositories: Database<true, string>;
   /** repository → generation: advanced by every manifest put, so GC knows whether its marks are still complete. */
   private readonly generations: Database<number, string>;
@@ -45,6 +47,8 @@ export class LmdbIndex implements MetadataIndex {
   // a manifest HEAD's CPU. Cleared on every write here; 1 s TTL for writers in other processes.
   private readonly manifestCache = new ReadCache<ManifestRecord>(16 * 1024 * 1024, 1000, (r) => r.size + 256);
   private readonly tagCache = new ReadCache<Digest>(1024 * 1024, 1000, (d) => d.length);
+  // Clients walking a tag list read the same pages; each page decoded a key per tag (most of a walk's CPU).
+  private readonly tagPageCache = new ReadCache<Page>(4 * 1024 * 1024, 1000, (p) => 64 * (p.items.length + 1));
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
@@ -56,24 +60,36 @@ export class LmdbIndex implements MetadataIndex {
     this.manifests = this.root.openDB<Uint8Array, Key>({ name: 'manifests', encoding: 'binary' });
     this.links = db('links');
     this.linksByDigest = db('links-by-digest');
-    this.referrers = db('referrers');
     this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
     this.generations = this.root.openDB<number, string>({ name: 'generations' });
     this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
+    this.referrers = new LmdbReferrers(this.root);
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
     return this.links.doesExist([repository, digest]);
   }
 
-  async linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean> {
+  blobLink(repository: string, digest: Digest): { size?: number } | undefined {
+    const value = this.links.get([repository, digest]);
+    return value === undefined ? undefined : { size: linkSize(value) };
+  }
+
+  async recordBlobSize(repository: string, digest: Digest, size: number): Promise<void> {
+    await this.write(() => {
+      const current = this.links.get([repository, digest]);
+      if (current !== undefined && linkSize(current) === undefined) this.links.put([repository, digest], linkValue(linkTime(current), size));
+    }, { durable: false });
+  }
+
+  async linkBlob(repository: string, digest: Digest, hold?: string, size?: number): Promise<boolean> {
     return this.write(() => {
       const now = Date.now();
       if (hold !== undefined) {
         // A claim removes expired holds before it is granted: a hold still present means no deletion began.
         if (!this.holds.take(digest, hold)) return false;
       } else if (this.holds.deletionClaimed(digest, now)) return false;
-      this.links.put([repository, digest], now);
+      this.links.put([repository, digest], linkValue(now, size ?? linkSize(this.links.get([repository, digest]))));
       this.linksByDigest.put([digest, repository], true);
       this.repositories.put(repository, true);
       return true;
@@ -83,10 +99,11 @@ export class LmdbIndex implements MetadataIndex {
   async touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean> {
     const at = this.links.get([repository, digest]);
     if (at === undefined) return false;
-    if (typeof at === 'number' && at >= olderThan) return true;
+    if (linkTime(at) >= olderThan) return true;
     return this.write(() => {
-      if (!this.links.doesExist([repository, digest])) return false;
-      this.links.put([repository, digest], Date.now());
+      const current = this.links.get([repository, digest]);
+      if (current === undefined) return false;
+      this.links.put([repository, digest], linkValue(Date.now(), linkSize(current)));
       return true;
     }, { durable: false });
   }
@@ -96,7 +113,7 @@ export class LmdbIndex implements MetadataIndex {
       const at = this.links.get([repository, digest]);
       if (at === undefined) return false;
       if (ifUnused) {
-        if ((typeof at === 'number' ? at : 0) >= ifUnused.linkedBefore) return false;
+        if (linkTime(at) >= ifUnused.linkedBefore) return false;
         if (this.repositoryGeneration(repository) !== ifUnused.generation) return false;
       }
       this.links.remove([repository, digest]);
@@ -142,7 +159,7 @@ export class LmdbIndex implements MetadataIndex {
   listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[] {
     return [...this.links.getRange({ start: [repository], end: [repository, HIGH] })].map(({ key, value }) => ({
       digest: key[1] as Digest,
-      linkedAt: typeof value === 'number' ? value : 0,
+      linkedAt: linkTime(value),
     }));
   }
 
@@ -181,7 +198,7 @@ export class LmdbIndex implements MetadataIndex {
       const digest = record.digest;
       // The blobs are in use again: their links start a new grace period, and GC's marks of this repository are stale.
       const now = Date.now();
-      for (const blob of requires.blobs) this.links.put([repository, blob], now);
+      for (const blob of requires.blobs) this.links.put([repository, blob], linkValue(now, linkSize(this.links.get([repository, blob]))));
       this.generations.put(repository, this.repositoryGeneration(repository) + 1);
       this.manifests.put([repository, digest], encodeManifestRecord(record));
       this.repositories.put(repository, true);
@@ -191,7 +208,7 @@ export class LmdbIndex implements MetadataIndex {
         this.tags.put([repository, tag], digest);
         this.tagsByDigest.put([repository, digest, tag], true);
       }
-      if (record.subject) this.referrers.put([repository, record.subject, digest], referrerOf(record));
+      if (record.subject) this.referrers.put(repository, record.subject, referrerOf(record));
       crashPoint('manifest-in-transaction');
       return [];
     }, { cached: true });
@@ -212,7 +229,7 @@ export class LmdbIndex implements MetadataIndex {
         this.tags.remove([repository, key[2]!]);
         this.tagsByDigest.remove(key);
       }
-      if (stored.subject) this.referrers.remove([repository, stored.subject, digest]);
+      if (stored.subject) this.referrers.remove(repository, stored.subject, digest);
       return true;
     }, { cached: true });
   }
@@ -228,19 +245,22 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   listTags(repository: string, options: { last?: string; limit: number }): Page {
-    return page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }).map((k) => k[1]!), options);
+    const key = `${repository}\0${options.last ?? ''}\0${options.limit}`;
+    let found = this.tagPageCache.get(key);
+    if (!found) {
+      found = page(this.tags.getKeys({ start: [repository, options.last ?? ''], end: [repository, HIGH] }).map((k) => k[1]!), options);
+      this.tagPageCache.set(key, found);
+    }
+    // A copy: the caller may change its page, never the cached one.
+    return { items: found.items.slice(), more: found.more };
   }
 
   tagsOf(repository: string, digest: Digest): string[] {
     return [...this.tagsByDigest.getKeys({ start: [repository, digest], end: [repository, digest, HIGH] })].map((k) => k[2]!);
   }
 
-  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[] {
-    const out: ReferrerDescriptor[] = [];
-    for (const { value } of this.referrers.getRange({ start: [repository, subject], end: [repository, subject, HIGH] })) {
-      if (artifactType === undefined || value.artifactType === artifactType) out.push(value);
-    }
-    return out;
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): readonly ReferrerDescriptor[] {
+    return this.referrers.list(repository, subject, artifactType, range);
   }
 
   hasRepository(repository: string): boolean {
@@ -272,14 +292,19 @@ export class LmdbIndex implements MetadataIndex {
       return result;
     }
     // Before and after: no read may see the cache from before this write once the write is visible.
-    this.manifestCache.clear();
-    this.tagCache.clear();
+    this.forgetCached();
     // A failed commit (full disk) carries its real cause separately; bring it back for the error mapping.
     const result = await this.root.transaction(fn).catch(rethrowCommitFailure);
-    this.manifestCache.clear();
-    this.tagCache.clear();
+    this.forgetCached();
     if (durable) await this.root.flushed;
     return result;
+  }
+
+  private forgetCached(): void {
+    this.manifestCache.clear();
+    this.tagCache.clear();
+    this.tagPageCache.clear();
+    this.referrers.forget();
   }
 }
 

@@ -8,7 +8,7 @@ import { referrerOf } from './records.ts';
 import type { Storage } from './storage.ts';
 import { pumpBody } from './stream-writer.ts';
 import { ProcessLocks } from './process-locks.ts';
-import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, UploadEntry, UploadLedger, UploadSession } from './types.ts';
+import type { BlobInfo, BlobStore, ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange, UploadEntry, UploadLedger, UploadSession } from './types.ts';
 
 /** A complete in-memory storage bundle. */
 export function memoryStorage(): Storage {
@@ -119,6 +119,8 @@ class MemoryUploadSession implements UploadSession {
 /** {@link MetadataIndex} in memory, with the same ordering rules as the LMDB index. */
 export class MemoryIndex implements MetadataIndex {
   private readonly links = new Map<string, Map<Digest, number>>();
+  /** Sizes recorded by links (content-addressed: one per digest). */
+  private readonly sizes = new Map<Digest, number>();
   private readonly manifests = new Map<string, Map<Digest, ManifestRecord>>();
   private readonly tags = new Map<string, Map<string, Digest>>();
   private readonly referrers = new Map<string, Map<Digest, Map<Digest, ReferrerDescriptor>>>();
@@ -129,12 +131,19 @@ export class MemoryIndex implements MetadataIndex {
   hasBlob(repository: string, digest: Digest): boolean {
     return this.links.get(repository)?.has(digest) ?? false;
   }
-  async linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean> {
+  blobLink(repository: string, digest: Digest): { size?: number } | undefined {
+    return this.hasBlob(repository, digest) ? { size: this.sizes.get(digest) } : undefined;
+  }
+  async recordBlobSize(repository: string, digest: Digest, size: number): Promise<void> {
+    if (this.hasBlob(repository, digest)) this.sizes.set(digest, size);
+  }
+  async linkBlob(repository: string, digest: Digest, hold?: string, size?: number): Promise<boolean> {
     if (hold !== undefined) {
       // A claim removes expired holds before it is granted: a hold still present means no deletion began.
       if (!this.holds.get(digest)?.delete(hold)) return false;
     } else if (this.liveHolds(digest).some((h) => h.kind === 'delete')) return false;
     getOrCreate(this.links, repository, () => new Map<Digest, number>()).set(digest, Date.now());
+    if (size !== undefined) this.sizes.set(digest, size);
     return true;
   }
   async touchBlobLink(repository: string, digest: Digest, olderThan: number): Promise<boolean> {
@@ -148,7 +157,9 @@ export class MemoryIndex implements MetadataIndex {
     const at = this.links.get(repository)?.get(digest);
     if (at === undefined) return false;
     if (ifUnused && (at >= ifUnused.linkedBefore || this.repositoryGeneration(repository) !== ifUnused.generation)) return false;
-    return this.links.get(repository)!.delete(digest);
+    this.links.get(repository)!.delete(digest);
+    if (!this.isBlobLinkedAnywhere(digest)) this.sizes.delete(digest);
+    return true;
   }
   repositoryGeneration(repository: string): number {
     return this.generations.get(repository) ?? 0;
@@ -236,9 +247,11 @@ export class MemoryIndex implements MetadataIndex {
   tagsOf(repository: string, digest: Digest): string[] {
     return [...(this.tags.get(repository) ?? [])].filter(([, d]) => d === digest).map(([t]) => t).sort(byteOrder);
   }
-  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[] {
-    const entries = [...(this.referrers.get(repository)?.get(subject)?.values() ?? [])].sort((a, b) => byteOrder(a.digest, b.digest));
-    return artifactType === undefined ? entries : entries.filter((d) => d.artifactType === artifactType);
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range: ReferrerRange = {}): ReferrerDescriptor[] {
+    const entries = [...(this.referrers.get(repository)?.get(subject)?.values() ?? [])]
+      .filter((d) => (artifactType === undefined || d.artifactType === artifactType) && (range.after === undefined || d.digest > range.after))
+      .sort((a, b) => byteOrder(a.digest, b.digest));
+    return entries.slice(0, range.limit ?? entries.length);
   }
   hasRepository(repository: string): boolean {
     return Boolean(this.links.get(repository)?.size || this.manifests.get(repository)?.size || this.tags.get(repository)?.size);

@@ -17,8 +17,11 @@ export type BlobBody = Blob;
 export interface BlobStore {
   /** Size of a stored blob, or undefined. */
   stat(digest: Digest): Promise<BlobInfo | undefined>;
-  /** The blob's bytes, or undefined when absent. */
-  open(digest: Digest): Promise<BlobBody | undefined>;
+  /**
+   * The blob's bytes, or undefined when absent. `size`, when given, is the size recorded when the blob was linked:
+   * a store may trust it instead of looking the file up (a committed link always has its file).
+   */
+  open(digest: Digest, size?: number): Promise<BlobBody | undefined>;
   /** Stores bytes held in memory (small blobs); verifies the digest. */
   put(digest: Digest, bytes: Uint8Array): Promise<BlobInfo>;
   /** Starts an upload session that hashes bytes as they arrive. */
@@ -85,6 +88,12 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** A window of a referrers list: entries after the digest `after`, at most `limit`. */
+export interface ReferrerRange {
+  after?: Digest;
+  limit?: number;
+}
+
 /** What a manifest put must find present, checked inside the write transaction. */
 export interface ManifestRequirements {
   blobs: Digest[];
@@ -106,11 +115,22 @@ export interface MetadataIndex {
   /** True when the blob is linked into the repository. */
   hasBlob(repository: string, digest: Digest): boolean;
   /**
-   * Links a stored blob into a repository, or refreshes the link's time when it exists. With `hold` (from
+   * The link of a blob in a repository, undefined when it is not linked; with the blob's size when the link
+   * records it (links made before sizes were recorded lack it).
+   */
+  blobLink(repository: string, digest: Digest): { size?: number } | undefined;
+  /**
+   * Optional: records the size of a linked blob whose link lacks it (links made before sizes were kept, or by
+   * tools that link files directly), so later reads skip the stat. Changes nothing else; need not be durable.
+   */
+  recordBlobSize?(repository: string, digest: Digest, size: number): Promise<void>;
+  /**
+   * Links a stored blob into a repository, or refreshes the link's time when it exists; `size` (the stored blob's)
+   * is kept with the link so reads need no stat. With `hold` (from
    * {@link holdBlob}), the hold is released in the same transaction, and false is returned (nothing linked) when
    * the hold has expired meanwhile. Without a hold, false while a deletion of the blob is claimed.
    */
-  linkBlob(repository: string, digest: Digest, hold?: string): Promise<boolean>;
+  linkBlob(repository: string, digest: Digest, hold?: string, size?: number): Promise<boolean>;
   /**
    * Refreshes the link's time when it was made before `olderThan` (ms since the epoch), so garbage collection's
    * grace period starts again; false when the blob is not linked. A client that found the blob with a HEAD may
@@ -164,8 +184,12 @@ export interface MetadataIndex {
   listTags(repository: string, options: { last?: string; limit: number }): Page;
   /** Tags pointing at `digest`. */
   tagsOf(repository: string, digest: Digest): string[];
-  /** Referrers of a subject, optionally of one artifact type. */
-  listReferrers(repository: string, subject: Digest, artifactType?: string): ReferrerDescriptor[];
+  /**
+   * Referrers of a subject in digest order, optionally of one artifact type; with `range`, only those after
+   * `range.after`, at most `range.limit` (an implementation may return more; the core trims). The list may be
+   * shared between callers (a cached one), so it is never changed.
+   */
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): readonly ReferrerDescriptor[];
   /** True when the repository holds anything (blob link, manifest or tag). */
   hasRepository(repository: string): boolean;
   /** Repositories in lexical order after `last`, at most `limit`. */

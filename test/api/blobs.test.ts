@@ -189,3 +189,33 @@ describe('blob DELETE', () => {
     expect(await body(await c.get(`/v2/del/again/blobs/${d}`))).toEqual(data);
   });
 });
+
+describe('blob sizes kept in links', () => {
+  test('a pushed blob is served by the size its link recorded; a link made without one learns it on the first GET', async () => {
+    const r = openRegistry();
+    try {
+      const index = r.registry.storage.index;
+      const small = randomBytes(100);
+      const pushed = digestOf(small);
+      await r.client.pushBlob('sizes/repo', small);
+      expect(index.blobLink('sizes/repo', pushed)).toEqual({ size: 100 });
+      // A link as an older store (or a tool that places files itself) has it: no size.
+      const big = randomBytes(70_000);
+      const placed = digestOf(big);
+      await r.registry.storage.blobs.put(placed, big);
+      await index.linkBlob('sizes/repo', placed);
+      expect(index.blobLink('sizes/repo', placed)?.size).toBeUndefined();
+      for (let read = 0; read < 2; read++) {
+        const res = await r.client.get(`/v2/sizes/repo/blobs/${placed}`);
+        expect(res.headers.get('content-length')).toBe('70000');
+        expect(await body(res)).toEqual(big as Uint8Array<ArrayBuffer>);
+        const again = await r.client.get(`/v2/sizes/repo/blobs/${pushed}`);
+        expect(await body(again)).toEqual(small as Uint8Array<ArrayBuffer>);
+      }
+      for (let i = 0; i < 50 && index.blobLink('sizes/repo', placed)?.size === undefined; i++) await Bun.sleep(10);
+      expect(index.blobLink('sizes/repo', placed)).toEqual({ size: 70_000 });
+    } finally {
+      await r.close();
+    }
+  });
+});

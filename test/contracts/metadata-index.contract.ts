@@ -50,6 +50,28 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       expect(index.isBlobLinkedAnywhere(d)).toBe(false);
     });
 
+    test('a link keeps the blob size it was made with through refreshes; a link without one can learn it', async () => {
+      const index = await fresh();
+      const sized = digestOf('sized blob');
+      const bare = digestOf('bare blob');
+      expect(index.blobLink('r', sized)).toBeUndefined();
+      await index.linkBlob('r', sized, undefined, 1234);
+      await index.linkBlob('r', bare);
+      expect(index.blobLink('r', sized)).toEqual({ size: 1234 });
+      expect(index.blobLink('r', bare)?.size).toBeUndefined();
+      expect(index.blobLink('other', sized)).toBeUndefined();
+      // Refreshes: a link again without a size, a HEAD's touch, a manifest naming it.
+      await index.linkBlob('r', sized);
+      expect(await index.touchBlobLink('r', sized, Date.now() + 1000)).toBe(true);
+      await index.putManifest('r', record('{"uses":"sized"}'), [], { blobs: [sized], manifests: [] });
+      expect(index.blobLink('r', sized)).toEqual({ size: 1234 });
+      expect(index.listBlobLinks('r').map((l) => l.digest).sort()).toEqual([sized, bare].sort());
+      await index.recordBlobSize?.('r', bare, 99);
+      if (index.recordBlobSize) expect(index.blobLink('r', bare)).toEqual({ size: 99 });
+      await index.unlinkBlob('r', sized);
+      expect(index.blobLink('r', sized)).toBeUndefined();
+    });
+
     test('a repository name that prefixes another does not see its links or tags', async () => {
       const index = await fresh();
       const d = digestOf('x');
@@ -131,6 +153,45 @@ export function metadataIndexContract(name: string, make: MakeMetadataIndex): vo
       const onlySig = index.listReferrers('r', subject, 'application/x.sig');
       expect(onlySig).toEqual([{ mediaType: OCI_MANIFEST, digest: sig.digest, size: sig.size, artifactType: 'application/x.sig', annotations: { k: 'v' } }]);
       expect(index.listReferrers('other-repo', subject)).toEqual([]);
+    });
+
+    test('a tag page read before a tag write shows the write at once, and changing a returned page changes nothing', async () => {
+      const index = await fresh();
+      const m = record('{"page":1}');
+      await index.putManifest('r', m, ['a', 'c'], none);
+      const before = index.listTags('r', { limit: 10 });
+      expect(before.items).toEqual(['a', 'c']);
+      before.items.push('zzz');
+      expect(index.listTags('r', { limit: 10 }).items).toEqual(['a', 'c']);
+      await index.putManifest('r', m, ['b'], none);
+      expect(index.listTags('r', { limit: 10 }).items).toEqual(['a', 'b', 'c']);
+      await index.deleteTag('r', 'a');
+      expect(index.listTags('r', { limit: 10 }).items).toEqual(['b', 'c']);
+      await index.deleteManifest('r', m.digest);
+      expect(index.listTags('r', { limit: 10 })).toEqual({ items: [], more: false });
+    });
+
+    test('referrer lists page by digest after a cursor, per artifact type, and show writes at once', async () => {
+      const index = await fresh();
+      const subject = digestOf('paged subject');
+      const type = (i: number) => (i % 3 === 0 ? 'application/x.sig' : 'application/x.sbom');
+      const made = Array.from({ length: 12 }, (_, i) => record(`{"ref":${i}}`, { subject, artifactType: type(i) }));
+      for (const m of made.slice(0, 11)) await index.putManifest('r', m, [], none);
+      const digests = (list: readonly { digest: Digest }[]) => list.map((d) => d.digest);
+      const sigs = made.slice(0, 11).filter((_, i) => type(i) === 'application/x.sig').map((m) => m.digest).sort();
+      const all = made.slice(0, 11).map((m) => m.digest).sort();
+      // An implementation may ignore the window (the core trims), but what it returns starts in the right place.
+      const window = (list: readonly { digest: Digest }[], after: Digest, limit: number) => digests(list).filter((d) => d > after).slice(0, limit);
+      expect(window(index.listReferrers('r', subject, undefined, { after: all[3], limit: 4 }), all[3]!, 4)).toEqual(all.slice(4, 8));
+      expect(window(index.listReferrers('r', subject, 'application/x.sig', { after: sigs[0], limit: 2 }), sigs[0]!, 2)).toEqual(sigs.slice(1, 3));
+      expect(digests(index.listReferrers('r', subject, 'application/x.sig'))).toEqual(sigs);
+      expect(index.listReferrers('r', subject, 'application/x.none')).toEqual([]);
+      // A listing read before a write must not hide the write (read caches are cleared by it).
+      await index.putManifest('r', made[11]!, [], none);
+      expect(digests(index.listReferrers('r', subject, 'application/x.sbom'))).toContain(made[11]!.digest);
+      await index.deleteManifest('r', sigs[0]!);
+      expect(digests(index.listReferrers('r', subject, 'application/x.sig'))).toEqual(sigs.slice(1));
+      expect(digests(index.listReferrers('r', subject))).not.toContain(sigs[0]);
     });
 
     test('repositories are listed in order with pagination, and emptied ones disappear', async () => {

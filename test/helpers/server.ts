@@ -35,6 +35,8 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
 export interface StartOptions {
   /** fsync on commit, as in production (durability tests); off (`--no-sync`) by default for speed. */
   sync?: boolean;
+  /** The marina entry file to run (a built bundle); the sources' `src/cli/main.ts` by default. */
+  entry?: string;
 }
 
 /** Starts `marina serve` on 127.0.0.1 with a kernel-chosen port; resolves once it logs its address. */
@@ -46,7 +48,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<ServerProcess> {
   const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-format', 'text', ...(options.sync ? [] : ['--no-sync']), ...extraArgs];
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+  const proc = Bun.spawn([process.execPath, options.entry ?? MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   let text = '';
   let onText: (() => void) | undefined;
   const decoder = new TextDecoder();
