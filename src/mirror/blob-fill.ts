@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crashPoint } from '../crash-points.ts';
 import { RegistryError } from '../errors.ts';
 import { UpstreamRefusal } from './bounded-body.ts';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
@@ -198,6 +199,7 @@ export class BlobFill {
         throw new RegistryError('DIGEST_INVALID', `upstream sent content for ${this.digest} that hashes to ${actual}; not cached`, { status: 502 });
       }
       if (this.size === undefined) this.size = this.written;
+      crashPoint('mirror-fill-before-publish');
       await this.publish(this.spoolFile, this.written);
       this.complete = true;
     } catch (error) {
