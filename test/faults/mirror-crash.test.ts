@@ -1,13 +1,14 @@
 /**
  * SIGKILL during a mirror publish (MARINA_CRASH_AT, see src/crash-points.ts): a real `marina serve --mirror` process,
- * fsync on, dies while a cold pull commits a layer (spool verified, before the rename, before the link) or adopts a
- * manifest (inside its index transaction). The client never receives a complete body; after a restart on the same
+ * fsync on, dies while a cold pull commits a layer (spool verified, before the rename, before the link, right after
+ * the link) or adopts a manifest (inside its index transaction). The client never receives a complete body; after a restart on the same
  * data directory the spool sweep has removed the leftover, `marina fsck` finds the store consistent, and the next
  * pull through the mirror is byte-exact under the right digest.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MirrorLedger } from '../../src/mirror/ledger.ts';
 import type { ServerProcess } from '../helpers/server.ts';
 import { startFaultProxy, type FaultProxy } from '../mirror/support/fault-proxy.ts';
 import { ACCEPT_MANIFESTS, compareGet, hasBlobFile, serveRegistry, spoolFiles, type Served } from '../mirror/support/harness.ts';
@@ -49,6 +50,16 @@ async function getDuringCrash(url: string, expected: Uint8Array, init?: RequestI
   return compareGet(url, expected, init).catch(() => ({ equal: false, bytes: 0 }));
 }
 
+/** Bytes the mirror's ledger accounts for (what eviction can reclaim). */
+function cachedBytes(root: string): number {
+  const ledger = new MirrorLedger(path.join(root, 'mirror.sqlite'));
+  try {
+    return ledger.totalBytes();
+  } finally {
+    ledger.close();
+  }
+}
+
 /** `marina fsck` finds `root` consistent, with no partial file left in uploads/ and no spool file; its report. */
 async function expectCleanRestart(root: string): Promise<string> {
   const report = await expectConsistent(root);
@@ -60,8 +71,8 @@ async function expectCleanRestart(root: string): Promise<string> {
 describe('SIGKILL during a mirror publish', () => {
   const layer = () => image.layers[0]!;
 
-  for (const point of ['mirror-fill-before-publish', 'blob-before-rename', 'blob-before-link'] as const) {
-    test(`at ${point}: the client gets no complete body, the restart sweeps the spool, fsck is clean, and the next pull is byte-exact`, async () => {
+  for (const point of ['mirror-fill-before-publish', 'blob-before-rename', 'blob-before-link', 'mirror-fill-after-link'] as const) {
+    test(`at ${point}: the client gets no complete body, the restart sweeps the spool, fsck is clean, the next pull is byte-exact and the cache accounts for it`, async () => {
       const root = bed.dir('marina-mirror-crash-');
       let server = await serveMirror(root, { MARINA_CRASH_AT: point });
       // The manifest is adopted first (no blob commit, so no crash yet): the crash comes with the layer's fill.
@@ -75,7 +86,7 @@ describe('SIGKILL during a mirror publish', () => {
       expect(await died(server)).toBe('SIGKILL');
 
       // The crash happened where it was asked to: the verified bytes are in the spool, or renamed but not linked.
-      if (point === 'blob-before-link') {
+      if (point === 'blob-before-link' || point === 'mirror-fill-after-link') {
         expect(fills(root)).toEqual([]);
         expect(hasBlobFile(root, layer().digest)).toBe(true);
       } else {
@@ -97,6 +108,8 @@ describe('SIGKILL during a mirror publish', () => {
       const report = await expectCleanRestart(root);
       // Nothing the crash left stays unlinked: the layer (and the config) are linked in the mirrored repository.
       expect(report).not.toContain('orphan-blob');
+      // ...and the cache accounts for every byte it holds, so eviction can still reclaim the layer.
+      expect(cachedBytes(root)).toBe(image.size);
     }, 30_000);
   }
 
