@@ -13,8 +13,12 @@ export type CrashPoint =
   | 'blob-before-rename'
   /** A blob is renamed into `blobs/` (and the directory synced), before the repository link is written. */
   | 'blob-before-link'
-  /** Inside the index's manifest write transaction, before it commits. */
-  | 'manifest-in-transaction';
+  /** Inside the index's manifest write transaction, before it commits (pushes and mirrored manifests alike). */
+  | 'manifest-in-transaction'
+  /** A mirror fill's spool file is complete and digest-verified, before it is committed as a blob. */
+  | 'mirror-fill-before-publish'
+  /** A mirror fill's blob is committed and linked, before the fill completes (its readers get the last byte). */
+  | 'mirror-fill-after-link';
 
 const spec = process.env.MARINA_CRASH_AT;
 const [target, nth] = spec ? spec.split('@') : [];

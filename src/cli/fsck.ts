@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkStores, type Finding, type FsckProgress, type FsckReport } from '../core/fsck.ts';
+import { MirrorLedger } from '../mirror/ledger.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { formatBytes } from './cache.ts';
 
@@ -59,6 +60,9 @@ export async function fsck(argv: string[]): Promise<number> {
   const repair = values.repair ?? false;
   const out = (line: string) => values.json || process.stdout.write(`${line}\n`);
   const storage = fsStorage({ root: data });
+  // A mirror's manifests are filled lazily; its ledger (when there is one) says which they are.
+  const ledgerFile = path.join(data, 'mirror.sqlite');
+  const mirrored = fs.existsSync(ledgerFile) ? new MirrorLedger(ledgerFile) : undefined;
   try {
     out(`checking ${data}${repair ? ' (repairing)' : ''}`);
     const report = await checkStores(storage, {
@@ -67,6 +71,7 @@ export async function fsck(argv: string[]): Promise<number> {
       graceMs: values.grace !== undefined ? Number(values.grace) * 1000 : undefined,
       onProgress: values.quiet ? undefined : throttledProgress(),
       onFinding: (f) => out(formatFinding(f)),
+      lazy: mirrored && ((repository, digest) => mirrored.hasImage(repository, digest)),
     });
     if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else for (const line of summary(report, repair)) out(line);
@@ -75,6 +80,7 @@ export async function fsck(argv: string[]): Promise<number> {
     await storage.blobs.close();
     await storage.index.close();
     storage.ledger.close();
+    mirrored?.close();
   }
 }
 

@@ -83,6 +83,11 @@ export interface FsckOptions {
   graceMs?: number;
   /** Upload sessions idle longer than this are stale. @default 24 h */
   sessionIdleMs?: number;
+  /**
+   * True for a manifest a mirror stored (see adoptManifest): its blobs and children are fetched when clients ask,
+   * so their absence (or a blob stored but not yet confirmed for this repository) is no error.
+   */
+  lazy?(repository: string, digest: Digest): boolean;
   onProgress?(progress: FsckProgress): void;
   /** Hears each finding as it is made (and repaired). */
   onFinding?(finding: Finding): void;
@@ -174,6 +179,7 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
         await found({ kind: 'manifest-corrupt', severity: 'error', repository, digest, message: `${(e as Error).message}; re-push it` });
         continue;
       }
+      if (options.lazy?.(repository, digest)) continue;
       for (const blob of parsed.blobs) {
         if (linked.has(blob)) continue;
         if (index.hasBlob(repository, blob) && (await isStored(blob))) {

@@ -103,6 +103,8 @@ export async function putManifest(
 /**
  * Stores a manifest fetched from elsewhere (a mirror fill) in `repository`, with `tags` pointing at it, in one index
  * transaction. Unlike a push, the blobs it references need not be here: a mirror fetches them when clients ask.
+ * `beforeCommit` runs once the manifest is parsed, before the index commits it: a mirror records the manifest as
+ * mirrored first, so a crash never leaves an adopted manifest that nothing marks as lazily filled (fsck's `lazy`).
  * @returns the record and the blobs it references
  * @throws DIGEST_INVALID when the bytes are not `digest`'s
  */
@@ -111,6 +113,7 @@ export async function adoptManifest(
   repository: string,
   fetched: { digest: Digest; body: Uint8Array; mediaType: string },
   tags: string[] = [],
+  beforeCommit?: (record: ManifestRecord, blobs: Digest[]) => void,
 ): Promise<{ record: ManifestRecord; blobs: Digest[] }> {
   const { digest, body } = fetched;
   if (digestOf(body, digestAlgorithm(digest)) !== digest) throw new RegistryError('DIGEST_INVALID', 'fetched manifest does not match its digest', { status: 502 });
@@ -119,6 +122,7 @@ export async function adoptManifest(
   if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
   if (parsed.subject) record.subject = parsed.subject.digest;
   if (parsed.annotations) record.annotations = parsed.annotations;
+  beforeCommit?.(record, parsed.blobs);
   await ctx.index.putManifest(repository, record, tags, { blobs: [], manifests: [] });
   return { record, blobs: parsed.blobs };
 }

@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RegistryError } from '../errors.ts';
+import { crashPoint } from '../crash-points.ts';
+import { RegistryError, storageFailure } from '../errors.ts';
 import { UpstreamRefusal } from './bounded-body.ts';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { MultiHasher } from '../storage/hashing.ts';
@@ -168,6 +169,11 @@ export class BlobFill {
             await res.body?.cancel().catch(() => undefined);
             throw new UpstreamRefusal(`upstream announced ${this.size} bytes for ${this.digest}, more than ${this.limits.maxBytes}`, false);
           }
+          if (this.size - this.written > freeBytes(path.dirname(this.spoolFile))) {
+            // Known before a byte is sent: the client gets a clear 507 instead of a body cut off at the disk's end.
+            await res.body?.cancel().catch(() => undefined);
+            throw Object.assign(new Error(`ENOSPC: no space for the ${this.size} bytes of ${this.digest} in the spool`), { code: 'ENOSPC' });
+          }
           this.markStarted();
           if (!res.body) throw new Error('upstream sent no body');
           const size = this.size;
@@ -188,6 +194,8 @@ export class BlobFill {
           // cannot be reached at all (fail fast); a transfer that broke is resumed from where it stopped.
           if (error instanceof RegistryError && error.status < 500) throw error;
           if (error instanceof UpstreamRefusal && !error.retryable) throw error;
+          // The spool's own disk failing (full) is no transfer to resume.
+          if (storageFailure(error)) throw error;
           if (!answered && this.written === 0) throw error;
           if (++attempts > this.retries) throw error;
         }
@@ -198,6 +206,7 @@ export class BlobFill {
         throw new RegistryError('DIGEST_INVALID', `upstream sent content for ${this.digest} that hashes to ${actual}; not cached`, { status: 502 });
       }
       if (this.size === undefined) this.size = this.written;
+      crashPoint('mirror-fill-before-publish');
       await this.publish(this.spoolFile, this.written);
       this.complete = true;
     } catch (error) {
@@ -243,6 +252,16 @@ export class BlobFill {
         // A read still pending after a cancel; the stream is done with either way.
       }
     }
+  }
+}
+
+/** Bytes free for this process in the file system holding `dir` (unbounded when it cannot tell). */
+function freeBytes(dir: string): number {
+  try {
+    const stat = fs.statfsSync(dir);
+    return stat.bavail * stat.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 

@@ -39,6 +39,7 @@ export class MirrorLedger {
       setTag: this.db.query('INSERT OR REPLACE INTO tags (repository, tag, digest, checked_at) VALUES ($repository, $tag, $digest, $at)'),
       addImage: this.db.query(`INSERT INTO images (repository, digest, size, last_access) VALUES ($repository, $digest, $size, $at)
         ON CONFLICT (repository, digest) DO UPDATE SET last_access = $at`),
+      hasImage: this.db.query<{ one: number }, { repository: string; digest: string }>('SELECT 1 AS one FROM images WHERE repository = $repository AND digest = $digest'),
       touchImage: this.db.query('UPDATE images SET last_access = $at WHERE repository = $repository AND digest = $digest'),
       addImageBlob: this.db.query('INSERT OR IGNORE INTO image_blobs (repository, manifest, blob) VALUES ($repository, $manifest, $blob)'),
       addBlob: this.db.query(`INSERT INTO blobs (repository, digest, size, last_access) VALUES ($repository, $digest, $size, $at)
@@ -82,6 +83,10 @@ export class MirrorLedger {
       this.q.addImage.run({ repository, digest, size, at });
       for (const blob of blobs) this.q.addImageBlob.run({ repository, manifest: digest, blob });
     })();
+  }
+  /** True when the image is recorded as mirrored content. */
+  hasImage(repository: string, digest: string): boolean {
+    return this.q.hasImage.get({ repository, digest }) !== null;
   }
   touchImage(repository: string, digest: string, at = Date.now()): void {
     this.q.touchImage.run({ repository, digest, at });

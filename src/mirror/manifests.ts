@@ -150,8 +150,10 @@ export class ManifestCache {
     }
     if (!fetched) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: digest } });
     // Indexes are stored whole; their children and every blob are fetched lazily, when clients ask.
-    const { record, blobs } = await adoptManifest(this.m.core, target.local, { ...fetched, digest });
-    this.m.ledger.addImage(target.local, digest, record.size, blobs);
+    // Recorded as mirrored before the index commits it (see adoptManifest): fsck trusts the ledger to tell a lazily
+    // filled manifest from a pushed one missing its blobs. An entry whose commit failed costs nothing: eviction
+    // forgets it in time.
+    const { record } = await adoptManifest(this.m.core, target.local, { ...fetched, digest }, [], (r, blobs) => this.m.ledger.addImage(target.local, digest, r.size, blobs));
     this.m.scheduleEviction();
     return record;
   }

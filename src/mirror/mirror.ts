@@ -6,6 +6,7 @@
  */
 import { adoptBlob, linkStoredBlob } from '../core/blobs.ts';
 import type { CoreContext } from '../core/context.ts';
+import { crashPoint } from '../crash-points.ts';
 import type { CacheOutcome, ReadThrough, SourcedBlob } from '../core/read-through.ts';
 import { RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -247,8 +248,15 @@ export class Mirror {
       (offset) => upstream.call((c) => c.getBlob(target.remote, digest, offset > 0 ? { range: { start: offset } } : {}), { byDigest: true }),
       this.options.fillRetries ?? 3,
       async (file, size) => {
-        await adoptBlob(this.core, target.local, file, digest, size);
+        // Recorded before the link: a crash between the two must not leave a cached blob that eviction never sees.
         this.ledger.addBlob(target.local, digest, size);
+        try {
+          await adoptBlob(this.core, target.local, file, digest, size);
+        } catch (error) {
+          this.ledger.removeBlob(target.local, digest);
+          throw error;
+        }
+        crashPoint('mirror-fill-after-link');
         this.eviction.schedule();
       },
       (n) => (upstream.stats.bytesFetched += n),

@@ -2,7 +2,7 @@
  * What an upstream failure means for the mirror (stale content may be served) and what the client sees of it: the
  * mirror's own words, never the upstream's.
  */
-import { isRegistryError, RegistryError } from '../errors.ts';
+import { isRegistryError, RegistryError, storageFailure } from '../errors.ts';
 import { UpstreamRefusal } from './bounded-body.ts';
 
 /** A request not sent because the upstream's circuit is open. */
@@ -27,6 +27,9 @@ const PASSED_ON = new Set(['BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'NAME_UNKNOWN', '
  * without a challenge the client could answer is useless to it; refused answers are 502, outages 503.
  */
 export function clientFacingError(upstream: string, error: unknown): RegistryError {
+  // The mirror's own disk failing (full spool, full index) is no upstream's fault: 507/503 as for a push.
+  const storage = isRegistryError(error) ? undefined : storageFailure(error);
+  if (storage) return storage;
   if (error instanceof CircuitOpen) {
     const seconds = Math.max(1, Math.ceil(error.retryInMs / 1000));
     return new RegistryError('UNKNOWN', `the upstream ${upstream} is failing; the mirror is not asking it for ${seconds} s`, { status: 503, headers: { 'Retry-After': String(seconds) } });
