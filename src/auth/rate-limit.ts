@@ -6,6 +6,7 @@
 import { RegistryError } from '../errors.ts';
 import type { Authorize, AuthResult } from '../http/auth.ts';
 import { errorResponse } from '../http/responses.ts';
+import { presentedCredentials } from './basic-credentials.ts';
 import { clientAddress } from './client-address.ts';
 
 /** A budget: `perSecond` refill, up to `burst` requests at once. */
@@ -50,6 +51,15 @@ export class TokenBuckets {
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
   }
+
+  /** Like {@link take}, without taking: 0 when `key` has a token now, otherwise the seconds until it will. */
+  peek(key: string, now = performance.now()): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return 0;
+    const { perSecond, burst } = this.budget;
+    const tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / perSecond));
+  }
 }
 
 /** Wraps a provider (or none: everyone allowed) with rate limits; a request is counted once however often it is asked. */
@@ -70,16 +80,26 @@ export function rateLimiter(options: RateLimitOptions): RateLimiter {
   const requests = options.requests ? new TokenBuckets(options.requests, options.maxCallers) : undefined;
   const mirror = options.mirror ? new TokenBuckets(options.mirror, options.maxCallers) : undefined;
   const counted = new WeakSet<Request>();
+  const limited = (what: string, wait: number) => new RegistryError('TOOMANYREQUESTS', `too many ${what}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
   const take = (request: Request, who: string, mirrored: boolean | undefined) => {
     if (counted.has(request)) return;
     counted.add(request);
     for (const [buckets, what] of [[requests, 'requests'], [mirrored ? mirror : undefined, 'mirror requests']] as const) {
       const wait = buckets?.take(who) ?? 0;
-      if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', `too many ${what}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
+      if (wait > 0) throw limited(what, wait);
     }
   };
   return {
     authorize: (inner) => async (ask) => {
+      // Failed logins spend their address's budget, and a right password spends its user's: so a password is not
+      // checked at all from an address over its budget, or a guess answered 429 would be told from the right one.
+      if (requests && !counted.has(ask.request) && presentedCredentials(ask.request).kind === 'basic') {
+        const wait = requests.peek(`address:${clientAddress(ask.request)}`);
+        if (wait > 0) {
+          counted.add(ask.request);
+          throw limited('requests from this address', wait);
+        }
+      }
       const result: AuthResult = inner ? await inner(ask) : { allow: true };
       const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : `address:${clientAddress(ask.request)}`;
       take(ask.request, who, ask.mirrored);

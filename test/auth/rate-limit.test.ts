@@ -31,6 +31,9 @@ describe('token buckets', () => {
     expect(buckets.take('b', 0)).toBe(0); // another caller has its own bucket
     expect(buckets.take('a', 500)).toBe(0); // half a second refills one token at 2/s
     expect(buckets.take('a', 500)).toBe(1);
+    expect(buckets.peek('a', 500)).toBe(1); // looking takes nothing
+    expect(buckets.peek('a', 1000)).toBe(0);
+    expect(buckets.take('a', 1000)).toBe(0);
   });
 
   test('forget the least recently seen caller when full, so memory stays bounded', () => {
@@ -71,6 +74,22 @@ describe('per-user budgets', () => {
     expect(alice.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
     const bob = await burst(`${server.url}/v2/`, 3, { authorization: basicOf('bob') });
     expect(bob.map((a) => a.status)).toEqual([200, 200, 200]);
+  });
+});
+
+describe('password guessing on /v2/', () => {
+  let server: ServerProcess;
+  afterAll(() => server?.stop());
+
+  test('an address over its budget gets 429 even for the right password, so guesses cannot tell it apart', async () => {
+    for (const mode of ['basic', 'token']) {
+      server = await startWithAuth(dir, ['--auth', mode, '--htpasswd', await writeUsers(dir), '--rate-limit', '0.1', '--rate-burst', '3']);
+      const guesses = await burst(`${server.url}/v2/`, 4, { authorization: basic('alice', 'guess') });
+      expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 429]);
+      const right = await burst(`${server.url}/v2/`, 1, { authorization: basicOf('alice') });
+      expect(right.map((g) => [g.status, g.code])).toEqual([[429, 'TOOMANYREQUESTS']]);
+      await server.stop();
+    }
   });
 });
 
