@@ -62,6 +62,23 @@ export class TokenBuckets {
   }
 }
 
+/**
+ * The budget a client address spends: an IPv6 address's /64 (what one subscriber or host is usually given, so all
+ * of it is one caller), any other address (IPv4, IPv4-mapped IPv6) whole.
+ */
+export function addressKey(address: string): string {
+  const zone = address.indexOf('%');
+  const ip = zone < 0 ? address : address.slice(0, zone);
+  if (!ip.includes(':') || ip.includes('.') || ip.length > 45) return `address:${address}`;
+  const [head = '', tail = ''] = ip.split('::', 2);
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back] : front;
+  const prefix = groups.slice(0, 4).map((g) => Number.parseInt(g, 16));
+  if (groups.length !== 8 || prefix.some((g) => !(g >= 0 && g <= 0xffff))) return `address:${address}`;
+  return `address:${prefix.map((g) => g.toString(16)).join(':')}::/64`;
+}
+
 /** Wraps a provider (or none: everyone allowed) with rate limits; a request is counted once however often it is asked. */
 export function rateLimited(inner: Authorize | undefined, options: RateLimitOptions): Authorize {
   return rateLimiter(options).authorize(inner);
@@ -94,20 +111,20 @@ export function rateLimiter(options: RateLimitOptions): RateLimiter {
       // Failed logins spend their address's budget, and a right password spends its user's: so a password is not
       // checked at all from an address over its budget, or a guess answered 429 would be told from the right one.
       if (requests && !counted.has(ask.request) && presentedCredentials(ask.request).kind === 'basic') {
-        const wait = requests.peek(`address:${clientAddress(ask.request)}`);
+        const wait = requests.peek(addressKey(clientAddress(ask.request)));
         if (wait > 0) {
           counted.add(ask.request);
           throw limited('requests from this address', wait);
         }
       }
       const result: AuthResult = inner ? await inner(ask) : { allow: true };
-      const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : `address:${clientAddress(ask.request)}`;
+      const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : addressKey(clientAddress(ask.request));
       take(ask.request, who, ask.mirrored);
       return result;
     },
     endpoint: (handler) => async (request) => {
       try {
-        take(request, `address:${clientAddress(request)}`, false);
+        take(request, addressKey(clientAddress(request)), false);
       } catch (error) {
         return errorResponse(error, request.method);
       }

@@ -1,7 +1,8 @@
 /** Rate limits: a token bucket per user or client address, 429 TOOMANYREQUESTS with Retry-After, and recovery. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
-import { TokenBuckets } from '../../src/auth/rate-limit.ts';
+import { rememberClientAddress } from '../../src/auth/client-address.ts';
+import { rateLimited, TokenBuckets } from '../../src/auth/rate-limit.ts';
 import { expectError } from '../helpers/client.ts';
 import type { ServerProcess } from '../helpers/server.ts';
 import { authTempDir, basic, basicOf, startWithAuth, writeUsers } from './support.ts';
@@ -42,6 +43,33 @@ describe('token buckets', () => {
     buckets.take('b', 0);
     buckets.take('c', 0); // evicts a
     expect(buckets.take('a', 0)).toBe(0);
+  });
+});
+
+describe('client addresses', () => {
+  const from = (address: string) => {
+    const request = new Request('http://registry.test/v2/');
+    rememberClientAddress(request, address);
+    return request;
+  };
+  const statusOf = async (authorize: ReturnType<typeof rateLimited>, address: string) => {
+    try {
+      await authorize({ request: from(address), repository: null, action: 'pull' });
+      return 200;
+    } catch (error) {
+      return (error as { status: number }).status;
+    }
+  };
+
+  test('IPv6 callers share one budget per /64, since anyone holding a /64 can send from any of its addresses', async () => {
+    const authorize = rateLimited(undefined, { requests: { perSecond: 0.01, burst: 2 } });
+    const network = ['2001:db8:1:2::1', '2001:db8:1:2:0:0:0:2', '2001:db8:1:2:ffff:1:2:3', '2001:0db8:0001:0002::9'];
+    expect(await Promise.all(network.map((a) => statusOf(authorize, a)))).toEqual([200, 200, 429, 429]);
+    expect(await statusOf(authorize, '2001:db8:1:3::1')).toBe(200); // the next /64 is someone else
+    expect(await statusOf(authorize, '::ffff:192.0.2.1')).toBe(200); // IPv4 (mapped) addresses stay whole
+    expect(await statusOf(authorize, '::ffff:192.0.2.2')).toBe(200);
+    expect(await statusOf(authorize, '::ffff:192.0.2.1')).toBe(200);
+    expect(await statusOf(authorize, '::ffff:192.0.2.1')).toBe(429);
   });
 });
 
