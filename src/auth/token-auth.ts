@@ -30,7 +30,7 @@ export interface TokenAuthOptions {
   ttlSeconds?: number;
   /** Users for the token endpoint and for Basic credentials sent straight to `/v2/`. */
   users?: HtpasswdUsers;
-  /** Who may do what; without rules every authenticated caller may do everything, anonymous callers nothing. */
+  /** Who may do what; without rules every user and token subject may do everything, anonymous callers and identity tokens nothing. */
   rules?: AccessRules;
   /** Other issuers whose tokens are accepted (with their JWKS). */
   trusted?: TrustedIssuer[];
