@@ -96,6 +96,8 @@ export interface RateLimiter {
 export function rateLimiter(options: RateLimitOptions): RateLimiter {
   const requests = options.requests ? new TokenBuckets(options.requests, options.maxCallers) : undefined;
   const mirror = options.mirror ? new TokenBuckets(options.mirror, options.maxCallers) : undefined;
+  // Failed logins per address, at the request budget's rate.
+  const failures = options.requests ? new TokenBuckets(options.requests, options.maxCallers) : undefined;
   const counted = new WeakSet<Request>();
   const limited = (what: string, wait: number) => new RegistryError('TOOMANYREQUESTS', `too many ${what}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
   const take = (request: Request, who: string, mirrored: boolean | undefined) => {
@@ -108,27 +110,37 @@ export function rateLimiter(options: RateLimitOptions): RateLimiter {
   };
   return {
     authorize: (inner) => async (ask) => {
-      // Failed logins spend their address's budget, and a right password spends its user's: so a password is not
-      // checked at all from an address over its budget, or a guess answered 429 would be told from the right one.
-      if (requests && !counted.has(ask.request) && presentedCredentials(ask.request).kind === 'basic') {
-        const wait = requests.peek(addressKey(clientAddress(ask.request)));
+      // Failed logins also spend a budget of their address's own, and while it is empty no password from there is
+      // checked: otherwise a guess would be answered 429 and the right password 200 (it spends its user's budget).
+      // Anonymous requests do not touch it, so they cannot lock out the users behind a shared address.
+      const password = failures !== undefined && !counted.has(ask.request) && presentedCredentials(ask.request).kind === 'basic';
+      const address = addressKey(clientAddress(ask.request));
+      if (password) {
+        const wait = failures.peek(address);
         if (wait > 0) {
           counted.add(ask.request);
-          throw limited('requests from this address', wait);
+          throw limited('failed logins from this address', wait);
         }
       }
       const result: AuthResult = inner ? await inner(ask) : { allow: true };
-      const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : addressKey(clientAddress(ask.request));
+      if (password && !result.identity) failures.take(address);
+      const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : address;
       take(ask.request, who, ask.mirrored);
       return result;
     },
     endpoint: (handler) => async (request) => {
+      const address = addressKey(clientAddress(request));
       try {
-        take(request, addressKey(clientAddress(request)), false);
+        // A token request may carry a password too: the same failed-login budget guards it.
+        const wait = failures?.peek(address) ?? 0;
+        if (wait > 0) throw limited('failed logins from this address', wait);
+        take(request, address, false);
       } catch (error) {
         return errorResponse(error, request.method);
       }
-      return handler(request);
+      const response = await handler(request);
+      if (response.status === 401) failures?.take(address);
+      return response;
     },
   };
 }

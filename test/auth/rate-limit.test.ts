@@ -119,6 +119,14 @@ describe('password guessing on /v2/', () => {
       await server.stop();
     }
   });
+
+  test('anonymous requests from an address do not lock out a user who logs in from it (a shared NAT)', async () => {
+    server = await startWithAuth(dir, ['--auth', 'basic', '--htpasswd', await writeUsers(dir), '--rate-limit', '0.1', '--rate-burst', '3']);
+    const anonymous = await burst(`${server.url}/v2/`, 4);
+    expect(anonymous.map((g) => g.status)).toEqual([401, 401, 401, 429]);
+    const alice = await burst(`${server.url}/v2/`, 2, { authorization: basicOf('alice') });
+    expect(alice.map((g) => g.status)).toEqual([200, 200]);
+  });
 });
 
 describe('the token endpoint', () => {
@@ -131,6 +139,9 @@ describe('the token endpoint', () => {
     expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 429, 429]);
     expect(guesses[3]!.code).toBe('TOOMANYREQUESTS');
     expect(Number(guesses[3]!.retryAfter)).toBeGreaterThanOrEqual(1);
+    // The failed logins at /token count at /v2/ too: no fresh budget of guesses there.
+    const right = await burst(`${server.url}/v2/`, 1, { authorization: basicOf('alice') });
+    expect(right.map((g) => g.status)).toEqual([429]);
   });
 });
 
