@@ -113,7 +113,7 @@ export function rateLimiter(options: RateLimitOptions): RateLimiter {
       // Failed logins also spend a budget of their address's own, and while it is empty no password from there is
       // checked: otherwise a guess would be answered 429 and the right password 200 (it spends its user's budget).
       // Anonymous requests do not touch it, so they cannot lock out the users behind a shared address.
-      const password = failures !== undefined && !counted.has(ask.request) && presentedCredentials(ask.request).kind === 'basic';
+      const password = failures !== undefined && inner !== undefined && !counted.has(ask.request) && presentedCredentials(ask.request).kind === 'basic';
       const address = addressKey(clientAddress(ask.request));
       if (password) {
         const wait = failures.peek(address);
@@ -123,7 +123,7 @@ export function rateLimiter(options: RateLimitOptions): RateLimiter {
         }
       }
       const result: AuthResult = inner ? await inner(ask) : { allow: true };
-      if (password && !result.identity) failures.take(address);
+      if (password && !result.allow && !result.identity) failures.take(address);
       const who = result.identity && result.identity.via !== 'anonymous' ? `user:${result.identity.subject}` : address;
       take(ask.request, who, ask.mirrored);
       return result;
