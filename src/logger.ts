@@ -61,3 +61,17 @@ function textLine(time: string, level: LogLevel, msg: string, fields: Record<str
   });
   return `${time} ${level.toUpperCase().padEnd(5)} ${msg}${pairs.length ? ` ${pairs.join(' ')}` : ''}\n`;
 }
+
+/** `url` as logs and pages may show it: without a user name and password written into it. */
+export function withoutCredentials(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}

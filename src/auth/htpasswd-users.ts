@@ -50,10 +50,10 @@ export function htpasswdUsers(options: HtpasswdUsersOptions): HtpasswdUsers {
       const until = remembered.get(key);
       if (until !== undefined && until > Date.now()) return true;
       if (hash === undefined) {
-        await Bun.password.verify(password, await decoy).catch(() => false);
+        await bcryptVerify(password, await decoy);
         return false;
       }
-      const ok = await Bun.password.verify(password, hash).catch(() => false);
+      const ok = await bcryptVerify(password, hash);
       if (ok && ttl > 0 && max > 0) {
         remembered.delete(key);
         if (remembered.size >= max) remembered.delete(remembered.keys().next().value!);
@@ -62,6 +62,16 @@ export function htpasswdUsers(options: HtpasswdUsersOptions): HtpasswdUsers {
       return ok;
     },
   };
+}
+
+/**
+ * Checks a password against a bcrypt hash. Bcrypt reads at most 72 bytes, and Apache's `htpasswd -B` hashes just
+ * those of a longer password, whereas Bun pre-hashes a longer one: so a long password is also tried cut to 72 bytes.
+ */
+async function bcryptVerify(password: string, hash: string): Promise<boolean> {
+  if (await Bun.password.verify(password, hash).catch(() => false)) return true;
+  const bytes = Buffer.from(password, 'utf8');
+  return bytes.byteLength > 72 && Bun.password.verify(bytes.subarray(0, 72), hash).catch(() => false);
 }
 
 /** Reads `user:hash` lines; blank lines and `#` comments are skipped. */

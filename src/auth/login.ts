@@ -29,8 +29,12 @@ export function logFailure(logger: Logger | undefined, request: Request, reason:
   logger?.warn('authentication failed', { reason, user: user?.slice(0, 128), address: clientAddress(request), path: new URL(request.url).pathname.slice(0, 200) });
 }
 
-/** A caller's rights: the access rules when given; otherwise every authenticated caller may do everything. */
+/**
+ * A caller's rights: the access rules when given; otherwise every user and token subject may do everything, and
+ * anonymous callers and identity tokens (OIDC) nothing: whoever can get a job token of a public CI issuer (anyone
+ * with an account there) could otherwise push and delete here. Identity tokens need rules naming their subjects.
+ */
 export function mayDo(rules: AccessRules | undefined, identity: Identity, repository: string | null, action: AuthAction): boolean {
   if (rules) return rules.allows(identity, repository, action);
-  return identity.via !== 'anonymous';
+  return identity.via !== 'anonymous' && identity.via !== 'oidc';
 }

@@ -16,13 +16,16 @@ import { tokenEndpoint } from './token-service.ts';
 import { challengeScope, type Grants } from './token-scope.ts';
 import { tokenVerifier, type TrustedIssuer } from './token-verifier.ts';
 
+/** The `iss` of Marina's own tokens unless {@link TokenAuthOptions.issuer} says otherwise. */
+export const DEFAULT_ISSUER = 'marina';
+
 /** Options of {@link tokenAuth}. */
 export interface TokenAuthOptions {
   /** The service name: the `service` of challenges and the audience tokens must carry. @default "marina" */
   service?: string;
   /** The token endpoint URL in challenges. @default `<origin of the request>/token` */
   realm?: string;
-  /** Marina's own issuer name (`iss`). @default "marina" */
+  /** Marina's own issuer name (`iss`). @default {@link DEFAULT_ISSUER} */
   issuer?: string;
   /** Signs Marina's own tokens; without it only external issuers' tokens are accepted and `/token` is off. */
   signingKey?: SigningKey;
@@ -30,7 +33,7 @@ export interface TokenAuthOptions {
   ttlSeconds?: number;
   /** Users for the token endpoint and for Basic credentials sent straight to `/v2/`. */
   users?: HtpasswdUsers;
-  /** Who may do what; without rules every authenticated caller may do everything, anonymous callers nothing. */
+  /** Who may do what; without rules every user and token subject may do everything, anonymous callers and identity tokens nothing. */
   rules?: AccessRules;
   /** Other issuers whose tokens are accepted (with their JWKS). */
   trusted?: TrustedIssuer[];
@@ -53,9 +56,12 @@ type Caller = { identity: Identity; grants?: Grants; issuer?: string } | { error
 /** Builds the provider. */
 export function tokenAuth(options: TokenAuthOptions): TokenAuth {
   const service = options.service ?? 'marina';
-  const issuer = options.issuer ?? 'marina';
+  const issuer = options.issuer ?? DEFAULT_ISSUER;
   const key = options.signingKey;
   const issuers: TrustedIssuer[] = [...(options.trusted ?? [])];
+  // One name for two issuers: one set of keys would win, and the external issuer's subjects would be taken for users
+  // of Marina's own tokens (whose rights the rules give).
+  if (key && issuers.some((t) => t.issuer === issuer)) throw new Error(`token issuer "${issuer}" is the name of Marina's own tokens; trust the external issuer under its own iss`);
   if (key) issuers.unshift({ issuer, keys: createLocalJWKSet({ keys: [key.publicJwk] }) });
   const verify = tokenVerifier({ audience: service, issuers, leewaySeconds: options.leewaySeconds });
   const external = tokenVerifier({ audience: service, issuers: options.trusted ?? [], leewaySeconds: options.leewaySeconds });

@@ -50,6 +50,9 @@ export async function serverAuth(config: ServeConfig, dataDir: string, logger: L
     // Marina issues tokens itself unless it only trusts an external issuer and has no users of its own.
     const issues = !external || users !== undefined || config.tokenKey !== undefined;
     const signingKey = issues ? await loadSigningKey({ file: config.tokenKey, dataDir }) : undefined;
+    if (external && !rules) {
+      logger.warn('--token-issuer without --access: the issuer\'s identity tokens (no access claim) grant nothing; give rules naming their users, groups or subjects', { issuer: config.tokenIssuer });
+    }
     if (!signingKey && !config.tokenRealm) {
       logger.warn('no token endpoint here (no users or key of its own) and no --token-realm: challenges point to /token, which will not exist; set --token-realm to the issuer\'s token URL');
     }

@@ -2,7 +2,7 @@
 import { Elysia } from 'elysia';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../logger.ts';
+import { createLogger, withoutCredentials } from '../logger.ts';
 import { createOps } from '../ops/ops.ts';
 import { listenMetrics } from '../ops/metrics-server.ts';
 import { registerLiveSettings } from '../ops/live-settings.ts';
@@ -328,7 +328,7 @@ export async function serve(argv: string[]): Promise<void> {
     },
   });
   ops.notifier.source.addr = `${server.hostname}:${server.port}`;
-  const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${m.url}`)].join(', ');
+  const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${withoutCredentials(m.url)}`)].join(', ');
   const scheme = config.tlsCert ? 'https' : 'http';
   logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     address: `${server.hostname}:${server.port}`,

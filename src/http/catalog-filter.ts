@@ -2,7 +2,7 @@
 import { listRepositories, type Listing, type PageQuery } from '../core/listings.ts';
 import type { CoreContext } from '../core/context.ts';
 
-/** Most names looked at for one page; past that a short page is returned with a Link to continue. */
+/** Names looked at for one page before a short page (with a Link to continue) may be returned. */
 const MAX_SCAN = 100_000;
 
 /** A page of the repositories `visible` admits, of up to `n` entries. */
@@ -28,6 +28,8 @@ export async function visibleRepositories(core: CoreContext, query: PageQuery, v
     }
     if (page.next === undefined) return { items };
     last = page.next;
-    if (scanned >= MAX_SCAN) return { items, next: last };
+    // Past the bound a short page goes back, its cursor the last name shown: the last name looked at may be one the
+    // caller may not see. With nothing shown yet the scan goes on, as a request without `n` would.
+    if (scanned >= MAX_SCAN && items.length > 0) return { items, next: items.at(-1) };
   }
 }

@@ -16,6 +16,7 @@ import type { Mirror } from '../mirror/mirror.ts';
 import { mirrorRead } from './mirror-handlers.ts';
 import { assertTargetLength, matchRoute, splitUrl, type Route } from './paths.ts';
 import { conditionalResponse } from './representations.ts';
+import { assertNotCrossSite } from './cross-site.ts';
 import type { Exchange, HttpSettings } from './request.ts';
 import { errorResponse } from './responses.ts';
 import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from './upload-handlers.ts';
@@ -125,6 +126,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       const allow = Object.keys(handlers).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
       throw new RegistryError('UNSUPPORTED', `method ${method} is not allowed here`, { headers: { Allow: allow } });
     }
+    assertNotCrossSite(request, method);
     // An upload's own DELETE (cancel) is part of pushing, not a delete of content.
     const action: AuthAction = route.kind === 'upload' ? 'push' : route.kind === 'catalog' ? 'catalog' : ACTION[method] ?? 'pull';
     let name = 'name' in route ? parseRepositoryName(route.name) : null;

@@ -4,6 +4,8 @@
  * exists rather than fail. Every field is checked at runtime; absent data is `undefined`, never a guess.
  */
 
+import { withoutCredentials } from '../logger.ts';
+
 /** The mirror's cumulative counters (since the server started). */
 export interface MirrorCounters {
   hits: number;
@@ -83,7 +85,7 @@ export function readMirror(mirror: unknown, ledger = false, evictionRows = 10): 
     const url = configured.find((u) => u.name === name)?.url;
     return {
       name,
-      url: typeof url === 'string' ? url : undefined,
+      url: typeof url === 'string' ? withoutCredentials(url) : undefined,
       requests: num(s.requests),
       blobRequests: num(s.blobRequests),
       bytesFetched: num(s.bytesFetched),

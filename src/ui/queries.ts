@@ -12,7 +12,10 @@ import type { UiCaller } from './access.ts';
 import { imageFacts, linkTimes, readBody, type DescriptorView, type ImageFacts } from './image-facts.ts';
 import type { RepositorySummaries, RepositorySummary } from './summaries.ts';
 
-/** Names looked at per request while searching; past this a short page is returned with a cursor. */
+/**
+ * Names looked at per request while searching; past this a short page is returned with a cursor, always a name the
+ * caller may see (a caller who may see none of the names looked at scans on).
+ */
 export const MAX_SCAN = 50_000;
 /** Referrers shown per manifest page, across the whole tree. */
 export const MAX_REFERRERS = 200;
@@ -108,7 +111,11 @@ async function scan(
       }
     }
     if (!batch.more) return { items, scanned };
-    if (scanned >= MAX_SCAN) return { items, next: last, scanned };
+    if (scanned >= MAX_SCAN) {
+      // The cursor is handed to the caller: never a name they may not see. Without one to give, the scan goes on.
+      if (!keep || (last !== undefined && (await keep(last)))) return { items, next: last, scanned };
+      if (items.length > 0) return { items, next: items.at(-1), scanned };
+    }
   }
 }
 

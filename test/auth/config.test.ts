@@ -53,6 +53,14 @@ describe('auth settings', () => {
     await expect(serverAuth(resolveConfig({ auth: 'basic', tokenKey: 'k' }), dir, quiet)).rejects.toThrow(/basic/);
   });
 
+  test('refuse an external issuer named like Marina own tokens, whose subjects would be taken for Marina users', async () => {
+    const jwks = path.join(dir, 'issuer-jwks.json');
+    fs.writeFileSync(jwks, JSON.stringify({ keys: [] }));
+    const users = await writeUsers(dir);
+    await expect(serverAuth(resolveConfig({ htpasswd: users, tokenIssuer: 'marina', tokenJwks: jwks }), path.join(dir, 'data'), quiet)).rejects.toThrow(/own tokens/);
+    expect((await serverAuth(resolveConfig({ htpasswd: users, tokenIssuer: 'https://ci.example', tokenJwks: jwks }), path.join(dir, 'data'), quiet)).protects).toBe(true);
+  });
+
   test('name loopback addresses, for the start-up warning', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) expect(isLoopback(host)).toBe(true);
     for (const host of ['0.0.0.0', '::', '10.0.0.1', 'registry.example']) expect(isLoopback(host)).toBe(false);

@@ -129,6 +129,24 @@ describe('OIDC identity tokens (CI job tokens) mapped to users by claim', () => 
   });
 });
 
+describe('an external issuer without access rules', () => {
+  test('its identity tokens grant nothing (anyone may get one of a public CI issuer), its access tokens what they say', async () => {
+    const file = path.join(dir, 'jwks-no-rules.json');
+    fs.writeFileSync(file, JSON.stringify(jwks));
+    const open = await startWithAuth(dir, ['--token-issuer', ISSUER, '--token-jwks', file]);
+    try {
+      const stranger = clientFor(open, bearer(await issue({ sub: 'project_path:someone-else/x:ref_type:branch:ref:main' })));
+      await expectError(await stranger.send('POST', '/v2/team-a/app/blobs/uploads/'), 403, 'DENIED');
+      await expectError(await stranger.get('/v2/team-a/app/tags/list'), 403, 'DENIED');
+      const robot = clientFor(open, bearer(await issue({ sub: 'robot', access: [{ type: 'repository', name: 'team-a/app', actions: ['pull', 'push'] }] })));
+      await robot.pushImage('team-a/app', { reference: 'v1' });
+      expect(open.stderr()).toContain('--token-issuer without --access');
+    } finally {
+      await open.stop();
+    }
+  });
+});
+
 describe('where the keys come from', () => {
   test('a JWKS file works like the URL', async () => {
     const file = path.join(dir, 'jwks.json');

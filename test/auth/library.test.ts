@@ -81,6 +81,19 @@ describe('htpasswd users', () => {
     expect(unknown).toBeGreaterThan(wrong / 3);
   });
 
+  test('accept a password longer than 72 bytes against a hash Apache htpasswd made (bcrypt reads only its first 72 bytes)', async () => {
+    const long = 'correct horse battery staple, and then some more words to pass seventy-two bytes';
+    const first72 = new TextEncoder().encode(long).subarray(0, 72);
+    // What `htpasswd -B` stores for `long`: bcrypt of its first 72 bytes.
+    const apacheHash = (await Bun.password.hash(first72, { algorithm: 'bcrypt', cost: 4 })).replace(/^\$2b\$/, '$2y$');
+    const users = htpasswdUsers({ text: `kim:${apacheHash}`, cacheTtlMs: 0 });
+    expect(await users.verify('kim', long)).toBe(true);
+    expect(await users.verify('kim', long.slice(0, 71))).toBe(false);
+    // A hash Bun made of the whole long password still verifies.
+    const bunHash = (await Bun.password.hash(long, { algorithm: 'bcrypt', cost: 4 })).replace(/^\$2b\$/, '$2y$');
+    expect(await htpasswdUsers({ text: `lee:${bunHash}` }).verify('lee', long)).toBe(true);
+  });
+
   test('refuse a file line that is not a bcrypt hash, naming the line but not the hash', () => {
     expect(() => htpasswdUsers({ text: 'ivan:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=' })).toThrow(/htpasswd:1: user "ivan" has no bcrypt hash/);
   });

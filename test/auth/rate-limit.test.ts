@@ -1,7 +1,8 @@
 /** Rate limits: a token bucket per user or client address, 429 TOOMANYREQUESTS with Retry-After, and recovery. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
-import { TokenBuckets } from '../../src/auth/rate-limit.ts';
+import { rememberClientAddress } from '../../src/auth/client-address.ts';
+import { rateLimited, TokenBuckets } from '../../src/auth/rate-limit.ts';
 import { expectError } from '../helpers/client.ts';
 import type { ServerProcess } from '../helpers/server.ts';
 import { authTempDir, basic, basicOf, startWithAuth, writeUsers } from './support.ts';
@@ -31,6 +32,9 @@ describe('token buckets', () => {
     expect(buckets.take('b', 0)).toBe(0); // another caller has its own bucket
     expect(buckets.take('a', 500)).toBe(0); // half a second refills one token at 2/s
     expect(buckets.take('a', 500)).toBe(1);
+    expect(buckets.peek('a', 500)).toBe(1); // looking takes nothing
+    expect(buckets.peek('a', 1000)).toBe(0);
+    expect(buckets.take('a', 1000)).toBe(0);
   });
 
   test('forget the least recently seen caller when full, so memory stays bounded', () => {
@@ -39,6 +43,33 @@ describe('token buckets', () => {
     buckets.take('b', 0);
     buckets.take('c', 0); // evicts a
     expect(buckets.take('a', 0)).toBe(0);
+  });
+});
+
+describe('client addresses', () => {
+  const from = (address: string) => {
+    const request = new Request('http://registry.test/v2/');
+    rememberClientAddress(request, address);
+    return request;
+  };
+  const statusOf = async (authorize: ReturnType<typeof rateLimited>, address: string) => {
+    try {
+      await authorize({ request: from(address), repository: null, action: 'pull' });
+      return 200;
+    } catch (error) {
+      return (error as { status: number }).status;
+    }
+  };
+
+  test('IPv6 callers share one budget per /64, since anyone holding a /64 can send from any of its addresses', async () => {
+    const authorize = rateLimited(undefined, { requests: { perSecond: 0.01, burst: 2 } });
+    const network = ['2001:db8:1:2::1', '2001:db8:1:2:0:0:0:2', '2001:db8:1:2:ffff:1:2:3', '2001:0db8:0001:0002::9'];
+    expect(await Promise.all(network.map((a) => statusOf(authorize, a)))).toEqual([200, 200, 429, 429]);
+    expect(await statusOf(authorize, '2001:db8:1:3::1')).toBe(200); // the next /64 is someone else
+    expect(await statusOf(authorize, '::ffff:192.0.2.1')).toBe(200); // IPv4 (mapped) addresses stay whole
+    expect(await statusOf(authorize, '::ffff:192.0.2.2')).toBe(200);
+    expect(await statusOf(authorize, '::ffff:192.0.2.1')).toBe(200);
+    expect(await statusOf(authorize, '::ffff:192.0.2.1')).toBe(429);
   });
 });
 
@@ -74,6 +105,30 @@ describe('per-user budgets', () => {
   });
 });
 
+describe('password guessing on /v2/', () => {
+  let server: ServerProcess;
+  afterAll(() => server?.stop());
+
+  test('an address over its budget gets 429 even for the right password, so guesses cannot tell it apart', async () => {
+    for (const mode of ['basic', 'token']) {
+      server = await startWithAuth(dir, ['--auth', mode, '--htpasswd', await writeUsers(dir), '--rate-limit', '0.1', '--rate-burst', '3']);
+      const guesses = await burst(`${server.url}/v2/`, 4, { authorization: basic('alice', 'guess') });
+      expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 429]);
+      const right = await burst(`${server.url}/v2/`, 1, { authorization: basicOf('alice') });
+      expect(right.map((g) => [g.status, g.code])).toEqual([[429, 'TOOMANYREQUESTS']]);
+      await server.stop();
+    }
+  });
+
+  test('anonymous requests from an address do not lock out a user who logs in from it (a shared NAT)', async () => {
+    server = await startWithAuth(dir, ['--auth', 'basic', '--htpasswd', await writeUsers(dir), '--rate-limit', '0.1', '--rate-burst', '3']);
+    const anonymous = await burst(`${server.url}/v2/`, 4);
+    expect(anonymous.map((g) => g.status)).toEqual([401, 401, 401, 429]);
+    const alice = await burst(`${server.url}/v2/`, 2, { authorization: basicOf('alice') });
+    expect(alice.map((g) => g.status)).toEqual([200, 200]);
+  });
+});
+
 describe('the token endpoint', () => {
   let server: ServerProcess;
   afterAll(() => server?.stop());
@@ -84,6 +139,9 @@ describe('the token endpoint', () => {
     expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 429, 429]);
     expect(guesses[3]!.code).toBe('TOOMANYREQUESTS');
     expect(Number(guesses[3]!.retryAfter)).toBeGreaterThanOrEqual(1);
+    // The failed logins at /token count at /v2/ too: no fresh budget of guesses there.
+    const right = await burst(`${server.url}/v2/`, 1, { authorization: basicOf('alice') });
+    expect(right.map((g) => g.status)).toEqual([429]);
   });
 });
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exportPKCS8, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { digestOf } from '../../src/oci/digest.ts';
 import { expectError, randomBytes, type Client } from '../helpers/client.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
@@ -198,6 +198,23 @@ describe('tokens that must not work', () => {
 
   test('a token naming an unknown kid is refused', async () => {
     await expectPushRefused(bearer(await forge({ access: pushAccess('team-a/app') }, { kid: 'not-our-key' })), 'team-a/app', 401, 'UNAUTHORIZED');
+  });
+
+  test('a token without exp, one signed with HS256 using the public key as the secret, or one carrying its own key is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const noExp = await new SignJWT({ iss: 'marina', aud: 'marina', sub: 'bob', iat: now, access: pushAccess('team-a/app') }).setProtectedHeader({ alg: 'ES256' }).sign(signingKey);
+    const publicJwk = await exportJWK(signingKey);
+    delete publicJwk.d;
+    const hmac = await new SignJWT({ iss: 'marina', aud: 'marina', sub: 'alice', iat: now, exp: now + 300, access: pushAccess('secret/vault') })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+    const { privateKey: ownKey, publicKey: ownPublic } = await generateKeyPair('ES256', { extractable: true });
+    const embedded = await new SignJWT({ iss: 'marina', aud: 'marina', sub: 'alice', iat: now, exp: now + 300, access: pushAccess('secret/vault') })
+      .setProtectedHeader({ alg: 'ES256', jwk: await exportJWK(ownPublic) })
+      .sign(ownKey);
+    await expectPushRefused(bearer(noExp), 'team-a/app', 401, 'UNAUTHORIZED');
+    await expectPushRefused(bearer(hmac), 'secret/vault', 401, 'UNAUTHORIZED');
+    await expectPushRefused(bearer(embedded), 'secret/vault', 401, 'UNAUTHORIZED');
   });
 
   test('rejected tokens are logged with the reason and the address, never the token', async () => {

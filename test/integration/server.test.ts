@@ -224,6 +224,14 @@ describe('a running server', () => {
   });
 });
 
+describe('secrets in upstream URLs', () => {
+  test('the startup line names a mirror upstream without the password written into its URL', async () => {
+    const server = await serve(freshDir(), ['--mirror', 'corp=http://robot:s3cret-token@127.0.0.1:1']);
+    expect(server.startupLine).toContain('mirror corp=http://127.0.0.1:1');
+    expect(server.stderr()).not.toContain('s3cret-token');
+  });
+});
+
 describe('restarts and shutdown', () => {
   test('resumes an upload after a restart on the same data directory', async () => {
     const dataDir = freshDir();
