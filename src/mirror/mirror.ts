@@ -92,7 +92,7 @@ export class Mirror {
   /** @throws DENIED for writes into a mirrored namespace that is not a local overlay. */
   assertWritable(target: MirrorTarget): void {
     if (!target.upstream.overlay) {
-      throw new RegistryError('DENIED', `${target.local} mirrors ${target.upstream.url}; pushes and deletes are refused (configure it as an overlay to allow them)`);
+      throw new RegistryError('DENIED', `${target.local} mirrors the upstream ${target.upstream.name}; pushes and deletes are refused (configure it as an overlay to allow them)`);
     }
   }
 

@@ -134,7 +134,11 @@ describe('mirror routing', () => {
     for (const [what, pathname, init] of attempts) {
       const res = await mirror.fetch(pathname, init);
       expect({ what, status: res.status }).toEqual({ what, status: 403 });
-      expect(((await res.json()) as any).errors[0].code).toBe('DENIED');
+      const text = await res.text();
+      expect(JSON.parse(text).errors[0].code).toBe('DENIED');
+      // The upstream's address (which may carry credentials) is never told to clients.
+      expect(text).not.toContain(otherProxy.url);
+      expect(text).not.toContain(hubProxy.url);
     }
     await expect(client.pushBlob('upstream.test/team/app', new Uint8Array([1, 2, 3]), sha256(new Uint8Array([1, 2, 3])))).rejects.toThrow(/403/);
     // The cached image is still there.
