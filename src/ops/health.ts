@@ -12,7 +12,6 @@ import type { MetadataIndex } from '../storage/types.ts';
 export interface CheckResult {
   ok: boolean;
   ms: number;
-  error?: string;
 }
 
 /** What readiness looks at. */
@@ -21,6 +20,11 @@ export interface ReadinessSources {
   index: Pick<MetadataIndex, 'hasRepository'>;
   /** Mirror upstreams to probe, when upstream checks are on. */
   upstreams?: () => { name: string; url: string }[];
+  /**
+   * Hears why a check failed. The answer itself says only which check failed: `/readyz` is open to anyone, and
+   * error text names paths and upstream addresses.
+   */
+  onFailure?: (check: string, error: string) => void;
   /** Deadline of each upstream probe. @default 2000 */
   upstreamTimeoutMs?: number;
 }
@@ -52,23 +56,25 @@ export class Health {
   private async check(): Promise<{ ready: boolean; checks: Record<string, CheckResult> }> {
     const checks: Record<string, CheckResult> = {};
     const { dataDir, index, upstreams, upstreamTimeoutMs = 2000 } = this.sources;
-    if (dataDir) checks.data = await timed(() => probeWritable(dataDir));
-    checks.index = await timed(() => void index.hasRepository('readyz-probe'));
-    const probes = (upstreams?.() ?? []).map(async (u) => {
-      checks[`upstream:${u.name}`] = await timed(() => probeUpstream(u.url, upstreamTimeoutMs));
-    });
+    const run = async (name: string, fn: () => void | Promise<void>) => {
+      checks[name] = await timed(fn, (error) => this.sources.onFailure?.(name, error));
+    };
+    if (dataDir) await run('data', () => probeWritable(dataDir));
+    await run('index', () => void index.hasRepository('readyz-probe'));
+    const probes = (upstreams?.() ?? []).map((u) => run(`upstream:${u.name}`, () => probeUpstream(u.url, upstreamTimeoutMs)));
     await Promise.all(probes);
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   }
 }
 
-async function timed(fn: () => void | Promise<void>): Promise<CheckResult> {
+async function timed(fn: () => void | Promise<void>, onError: (error: string) => void): Promise<CheckResult> {
   const began = performance.now();
   try {
     await fn();
     return { ok: true, ms: round(performance.now() - began) };
   } catch (error) {
-    return { ok: false, ms: round(performance.now() - began), error: error instanceof Error ? error.message : String(error) };
+    onError(error instanceof Error ? error.message : String(error));
+    return { ok: false, ms: round(performance.now() - began) };
   }
 }
 

@@ -55,6 +55,7 @@ export function createOps(config: OpsConfig, logger: Logger, storage: Storage): 
     dataDir: storage.root,
     index: storage.index,
     upstreams: () => (settings.readyzUpstreams ? config.mirrors : []),
+    onFailure: (check, error) => logger.warn('readiness check failed', { check, error }),
   });
   const settings = { accessLog: config.accessLog, readyzUpstreams: config.readyzUpstreams };
   const notifier = new Notifier(config.notifications, logger);
