@@ -24,7 +24,17 @@ const HIGH = '\x7f';
 export interface LmdbIndexOptions {
   /** Directory for the LMDB environment. */
   dir: string;
+  /**
+   * Other processes write this index while this one serves (`serve --workers`): before a cached tag or manifest is
+   * trusted, the index's cache generation (advanced in every write that changes tags or manifests, by any process)
+   * is read, so a read never misses a write another process has acknowledged. Off, the 1 s TTL bounds staleness.
+   * @default false
+   */
+  shared?: boolean;
 }
+
+/** Key of the cache generation in the `meta` database. */
+const CACHE_GENERATION = 'cache-generation';
 
 /** {@link MetadataIndex} on LMDB. */
 export class LmdbIndex implements MetadataIndex {
@@ -45,6 +55,11 @@ export class LmdbIndex implements MetadataIndex {
   // a manifest HEAD's CPU. Cleared on every write here; 1 s TTL for writers in other processes.
   private readonly manifestCache = new ReadCache<ManifestRecord>(16 * 1024 * 1024, 1000, (r) => r.size + 256);
   private readonly tagCache = new ReadCache<Digest>(1024 * 1024, 1000, (d) => d.length);
+  // --- cross-process read cache (serve --workers) ---
+  private readonly meta: Database<number, string>;
+  private readonly shared: boolean;
+  /** The cache generation the read caches were filled under. */
+  private cachedGeneration = -1;
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
@@ -60,6 +75,8 @@ export class LmdbIndex implements MetadataIndex {
     this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
     this.generations = this.root.openDB<number, string>({ name: 'generations' });
     this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
+    this.meta = this.root.openDB<number, string>({ name: 'meta' });
+    this.shared = options.shared ?? false;
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
@@ -152,6 +169,7 @@ export class LmdbIndex implements MetadataIndex {
 
   getManifest(repository: string, digest: Digest): ManifestRecord | undefined {
     const key = `${repository}\0${digest}`;
+    if (this.shared) this.followOtherWriters();
     const cached = this.manifestCache.get(key);
     if (cached) return cached;
     const stored = this.manifests.getBinary([repository, digest]);
@@ -163,6 +181,7 @@ export class LmdbIndex implements MetadataIndex {
 
   resolveTag(repository: string, tag: string): Digest | undefined {
     const key = `${repository}\0${tag}`;
+    if (this.shared) this.followOtherWriters();
     const cached = this.tagCache.get(key);
     if (cached) return cached;
     const digest = this.tags.get([repository, tag]);
@@ -260,6 +279,15 @@ export class LmdbIndex implements MetadataIndex {
     await this.root.close();
   }
 
+  /** Empties the read caches when another process wrote tags or manifests since they were filled. */
+  private followOtherWriters(): void {
+    const generation = this.meta.get(CACHE_GENERATION) ?? 0;
+    if (generation === this.cachedGeneration) return;
+    this.manifestCache.clear();
+    this.tagCache.clear();
+    this.cachedGeneration = generation;
+  }
+
   /**
    * Runs `fn` in one write transaction; resolves once the commit is visible to every process, and with `durable`
    * (the default) once it is on disk. Holds and link touches need no durability: a crash ends them anyway.
@@ -275,7 +303,11 @@ export class LmdbIndex implements MetadataIndex {
     this.manifestCache.clear();
     this.tagCache.clear();
     // A failed commit (full disk) carries its real cause separately; bring it back for the error mapping.
-    const result = await this.root.transaction(fn).catch(rethrowCommitFailure);
+    const result = await this.root.transaction(() => {
+      const value = fn();
+      this.meta.put(CACHE_GENERATION, (this.meta.get(CACHE_GENERATION) ?? 0) + 1);
+      return value;
+    }).catch(rethrowCommitFailure);
     this.manifestCache.clear();
     this.tagCache.clear();
     if (durable) await this.root.flushed;

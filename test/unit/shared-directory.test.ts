@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../src/storage/fs-blob-store.ts';
 import { digestOf } from '../../src/oci/digest.ts';
+import { LmdbIndex } from '../../src/storage/lmdb-index.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -53,5 +54,34 @@ describe('an upload session shared by two processes', () => {
     const session = await a.startUpload();
     await session.append(bytes('x'));
     expect(await a.resumeUpload(session.id)).toBe(session);
+  });
+});
+
+describe('an index shared by two processes', () => {
+  const none = { blobs: [], manifests: [] };
+  const record = (text: string) => {
+    const body = bytes(text);
+    return { digest: digestOf(body), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: body.byteLength, body };
+  };
+
+  test('a cached tag and manifest follow a write by the other index at once', async () => {
+    const dir = tempDir();
+    const here = new LmdbIndex({ dir, shared: true });
+    const other = new LmdbIndex({ dir });
+    try {
+      const first = record('{"v":1}');
+      const second = record('{"v":2}');
+      await here.putManifest('r', first, ['t'], none);
+      await here.putManifest('r', second, [], none);
+      expect(here.resolveTag('r', 't')).toBe(first.digest);
+      expect(here.getManifest('r', first.digest)?.digest).toBe(first.digest);
+      await other.putManifest('r', second, ['t'], none);
+      await other.deleteManifest('r', first.digest);
+      expect(here.resolveTag('r', 't')).toBe(second.digest);
+      expect(here.getManifest('r', first.digest)).toBeUndefined();
+    } finally {
+      await other.close();
+      await here.close();
+    }
   });
 });
