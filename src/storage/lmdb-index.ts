@@ -279,6 +279,15 @@ export class LmdbIndex implements MetadataIndex {
     await this.root.close();
   }
 
+  /**
+   * Starts the next reads from the newest commit of any process. lmdb-js keeps one read snapshot until a timer
+   * (setTimeout 0) renews it, so a busy process could read a snapshot from before a write another process has already
+   * acknowledged; a server sharing the index calls this at the start of each request.
+   */
+  refresh(): void {
+    this.root.resetReadTxn();
+  }
+
   /** Empties the read caches when another process wrote tags or manifests since they were filled. */
   private followOtherWriters(): void {
     const generation = this.meta.get(CACHE_GENERATION) ?? 0;
