@@ -129,6 +129,14 @@ describe('serve --workers 2', () => {
     expect(crossed).toBeGreaterThan(0);
   });
 
+  test('SIGHUP to the primary reloads the configuration in every worker', async () => {
+    const reloads = () => server.stderr().match(/configuration reloaded/g)?.length ?? 0;
+    const before = reloads();
+    server.proc.kill('SIGHUP');
+    await until('both processes to reload', () => reloads() >= before + 2);
+    expect(reloads()).toBe(before + 2);
+  });
+
   test('a worker killed with SIGKILL is restarted while requests keep succeeding', async () => {
     const [victim] = workerPids(server).slice(-1);
     expect(alive(victim!)).toBe(true);
