@@ -60,6 +60,7 @@ export const ServeConfigSchema = Type.Object(
     host: Type.String({ minLength: 1, description: 'address to listen on' }),
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     data: Type.String({ minLength: 1, description: 'data directory' }),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'processes serving the port and data directory; auto: one per core' }),
     logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')]),
     logFormat: Type.Union([Type.Literal('json'), Type.Literal('text')]),
     deleteEnabled: Type.Boolean(),
@@ -158,6 +159,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   host: '127.0.0.1',
   port: 5000,
   data: DEFAULTS.dataDir,
+  workers: 1,
   logLevel: 'info',
   logFormat: 'text',
   deleteEnabled: DEFAULTS.deleteEnabled,
@@ -193,6 +195,7 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   host: 'MARINA_HOST',
   port: 'MARINA_PORT',
   data: 'MARINA_DATA',
+  workers: 'MARINA_WORKERS',
   logLevel: 'MARINA_LOG_LEVEL',
   logFormat: 'MARINA_LOG_FORMAT',
   deleteEnabled: 'MARINA_DELETE',
@@ -321,6 +324,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServeConfig
   if (typeof merged.cacheMax === 'string') merged.cacheMax = parseSize(merged.cacheMax);
   if (typeof merged.maxUploadSize === 'string') merged.maxUploadSize = parseSize(merged.maxUploadSize);
   if (typeof merged.s3PartSize === 'string') merged.s3PartSize = parseSize(merged.s3PartSize);
+  if (typeof merged.workers === 'string' && /^\d{1,3}$/.test(merged.workers)) merged.workers = Number(merged.workers);
   const problems: string[] = [];
   for (const [key, schema] of Object.entries(ServeConfigSchema.properties)) {
     const value = merged[key];

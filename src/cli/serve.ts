@@ -13,6 +13,7 @@ import { createRegistry } from '../registry.ts';
 import { fsStorage, recoverUploads, s3Storage, type Storage } from '../storage/storage.ts';
 import { s3BlobStoreOptions } from '../storage/s3-config.ts';
 import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import { LmdbIndex } from '../storage/lmdb-index.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
@@ -24,6 +25,7 @@ import { splitUrl } from '../http/paths.ts';
 import { lifecycleOptions, scheduleMs } from './lifecycle-config.ts';
 import { scheduleRetention, scheduleWarm, type Schedule } from './lifecycle-schedule.ts';
 import { warmEndpoint, WARM_PATH } from '../http/warm-endpoint.ts';
+import { startWorkers, workerCount, workerIndex, type WorkerPool } from './workers.ts';
 
 export const SERVE_HELP = `Usage: marina serve [options]
 
@@ -33,6 +35,8 @@ Options:
   --host <addr>            address to listen on            (default 127.0.0.1, env ${ENV_NAMES.host})
   --port <n>               port; 0 picks a free one         (default 5000, env ${ENV_NAMES.port})
   --data <dir>             data directory                   (default ./data, env ${ENV_NAMES.data})
+  --workers <n|auto>       processes sharing the port and data directory; auto: one per core
+                           (default 1, env ${ENV_NAMES.workers})
   --config <file>          settings file (.json or .toml)   (env MARINA_CONFIG)
   --log-level <level>      debug|info|warn|error|silent     (default info, env ${ENV_NAMES.logLevel})
   --log-format <fmt>       text|json                        (default text, env ${ENV_NAMES.logFormat})
@@ -119,6 +123,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       host: { type: 'string' },
       port: { type: 'string' },
       data: { type: 'string' },
+      workers: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -181,6 +186,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     host: values.host,
     port: values.port,
     data: values.data,
+    workers: values.workers,
     logLevel: values['log-level'],
     logFormat: values['log-format'],
     deleteEnabled: values['no-delete'] ? false : undefined,
@@ -248,7 +254,11 @@ export async function serve(argv: string[]): Promise<void> {
   const data = path.resolve(config.data);
   const auth = new LiveAuth(await serverAuth(config, data, logger));
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
-  const storage = await blobStorage(config, data);
+  // --- workers ---
+  const workers = workerCount(config.workers);
+  const worker = workerIndex();
+  if (workers > 1 && config.blobs) throw new Error('--workers above 1 needs the filesystem blob store (not yet with --blobs)');
+  const storage = await blobStorage(config, data, workers > 1);
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
     storage,
@@ -270,21 +280,27 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
     ...lifecycleOptions(config),
   });
-  const recovered = await recoverUploads(registry.storage);
+  // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists.
+  const recovered = worker === 0 ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
   if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
   ops.attach(registry);
   const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
   registerLiveSettings(reloader, registry, ops, logger, process.env);
   auth.register(reloader, data, logger);
-  const onHup = () => void reloader.reload('SIGHUP');
+  let pool: WorkerPool | undefined;
+  const onHup = () => {
+    pool?.signal('SIGHUP');
+    void reloader.reload('SIGHUP');
+  };
   process.on('SIGHUP', onHup);
   const configFile = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' } } }).values.config ?? process.env.MARINA_CONFIG;
   if (config.watchConfig && typeof configFile === 'string') reloader.watch(configFile);
   // --- lifecycle schedules ---
   const schedules: Schedule[] = [];
   const retentionEvery = scheduleMs(config.retentionSchedule);
-  if (retentionEvery !== undefined && config.retention?.length) schedules.push(scheduleRetention(registry, retentionEvery, logger));
-  if (config.warm?.length && config.warmSchedule !== 'off') {
+  // Schedules run in the primary only: one retention pass and one warm-up per interval, not one per worker.
+  if (worker === 0 && retentionEvery !== undefined && config.retention?.length) schedules.push(scheduleRetention(registry, retentionEvery, logger));
+  if (worker === 0 && config.warm?.length && config.warmSchedule !== 'off') {
     schedules.push(scheduleWarm(registry, config.warm, { intervalMs: scheduleMs(config.warmSchedule), platforms: config.warmPlatforms, concurrency: config.warmConcurrency }, logger));
   }
   const warm = warmEndpoint({ fetch: (r) => registry.fetch(r), authorize: auth.authorize, platforms: config.warmPlatforms, concurrency: config.warmConcurrency, logger });
@@ -295,33 +311,41 @@ export async function serve(argv: string[]): Promise<void> {
   // registry-wide read); health stays open for probes, and a metricsAddr listener is for internal networks.
   const metricsGuard = auth.protects && auth.authorize ? catalogGuard(auth.authorize) : undefined;
   const ui = config.ui ? createWebUi({ registry, authorize: auth.authorize, cacheMaxBytes: config.cacheMax, realm: config.tokenService, logger }) : undefined;
+  const handler = (request: Request, server: Bun.Server<undefined>): Response | Promise<Response> => {
+    // Only auth (logs, rate limits) and request logs read the address; asking Bun for it was a tenth of an open
+    // manifest GET.
+    if (auth.authorize || auth.tokenEndpoint || ops.settings.accessLog || logger.enabled('debug')) rememberClientAddress(request, server.requestIP(request)?.address);
+    const operations = ops.route(request, metricsHere, metricsGuard);
+    if (operations) return operations;
+    if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
+    if (isPath(request.url, WARM_PATH)) return warm(request);
+    if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
+    // The registry's own paths skip Elysia's router (the plugin would route them to the same handler).
+    const handle = (r: Request) => (isRegistryPath(r.url) ? registry.fetch(r) : app.fetch(r));
+    // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
+    // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
+    // connection, so it is put back before the response goes out: the next request head is bounded again.
+    if (!isUploadRequest(request.method, request.url)) return handle(request);
+    server.timeout(request, 0);
+    return Promise.resolve(handle(request)).finally(() => restoreTimeout(server, request, config.idleTimeout));
+  };
+  // Other workers write the same index: each request reads from the newest commit (see LmdbIndex.refresh).
+  const sharedIndex = registry.storage.index instanceof LmdbIndex ? registry.storage.index : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     tls: config.tlsCert ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey!) } : undefined,
-    fetch(request, server) {
-      // Only auth (logs, rate limits) and request logs read the address; asking Bun for it was a tenth of an open
-      // manifest GET.
-      if (auth.authorize || auth.tokenEndpoint || ops.settings.accessLog || logger.enabled('debug')) rememberClientAddress(request, server.requestIP(request)?.address);
-      const operations = ops.route(request, metricsHere, metricsGuard);
-      if (operations) return operations;
-      if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
-      if (isPath(request.url, WARM_PATH)) return warm(request);
-      if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
-      // The registry's own paths skip Elysia's router (the plugin would route them to the same handler).
-      const handle = (r: Request) => (isRegistryPath(r.url) ? registry.fetch(r) : app.fetch(r));
-      // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
-      // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
-      // connection, so it is put back before the response goes out: the next request head is bounded again.
-      if (!isUploadRequest(request.method, request.url)) return handle(request);
-      server.timeout(request, 0);
-      return Promise.resolve(handle(request)).finally(() => restoreTimeout(server, request, config.idleTimeout));
-    },
+    fetch: workers > 1 ? (request, server) => {
+      sharedIndex?.refresh();
+      return markWorker(handler(request, server), worker);
+    } : handler,
     // Upload sizes are capped by Marina (maxUploadSize, streamed to disk); Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Closes connections that send and receive nothing: idle keep-alives, unfinished heads of a keep-alive's next
     // request, stalled downloads. Bun bounds the head of a connection's first request itself (about 10 s).
     idleTimeout: config.idleTimeout,
+    // Workers share the port; the kernel spreads connections over them.
+    reusePort: workers > 1,
     error(error) {
       logger.error('unhandled server error', { error });
       return new Response(null, { status: 500 });
@@ -330,7 +354,9 @@ export async function serve(argv: string[]): Promise<void> {
   ops.notifier.source.addr = `${server.hostname}:${server.port}`;
   const mode = [config.readOnly ? 'read-only registry' : 'registry', ...config.mirrors.map((m) => `mirror ${m.name}=${withoutCredentials(m.url)}`)].join(', ');
   const scheme = config.tlsCert ? 'https' : 'http';
-  logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
+  if (worker > 0) logger.info('worker ready', { worker, pid: process.pid, address: `${server.hostname}:${server.port}` });
+  else logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
+    ...(workers > 1 ? { workers } : {}),
     address: `${server.hostname}:${server.port}`,
     data,
     mode,
@@ -341,21 +367,24 @@ export async function serve(argv: string[]): Promise<void> {
     blobs: config.blobs ?? path.join(data, 'blobs'),
   });
   // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
-  const metricsServer = config.metricsAddr ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
+  const metricsServer = config.metricsAddr && worker === 0 ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
 
-  if (!auth.protects && !isLoopback(config.host)) {
+  // The primary starts the other workers once it listens: recovery is done and the port (even --port 0) is known.
+  if (worker === 0 && workers > 1) pool = startWorkers(workers, argv, server.port ?? config.port, logger);
+  if (!auth.protects && worker === 0 && !isLoopback(config.host)) {
     logger.warn('listening on a non-loopback address without authentication: anyone who can reach it may push, delete and list; set --htpasswd (and --access) or bind to 127.0.0.1', { host: config.host });
   }
 
   await new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
       logger.info('shutting down: finishing in-flight requests', { signal });
+      clearInterval(orphanCheck);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       process.off('SIGHUP', onHup);
       reloader.close();
       ops.health.stopping = true;
-      await server.stop(false);
+      await Promise.all([server.stop(false), pool?.stop()]);
       await metricsServer?.stop(true);
       await ops.notifier.close();
       await ui?.close();
@@ -366,15 +395,22 @@ export async function serve(argv: string[]): Promise<void> {
       resolve();
     };
     const onTerm = () => void stop('SIGTERM');
-    const onInt = () => void stop('SIGINT');
+    // A terminal's Ctrl-C reaches the whole process group: a worker leaves it to the primary, which stops them all.
+    const onInt = () => void (worker === 0 && stop('SIGINT'));
+    // A worker whose primary is gone (killed with SIGKILL) stops instead of serving on unsupervised.
+    const parent = process.ppid;
+    const orphanCheck = setInterval(() => {
+      if (worker > 0 && process.ppid !== parent) void stop('primary gone');
+    }, 1000);
+    orphanCheck.unref();
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
 }
 
 /** Filesystem blobs under the data directory, or S3 blobs (checked before listening) with the index still local. */
-async function blobStorage(config: ServeConfig, data: string): Promise<Storage> {
-  if (!config.blobs) return fsStorage({ root: data, sync: config.sync });
+async function blobStorage(config: ServeConfig, data: string, sharedByWorkers: boolean): Promise<Storage> {
+  if (!config.blobs) return fsStorage({ root: data, sync: config.sync, locks: sharedByWorkers ? 'host' : 'process' });
   const s3 = s3BlobStoreOptions(config.blobs, {
     endpoint: config.s3Endpoint,
     region: config.s3Region,
@@ -387,6 +423,19 @@ async function blobStorage(config: ServeConfig, data: string): Promise<Storage> 
   const blobs = new S3BlobStore(s3);
   await blobs.checkAccess();
   return s3Storage({ root: data, s3, blobs });
+}
+
+/** Names the worker that answered (`X-Marina-Worker`), so operators and tests can see the spread. */
+function markWorker(response: Response | Promise<Response>, worker: number): Response | Promise<Response> {
+  const mark = (r: Response) => {
+    try {
+      r.headers.set('X-Marina-Worker', String(worker));
+    } catch {
+      // Immutable headers (a passed-through response): leave them.
+    }
+    return r;
+  };
+  return response instanceof Response ? mark(response) : response.then(mark);
 }
 
 /** `/token`, the token endpoint, whatever the query. */

@@ -142,21 +142,24 @@ export class FsBlobStore implements BlobStore {
     return session;
   }
 
+  /**
+   * The session of an upload id. A session cached here is trusted only while the partial file still has the size it
+   * knows: another process sharing the directory (`serve --workers`) may have appended (or finished the upload)
+   * since. Appends only grow the file (a failed one truncates back to where it began), so an equal size means equal
+   * bytes; a different size drops the cached state and rebuilds it from the file. Callers hold the upload's lock.
+   */
   async resumeUpload(id: string): Promise<UploadSession | undefined> {
     const live = this.sessions.get(id);
-    if (live) return live;
-    if (!UPLOAD_ID.test(id)) return undefined;
+    if (!live && !UPLOAD_ID.test(id)) return undefined;
     const file = path.join(this.uploadsDir, id);
-    let size: number;
-    try {
-      size = (await fs.promises.stat(file)).size;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    // One stat, synchronous: microseconds, and on every PATCH of a live session.
+    const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+    if (live && live.size === size) return live;
+    if (live) this.sessions.delete(id);
+    if (size === undefined) return undefined;
     // After a restart the hash state is gone: rebuild it once from the partial file, then continue incrementally.
     const hasher = new MultiHasher(['sha256']);
-    for await (const chunk of Bun.file(file).stream()) hasher.update(chunk);
+    for await (const chunk of Bun.file(file).slice(0, size).stream()) hasher.update(chunk);
     const again = this.sessions.get(id);
     if (again) return again;
     const session = new FsUploadSession(this, id, file, size, hasher);

@@ -26,7 +26,17 @@ const HIGH = '\x7f';
 export interface LmdbIndexOptions {
   /** Directory for the LMDB environment. */
   dir: string;
+  /**
+   * Other processes write this index while this one serves (`serve --workers`): before a cached tag or manifest is
+   * trusted, the index's cache generation (advanced in every write that changes tags or manifests, by any process)
+   * is read, so a read never misses a write another process has acknowledged. Off, the 1 s TTL bounds staleness.
+   * @default false
+   */
+  shared?: boolean;
 }
+
+/** Key of the cache generation in the `meta` database. */
+const CACHE_GENERATION = 'cache-generation';
 
 /** {@link MetadataIndex} on LMDB. */
 export class LmdbIndex implements MetadataIndex {
@@ -49,6 +59,11 @@ export class LmdbIndex implements MetadataIndex {
   private readonly tagCache = new ReadCache<Digest>(1024 * 1024, 1000, (d) => d.length);
   // Clients walking a tag list read the same pages; each page decoded a key per tag (most of a walk's CPU).
   private readonly tagPageCache = new ReadCache<Page>(4 * 1024 * 1024, 1000, (p) => 64 * (p.items.length + 1));
+  // --- cross-process read cache (serve --workers) ---
+  private readonly meta: Database<number, string>;
+  private readonly shared: boolean;
+  /** The cache generation the read caches were filled under. */
+  private cachedGeneration = -1;
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
@@ -64,6 +79,8 @@ export class LmdbIndex implements MetadataIndex {
     this.generations = this.root.openDB<number, string>({ name: 'generations' });
     this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
     this.referrers = new LmdbReferrers(this.root);
+    this.meta = this.root.openDB<number, string>({ name: 'meta' });
+    this.shared = options.shared ?? false;
   }
 
   hasBlob(repository: string, digest: Digest): boolean {
@@ -169,6 +186,7 @@ export class LmdbIndex implements MetadataIndex {
 
   getManifest(repository: string, digest: Digest): ManifestRecord | undefined {
     const key = `${repository}\0${digest}`;
+    if (this.shared) this.followOtherWriters();
     const cached = this.manifestCache.get(key);
     if (cached) return cached;
     const stored = this.manifests.getBinary([repository, digest]);
@@ -180,6 +198,7 @@ export class LmdbIndex implements MetadataIndex {
 
   resolveTag(repository: string, tag: string): Digest | undefined {
     const key = `${repository}\0${tag}`;
+    if (this.shared) this.followOtherWriters();
     const cached = this.tagCache.get(key);
     if (cached) return cached;
     const digest = this.tags.get([repository, tag]);
@@ -245,6 +264,7 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   listTags(repository: string, options: { last?: string; limit: number }): Page {
+    if (this.shared) this.followOtherWriters();
     const key = `${repository}\0${options.last ?? ''}\0${options.limit}`;
     let found = this.tagPageCache.get(key);
     if (!found) {
@@ -260,6 +280,7 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): readonly ReferrerDescriptor[] {
+    if (this.shared) this.followOtherWriters();
     return this.referrers.list(repository, subject, artifactType, range);
   }
 
@@ -281,6 +302,23 @@ export class LmdbIndex implements MetadataIndex {
   }
 
   /**
+   * Starts the next reads from the newest commit of any process. lmdb-js keeps one read snapshot until a timer
+   * (setTimeout 0) renews it, so a busy process could read a snapshot from before a write another process has already
+   * acknowledged; a server sharing the index calls this at the start of each request.
+   */
+  refresh(): void {
+    this.root.resetReadTxn();
+  }
+
+  /** Empties the read caches when another process wrote tags or manifests since they were filled. */
+  private followOtherWriters(): void {
+    const generation = this.meta.get(CACHE_GENERATION) ?? 0;
+    if (generation === this.cachedGeneration) return;
+    this.forgetCached();
+    this.cachedGeneration = generation;
+  }
+
+  /**
    * Runs `fn` in one write transaction; resolves once the commit is visible to every process, and with `durable`
    * (the default) once it is on disk. Holds and link touches need no durability: a crash ends them anyway.
    * `cached`: the write changes tags or manifests, which the read caches hold.
@@ -294,7 +332,11 @@ export class LmdbIndex implements MetadataIndex {
     // Before and after: no read may see the cache from before this write once the write is visible.
     this.forgetCached();
     // A failed commit (full disk) carries its real cause separately; bring it back for the error mapping.
-    const result = await this.root.transaction(fn).catch(rethrowCommitFailure);
+    const result = await this.root.transaction(() => {
+      const value = fn();
+      this.meta.put(CACHE_GENERATION, (this.meta.get(CACHE_GENERATION) ?? 0) + 1);
+      return value;
+    }).catch(rethrowCommitFailure);
     this.forgetCached();
     if (durable) await this.root.flushed;
     return result;

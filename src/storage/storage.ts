@@ -41,7 +41,8 @@ export function fsStorage(options: FsStorageOptions): Storage {
   const root = path.resolve(options.root);
   return {
     blobs: new FsBlobStore({ root, sync: options.sync }),
-    index: new LmdbIndex({ dir: path.join(root, 'index') }),
+    // Host locks mean other processes write the same index: its read caches must follow them.
+    index: new LmdbIndex({ dir: path.join(root, 'index'), shared: options.locks === 'host' }),
     ledger: new SqliteUploadLedger(path.join(root, 'ledger.sqlite')),
     locks: options.locks === 'host' ? new SqliteLocks(path.join(root, 'locks.sqlite')) : new ProcessLocks(),
     root,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, three times:
+# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, four times:
 # OCI_VERSION=1.1 and OCI_VERSION=dev against an open server, and OCI_VERSION=1.1 against a second server with
 # access control on (htpasswd users + Marina's token service; the suite logs in with OCI_USERNAME/OCI_PASSWORD and
-# follows the Bearer challenges). Every API switch on and every data set but `sparse`.
+# follows the Bearer challenges), and OCI_VERSION=1.1 against `serve --workers 2`. Every API switch on and every
+# data set but `sparse`.
 # Fails unless every run reports Pass with no FAIL, Error or Skip under `apis:` or `data:` in results.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,6 +58,11 @@ AUTH_PORT=$PORT
 # The auth server really refuses anonymous callers (otherwise the third run would prove nothing).
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AUTH_PORT/v2/_catalog")" = "401" ] || { echo "conformance: the auth server did not answer 401 to an anonymous request"; exit 1; }
 
+# The open registry again as two worker processes on one port and data directory (`serve --workers 2`): the suite's
+# requests land on either worker, so its push-then-read steps check cross-process consistency.
+start_server "$OUT/server-workers.log" --data "$WORK/data-workers" --workers 2
+WORKERS_PORT=$PORT
+
 # Every switch on; every data set on except sparse (it expects manifests with missing blobs to be accepted).
 common_env=(
   OCI_TLS=disabled
@@ -77,6 +83,7 @@ runs=(
   "1.1 1.1 $OPEN_PORT"
   "dev dev $OPEN_PORT"
   "auth-token-1.1 1.1 $AUTH_PORT OCI_USERNAME=$AUTH_USER OCI_PASSWORD=$AUTH_PASSWORD"
+  "workers-2-1.1 1.1 $WORKERS_PORT"
 )
 for spec in "${runs[@]}"; do
   read -r name version port extra <<<"$spec"

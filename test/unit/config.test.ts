@@ -206,3 +206,18 @@ describe('cache watermarks', () => {
     expect(failure(() => serveConfig(['--cache-low-watermark', '0.95'], {}))).toContain('must be below cacheHighWatermark');
   });
 });
+
+describe('workers setting', () => {
+  test('takes a count or auto from flags, the environment and config files, and refuses anything else', () => {
+    expect((serveConfig([], {}) as { workers: unknown }).workers).toBe(1);
+    expect((serveConfig(['--workers', '3'], {}) as { workers: unknown }).workers).toBe(3);
+    expect((serveConfig([], { MARINA_WORKERS: 'auto' }) as { workers: unknown }).workers).toBe('auto');
+    expect(resolveConfig({ workers: 2 }).workers).toBe(2);
+    expect(() => serveConfig(['--workers', '0'], {})).toThrow(/workers/);
+    expect(() => serveConfig(['--workers', 'many'], {})).toThrow(/workers/);
+  });
+
+  test('a spawned worker takes the port its primary bound, given last on its command line', () => {
+    expect((serveConfig(['--port', '0', '--workers', '2', '--port', '41234'], {}) as { port: number }).port).toBe(41234);
+  });
+});
