@@ -9,47 +9,22 @@ import * as path from 'node:path';
 import { digestOf } from '../../src/oci/digest.ts';
 import { FsBlobStore } from '../../src/storage/fs-blob-store.ts';
 import { bytesOf, OCI_MANIFEST, randomBytes } from '../helpers/client.ts';
-import { tempDir } from '../helpers/registry.ts';
 import type { ServerProcess } from '../helpers/server.ts';
-import { clientOf, expectConsistent, FaultBed, kill, makeImage, pushImage, verifyPull } from './support.ts';
+import { clientOf, expectConsistent, FaultBed, SmallDisk, kill, makeImage, pushImage, verifyPull } from './support.ts';
 
 const MiB = 1024 * 1024;
 const bed = new FaultBed();
-const mountPoint = tempDir('marina-enospc-');
-let mounted = false;
+const disk = new SmallDisk('marina-enospc-');
+const mountPoint = disk.mountPoint;
 
 beforeAll(async () => {
-  const mount = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint]);
-  if (mount.exitCode !== 0) {
-    throw new Error(`the ENOSPC tests need a small tmpfs: 'mount -t tmpfs' failed (run as root, as CI does): ${mount.stderr.toString().trim()}`);
-  }
-  mounted = true;
+  disk.mount();
 });
 
 afterAll(async () => {
   await bed.cleanup();
-  if (mounted) Bun.spawnSync(['umount', mountPoint]);
-  fs.rmSync(mountPoint, { recursive: true, force: true });
+  disk.unmount();
 });
-
-/** Fills the file system up to all but `leave` bytes with a filler file; returns a function that removes it. */
-function fill(leave = 0): () => void {
-  const filler = path.join(mountPoint, `filler-${crypto.randomUUID()}`);
-  const fd = fs.openSync(filler, 'w');
-  const chunk = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const free = fs.statfsSync(mountPoint).bavail * fs.statfsSync(mountPoint).bsize;
-      if (free <= leave) break;
-      fs.writeSync(fd, chunk, 0, Math.min(chunk.byteLength, free - leave));
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    fs.closeSync(fd);
-  }
-  return () => fs.rmSync(filler, { force: true });
-}
 
 /** Asserts a 507 (or a 503 for an index write) with the spec's JSON error body and a message naming the cause. */
 async function expectStorageError(res: Response, statuses: number[] = [507]): Promise<void> {
@@ -81,7 +56,7 @@ describe('a full disk', () => {
     const first = randomBytes(256 * 1024);
     const location = await c.startUpload('full/patch');
     expect((await c.send('PATCH', location, { body: first, headers: { 'content-range': `0-${first.byteLength - 1}` } })).status).toBe(202);
-    const free = fill(1 * MiB);
+    const free = disk.fill(1 * MiB);
     try {
       const big = randomBytes(2 * MiB);
       const res = await c.send('PATCH', location, { body: big, headers: { 'content-range': `${first.byteLength}-${first.byteLength + big.byteLength - 1}` } });
@@ -101,7 +76,7 @@ describe('a full disk', () => {
   test('a blob whose commit does not fit answers 507, leaves no partial file, and is not served', async () => {
     const c = clientOf(server);
     const blob = randomBytes(2 * MiB);
-    const free = fill(1 * MiB);
+    const free = disk.fill(1 * MiB);
     try {
       const res = await c.send('POST', `/v2/full/commit/blobs/uploads/?digest=${digestOf(blob)}`, { body: blob, headers: { 'content-type': 'application/octet-stream' } });
       await expectStorageError(res);
@@ -116,7 +91,7 @@ describe('a full disk', () => {
 
   test('opening uploads on a full disk is answered 202 or 507, never a 500', async () => {
     const c = clientOf(server);
-    const free = fill(0);
+    const free = disk.fill(0);
     const statuses = new Set<number>();
     try {
       for (let i = 0; i < 50 && !statuses.has(507); i++) {
@@ -140,7 +115,7 @@ describe('a full disk', () => {
     const manifest = JSON.parse(new TextDecoder().decode(image.manifest));
     manifest.annotations = { padding: 'x'.repeat(1536 * 1024) };
     const bytes = bytesOf(manifest);
-    const free = fill(0);
+    const free = disk.fill(0);
     try {
       // Several at once: each failed commit is answered, none takes the process down.
       const answers = await Promise.all(['big', 'big2', 'big3', 'big4'].map((tag) => c.putManifest('full/index', tag, bytes, OCI_MANIFEST)));
@@ -162,7 +137,7 @@ describe('a full disk', () => {
   test('a blob store put that fails on a full disk leaves no temporary file behind', async () => {
     const store = new FsBlobStore({ root: path.join(mountPoint, 'store') });
     const bytes = randomBytes(2 * MiB);
-    const free = fill(1 * MiB);
+    const free = disk.fill(1 * MiB);
     try {
       const error = await store.put(digestOf(bytes), bytes).then(
         () => undefined,

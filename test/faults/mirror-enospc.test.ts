@@ -8,28 +8,23 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tempDir } from '../helpers/registry.ts';
 import type { ServerProcess } from '../helpers/server.ts';
 import { startFaultProxy, type FaultProxy } from '../mirror/support/fault-proxy.ts';
 import { ACCEPT_MANIFESTS, compareGet, hasBlobFile, serveRegistry, spoolFiles, until, type Served } from '../mirror/support/harness.ts';
 import { pushImage, randomImage, type Image } from '../mirror/support/images.ts';
-import { clientOf, expectConsistent, FaultBed, kill, verifyPull } from './support.ts';
+import { clientOf, expectConsistent, FaultBed, SmallDisk, kill, verifyPull } from './support.ts';
 
 const MiB = 1024 * 1024;
 const bed = new FaultBed();
-const mountPoint = tempDir('marina-mirror-enospc-');
-let mounted = false;
+const disk = new SmallDisk('marina-mirror-enospc-');
+const mountPoint = disk.mountPoint;
 let upstream: Served;
 let proxy: FaultProxy;
 let root: string;
 let server: ServerProcess;
 
 beforeAll(async () => {
-  const mount = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint]);
-  if (mount.exitCode !== 0) {
-    throw new Error(`the ENOSPC tests need a small tmpfs: 'mount -t tmpfs' failed (run as root, as CI does): ${mount.stderr.toString().trim()}`);
-  }
-  mounted = true;
+  disk.mount();
   upstream = serveRegistry();
   proxy = await startFaultProxy(upstream.url);
   root = path.join(mountPoint, 'data');
@@ -40,29 +35,8 @@ afterAll(async () => {
   await bed.cleanup();
   await proxy?.stop();
   await upstream?.close();
-  if (mounted) Bun.spawnSync(['umount', mountPoint]);
-  fs.rmSync(mountPoint, { recursive: true, force: true });
+  disk.unmount();
 });
-
-/** Fills the file system up to all but `leave` bytes with a filler file; returns a function that removes it. */
-function fillDisk(leave = 0): () => void {
-  const filler = path.join(mountPoint, `filler-${crypto.randomUUID()}`);
-  const fd = fs.openSync(filler, 'w');
-  const chunk = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const stat = fs.statfsSync(mountPoint);
-      const free = stat.bavail * stat.bsize;
-      if (free <= leave) break;
-      fs.writeSync(fd, chunk, 0, Math.min(chunk.byteLength, free - leave));
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    fs.closeSync(fd);
-  }
-  return () => fs.rmSync(filler, { force: true });
-}
 
 /** Pushes a one-layer image upstream and pulls its manifest through the mirror (cheap: the layer stays cold). */
 async function coldImage(repo: string, layerBytes: number): Promise<Image> {
@@ -84,7 +58,7 @@ describe('a full disk under the mirror spool', () => {
   test('a cold layer larger than the free space answers 507 with the spec error body; after freeing space the pull succeeds', async () => {
     const image = await coldImage('full/before', 3 * MiB);
     const layer = image.layers[0]!;
-    const free = fillDisk(1 * MiB);
+    const free = disk.fill(1 * MiB);
     try {
       const res = await fetch(`${server.url}/v2/up/full/before/blobs/${layer.digest}`);
       const text = await res.text();
@@ -125,7 +99,7 @@ describe('a full disk under the mirror spool', () => {
           if (!Buffer.from(value).equals(layer.bytes.subarray(received, received + value.byteLength))) prefixMatches = false;
           received += value.byteLength;
           // The first bytes are through: now the disk fills up under the running fill.
-          free ??= fillDisk(0);
+          free ??= disk.fill(0);
         }
       } catch (error) {
         broken = error;

@@ -137,3 +137,49 @@ export async function expectConsistent(root: string, ...args: string[]): Promise
   expect(r.stdout).toContain('result: consistent');
   return r.stdout;
 }
+
+/**
+ * A small tmpfs for full-disk tests (CI runs as root). `mount()` fails the suite clearly when mounting is not
+ * permitted; `fill(leave)` fills it up to all but `leave` bytes and returns what removes the filler.
+ */
+export class SmallDisk {
+  readonly mountPoint: string;
+  private mounted = false;
+
+  constructor(prefix: string, private readonly size = '8m') {
+    this.mountPoint = tempDir(prefix);
+  }
+
+  mount(): void {
+    const mount = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', `size=${this.size}`, 'tmpfs', this.mountPoint]);
+    if (mount.exitCode !== 0) {
+      throw new Error(`the ENOSPC tests need a small tmpfs: 'mount -t tmpfs' failed (run as root, as CI does): ${mount.stderr.toString().trim()}`);
+    }
+    this.mounted = true;
+  }
+
+  fill(leave = 0): () => void {
+    const filler = `${this.mountPoint}/filler-${crypto.randomUUID()}`;
+    const fd = fs.openSync(filler, 'w');
+    const chunk = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const stat = fs.statfsSync(this.mountPoint);
+        const free = stat.bavail * stat.bsize;
+        if (free <= leave) break;
+        fs.writeSync(fd, chunk, 0, Math.min(chunk.byteLength, free - leave));
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return () => fs.rmSync(filler, { force: true });
+  }
+
+  unmount(): void {
+    if (this.mounted) Bun.spawnSync(['umount', this.mountPoint]);
+    this.mounted = false;
+    fs.rmSync(this.mountPoint, { recursive: true, force: true });
+  }
+}
