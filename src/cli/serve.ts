@@ -19,6 +19,7 @@ import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
+import { isPath, isRegistryPath, isTokenPath } from './url-paths.ts';
 import { VERSION } from './version.ts';
 import { createWebUi, isUiPath } from '../ui/routes.ts';
 import { splitUrl } from '../http/paths.ts';
@@ -438,12 +439,6 @@ function markWorker(response: Response | Promise<Response>, worker: number): Res
   return response instanceof Response ? mark(response) : response.then(mark);
 }
 
-/** `/token`, the token endpoint, whatever the query. */
-function isTokenPath(url: string): boolean {
-  const start = url.indexOf('/', url.indexOf('://') + 3);
-  return start >= 0 && (url.startsWith('/token?', start) || url.length === start + 6 && url.endsWith('/token'));
-}
-
 /** Puts Bun's idle timer back after an upload step; the connection may already be gone. */
 function restoreTimeout(server: Bun.Server<undefined>, request: Request, seconds: number): void {
   try {
@@ -453,35 +448,6 @@ function restoreTimeout(server: Bun.Server<undefined>, request: Request, seconds
   }
 }
 
-/** True when the URL's path is exactly `pathname` (no query); a cheap test, as it runs on every request. */
-function isPath(url: string, pathname: string): boolean {
-  const start = url.indexOf('/', url.indexOf('://') + 3);
-  return start >= 0 && url.length === start + pathname.length && url.endsWith(pathname);
-}
-
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/**
- * True for `/v2`, `/v2/…` and `/v2?…`, which the registry answers itself, and for any URL with a Host shorter than
- * 4 characters (Elysia 1.4 mis-routes those).
- */
-function isRegistryPath(url: string): boolean {
-  if (shortAuthority(url)) return true;
-  const slash = url.indexOf('/', url.indexOf('://') + 3);
-  if (!url.startsWith('/v2', slash)) return false;
-  const next = url.charCodeAt(slash + 3);
-  // End of the URL (NaN), '/' or '?'.
-  return Number.isNaN(next) || next === 47 || next === 63;
-}
-
-/**
- * Elysia 1.4 locates the path with `url.indexOf('/', 11)`, which assumes an authority of at least four characters;
- * requests with a shorter Host (`reg`, `r:1`) go straight to the registry handler, which parses URLs itself.
- */
-function shortAuthority(url: string): boolean {
-  const start = url.indexOf('://') + 3;
-  const slash = url.indexOf('/', start);
-  return slash - start < 4;
 }
