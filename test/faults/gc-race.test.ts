@@ -22,7 +22,8 @@ let client: Client;
 
 beforeAll(async () => {
   dir = tempDir('marina-gc-race-');
-  server = await startServer(dir);
+  // Access lines, so a failure can show what the server answered for a broken repository.
+  server = await startServer(dir, ['--access-log']);
   client = new Client((request) => fetch(request), server.url);
 });
 
@@ -37,6 +38,7 @@ describe('marina gc in a second process beside a live server', () => {
   test('loses no acknowledged tag while clients re-push deleted images that reuse their old layers', async () => {
     const until = Date.now() + RACE_MS;
     const gcRuns = { ok: 0, failed: 0, removedLinks: 0, removedFiles: 0 };
+    const gcLines: string[] = [];
     const collect = async () => {
       while (Date.now() < until) {
         const run = await runCli(['gc', '--data', dir, '--grace', String(GRACE_S)], {}, 30_000);
@@ -46,6 +48,8 @@ describe('marina gc in a second process beside a live server', () => {
           continue;
         }
         gcRuns.ok++;
+        const at = new Date().toISOString();
+        for (const line of run.stdout.split('\n')) if (line.startsWith('  ')) gcLines.push(`${at} gc${line}`);
         const m = /; (\d+) links and (\d+) blobs/.exec(run.stdout);
         gcRuns.removedLinks += Number(m?.[1] ?? 0);
         gcRuns.removedFiles += Number(m?.[2] ?? 0);
@@ -64,6 +68,7 @@ describe('marina gc in a second process beside a live server', () => {
       `gc race: ${acknowledged.length} acknowledged tags, ${broken.length} broken during the race, ${brokenAfterFinal.length} after a final gc; ` +
         `refused ${JSON.stringify(Object.fromEntries(refusals))} (${refusedWithinGrace} within the grace of their HEADs); gc ran ${gcRuns.ok} times (${gcRuns.failed} failed), removed ${gcRuns.removedLinks} links and ${gcRuns.removedFiles} files`,
     );
+    if (broken.length || brokenAfterFinal.length) console.error(trace([...broken, ...brokenAfterFinal], gcLines));
     expect(gcRuns.failed).toBe(0);
     expect(gcRuns.ok).toBeGreaterThan(3);
     expect(gcRuns.removedLinks).toBeGreaterThan(0);
@@ -75,3 +80,20 @@ describe('marina gc in a second process beside a live server', () => {
     expect(refusedWithinGrace).toBe(0);
   }, 120_000);
 });
+
+/**
+ * What the server answered for the first broken repositories (access lines) and what the collectors saw and
+ * removed there, so one failing run says whether the manifest was refused, lost after its 201, or deleted.
+ */
+function trace(broken: string[], gcLines: string[]): string {
+  const repositories = [...new Set(broken.map((b) => b.slice(0, b.indexOf(':'))))].slice(0, 3);
+  const log = server.stderr().split('\n');
+  return repositories
+    .map((repository) => {
+      const served = log.filter((l) => l.includes(`path=/v2/${repository}/`));
+      const digests = broken.filter((b) => b.startsWith(`${repository}:`)).flatMap((b) => b.match(/sha256:[0-9a-f]{64}/g) ?? []);
+      const collected = gcLines.filter((l) => l.includes(` ${repository}: `) || digests.some((d) => l.includes(d)));
+      return [`--- ${repository}: server access lines`, ...served, `--- ${repository}: what the collectors saw (time each gc run ended)`, ...collected].join('\n');
+    })
+    .join('\n');
+}

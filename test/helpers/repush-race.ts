@@ -60,7 +60,12 @@ export async function brokenImages(client: Client, acknowledged: Acknowledged[])
     const broken: string[] = [];
     const res = await client.get(`/v2/${image.repository}/manifests/${image.tag}`, { accept: OCI_MANIFEST });
     const body = new Uint8Array(await res.arrayBuffer());
-    if (res.status !== 200 || digestOf(body) !== digestOf(image.manifest)) broken.push(`manifest ${res.status}`);
+    if (res.status !== 200 || digestOf(body) !== digestOf(image.manifest)) {
+      // By digest too: a lost tag and a lost manifest are different bugs.
+      const byDigest = await client.get(`/v2/${image.repository}/manifests/${digestOf(image.manifest)}`, { accept: OCI_MANIFEST });
+      await byDigest.arrayBuffer();
+      broken.push(`manifest ${res.status} (by digest ${byDigest.status})`);
+    }
     for (const [digest, bytes] of image.blobs) {
       const blob = await client.get(`/v2/${image.repository}/blobs/${digest}`);
       const got = new Uint8Array(await blob.arrayBuffer());
