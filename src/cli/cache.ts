@@ -19,8 +19,9 @@ Inspects or trims the mirror cache kept in a data directory. Takes the same opti
   export <ref>... --oci-layout <dir>   write images as an OCI image layout (see 'marina cache export --help')
   warm <ref>...            pull images through the mirror into the cache (see 'marina cache warm --help')
 
-Safe beside a running server (another process on the same data directory): a blob file is deleted only
-while no repository links it and no push or fill holds it, checked inside the index's write transaction.
+A blob file is deleted only while no repository links it and no push or fill holds it, checked inside the index's
+write transaction. Known issue: with lmdb-js 3.5.6, a second process opening the index while a server commits can
+undo an acknowledged write (README, garbage collection); until that is fixed, prune with the server stopped.
 `;
 
 /** Runs `marina cache …`. */

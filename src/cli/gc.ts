@@ -20,6 +20,9 @@ Options:
   --dry-run           report the links that would be removed and the files that would then be unlinked;
                       remove nothing
   -h, --help          show this help
+
+Known issue: with lmdb-js 3.5.6, a second process opening the index while a server commits can undo an
+acknowledged write (README, garbage collection). Until that is fixed, run gc with the server stopped.
 `;
 
 /** Runs `marina gc`. */
