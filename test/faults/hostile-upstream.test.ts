@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { addressClass } from '../../src/mirror/upstream-fetch.ts';
 import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/mirror/upstream.ts';
 import { startFaultProxy, type FaultProxy, type TokenAuth } from '../mirror/support/fault-proxy.ts';
-import { getManifest, hasBlobFile, hashGet, serveMirror, serveRegistry, sha256, spoolFiles, type Served } from '../mirror/support/harness.ts';
+import { getManifest, hasBlobFile, hashGet, type Served, serveMirror, serveRegistry, sha256, spoolFiles, timed } from '../mirror/support/harness.ts';
 import { pushImage, randomImage } from '../mirror/support/images.ts';
 import { tempDir } from '../helpers/registry.ts';
 
@@ -32,12 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await upstream?.close();
 });
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
 
 /** Basic credentials or any token a test might have leaked, in one recorded Authorization header. */
 function carriesCredentials(authorization: string | null): boolean {

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
-import { getManifest, serveMirror, serveRegistry, sha256, type Served } from './support/harness.ts';
+import { getManifest, type Served, serveMirror, serveRegistry, sha256, timed } from './support/harness.ts';
 import { pushImage, randomImage, type Image } from './support/images.ts';
 
 const WARNING = /^299 - ".+"$/;
@@ -38,12 +38,6 @@ async function pullImage(mirror: Served, name: string, tag: string, image: Image
     expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(blob.digest);
   }
   return manifest;
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
 }
 
 describe('upstream down', () => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { tempDir } from '../helpers/registry.ts';
 import { startServer } from '../helpers/server.ts';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
-import { getManifest, serveMirror, serveRegistry, sha256, spoolFiles, until, type Served } from './support/harness.ts';
+import { getManifest, type Served, serveMirror, serveRegistry, sha256, spoolFiles, timed, until } from './support/harness.ts';
 import { pushImage, randomImage } from './support/images.ts';
 
 let upstream: Served;
@@ -26,12 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await upstream?.close();
 });
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
 
 async function digestOf(res: Response): Promise<string> {
   return sha256(new Uint8Array(await res.arrayBuffer()));

@@ -165,3 +165,10 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
   }
   throw new Error(`${what} not reached within ${timeoutMs} ms`);
 }
+
+/** Runs `fn` and reports how long it took (wall clock, ms). */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - started };
+}
