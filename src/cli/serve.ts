@@ -38,6 +38,9 @@ Options:
   --data <dir>             data directory                   (default ./data, env ${ENV_NAMES.data})
   --workers <n|auto>       processes sharing the port and data directory; auto: one per core
                            (default 1, env ${ENV_NAMES.workers})
+  --locks <process|host>   host: independent servers (nodes, each on its own port) share --data on this
+                           host: locks in locks.sqlite, fresh index reads, no start-up recovery
+                           (default process, env ${ENV_NAMES.locks})
   --config <file>          settings file (.json or .toml)   (env MARINA_CONFIG)
   --log-level <level>      debug|info|warn|error|silent     (default info, env ${ENV_NAMES.logLevel})
   --log-format <fmt>       text|json                        (default text, env ${ENV_NAMES.logFormat})
@@ -125,6 +128,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       port: { type: 'string' },
       data: { type: 'string' },
       workers: { type: 'string' },
+      locks: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -188,6 +192,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     port: values.port,
     data: values.data,
     workers: values.workers,
+    locks: values.locks,
     logLevel: values['log-level'],
     logFormat: values['log-format'],
     deleteEnabled: values['no-delete'] ? false : undefined,
@@ -258,8 +263,11 @@ export async function serve(argv: string[]): Promise<void> {
   // --- workers ---
   const workers = workerCount(config.workers);
   const worker = workerIndex();
+  // Other processes write this data directory too: our workers, or independent nodes (`--locks host`).
+  const shared = workers > 1 || config.locks === 'host';
   if (workers > 1 && config.blobs) throw new Error('--workers above 1 needs the filesystem blob store (not yet with --blobs)');
-  const storage = await blobStorage(config, data, workers > 1);
+  if (config.locks === 'host' && config.blobs) throw new Error('--locks host needs the filesystem blob store (not yet with --blobs)');
+  const storage = await blobStorage(config, data, shared);
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
     storage,
@@ -281,8 +289,9 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
     ...lifecycleOptions(config),
   });
-  // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists.
-  const recovered = worker === 0 ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
+  // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists. A node
+  // of several (`--locks host`) never does: the others may be live; the idle-upload purge removes its leftovers.
+  const recovered = worker === 0 && config.locks !== 'host' ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
   if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
   ops.attach(registry);
   const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
@@ -330,8 +339,8 @@ export async function serve(argv: string[]): Promise<void> {
     server.timeout(request, 0);
     return Promise.resolve(handle(request)).finally(() => restoreTimeout(server, request, config.idleTimeout));
   };
-  // Other workers write the same index: each request reads from the newest commit (see LmdbIndex.refresh).
-  const sharedIndex = registry.storage.index instanceof LmdbIndex ? registry.storage.index : undefined;
+  // Other processes write the same index: each request reads from the newest commit (see LmdbIndex.refresh).
+  const sharedIndex = shared && registry.storage.index instanceof LmdbIndex ? registry.storage.index : undefined;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -339,6 +348,9 @@ export async function serve(argv: string[]): Promise<void> {
     fetch: workers > 1 ? (request, server) => {
       sharedIndex?.refresh();
       return markWorker(handler(request, server), worker);
+    } : sharedIndex ? (request, server) => {
+      sharedIndex.refresh();
+      return handler(request, server);
     } : handler,
     // Upload sizes are capped by Marina (maxUploadSize, streamed to disk); Bun's 128 MiB default would cut pushes.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
@@ -358,6 +370,7 @@ export async function serve(argv: string[]): Promise<void> {
   if (worker > 0) logger.info('worker ready', { worker, pid: process.pid, address: `${server.hostname}:${server.port}` });
   else logger.info(`marina ${VERSION} listening on ${scheme}://${formatHost(server.hostname ?? config.host)}:${server.port}`, {
     ...(workers > 1 ? { workers } : {}),
+    ...(config.locks === 'host' ? { locks: 'host' } : {}),
     address: `${server.hostname}:${server.port}`,
     data,
     mode,

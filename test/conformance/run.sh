@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, four times:
+# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, six times:
 # OCI_VERSION=1.1 and OCI_VERSION=dev against an open server, and OCI_VERSION=1.1 against a second server with
 # access control on (htpasswd users + Marina's token service; the suite logs in with OCI_USERNAME/OCI_PASSWORD and
-# follows the Bearer challenges), and OCI_VERSION=1.1 against `serve --workers 2`. Every API switch on and every
-# data set but `sparse`.
+# follows the Bearer challenges), OCI_VERSION=1.1 against `serve --workers 2`, and OCI_VERSION=1.1 and dev through a
+# round-robin balancer in front of three `serve --locks host` nodes. Every API switch on and every data set but
+# `sparse`.
 # Fails unless every run reports Pass with no FAIL, Error or Skip under `apis:` or `data:` in results.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,6 +64,19 @@ AUTH_PORT=$PORT
 start_server "$OUT/server-workers.log" --data "$WORK/data-workers" --workers 2
 WORKERS_PORT=$PORT
 
+# Three independent nodes (`--locks host`, each on its own port, one data directory) behind a round-robin balancer
+# that sends each request to the next node (test/support/balancer.ts): every step of the suite may cross nodes.
+NODE_URLS=()
+for i in 1 2 3; do
+  start_server "$OUT/server-node-$i.log" --data "$WORK/data-nodes" --locks host
+  NODE_URLS+=("http://127.0.0.1:$PORT")
+done
+bun test/support/balancer.ts "${NODE_URLS[@]}" >"$WORK/balancer.out" 2>"$OUT/balancer.log" &
+SERVER_PIDS+=("$!")
+for _ in $(seq 1 100); do grep -q '^http://' "$WORK/balancer.out" && break; sleep 0.1; done
+BALANCER_PORT=$(sed -n 's|^http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$WORK/balancer.out")
+[ -n "$BALANCER_PORT" ] || { echo "conformance: the balancer did not start:"; cat "$OUT/balancer.log"; exit 1; }
+
 # Every switch on; every data set on except sparse (it expects manifests with missing blobs to be accepted).
 common_env=(
   OCI_TLS=disabled
@@ -84,6 +98,8 @@ runs=(
   "dev dev $OPEN_PORT"
   "auth-token-1.1 1.1 $AUTH_PORT OCI_USERNAME=$AUTH_USER OCI_PASSWORD=$AUTH_PASSWORD"
   "workers-2-1.1 1.1 $WORKERS_PORT"
+  "nodes-3-1.1 1.1 $BALANCER_PORT"
+  "nodes-3-dev dev $BALANCER_PORT"
 )
 for spec in "${runs[@]}"; do
   read -r name version port extra <<<"$spec"

@@ -221,3 +221,13 @@ describe('workers setting', () => {
     expect((serveConfig(['--port', '0', '--workers', '2', '--port', '41234'], {}) as { port: number }).port).toBe(41234);
   });
 });
+
+describe('locks setting', () => {
+  test('is process by default and host from a flag, the environment or a config file; anything else is refused', () => {
+    expect((serveConfig([], {}) as { locks: unknown }).locks).toBe('process');
+    expect((serveConfig(['--locks', 'host'], {}) as { locks: unknown }).locks).toBe('host');
+    expect((serveConfig([], { MARINA_LOCKS: 'host' }) as { locks: unknown }).locks).toBe('host');
+    expect(resolveConfig({ locks: 'host' }).locks).toBe('host');
+    expect(() => serveConfig(['--locks', 'cluster'], {})).toThrow(/locks/);
+  });
+});

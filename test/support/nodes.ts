@@ -1,0 +1,64 @@
+/**
+ * Several independent `marina serve` nodes sharing storage, behind a round-robin {@link startBalancer}: each node is
+ * its own process on its own port (no primary/worker family), so any request may land on any node.
+ *
+ * Storage: one data directory on this host shared with `--locks host` (host locks in `locks.sqlite`, fresh index
+ * reads per request). The nodes start one after another before any traffic: a process opening the LMDB index while
+ * another commits is the known lmdb-js hazard (README, "Known issue").
+ */
+import * as fs from 'node:fs';
+import { tempDir } from '../helpers/registry.ts';
+import { startServer, type ServerProcess } from '../helpers/server.ts';
+import { startBalancer, type Balancer } from './balancer.ts';
+
+/** Nodes and the balancer in front of them. */
+export interface Nodes {
+  nodes: ServerProcess[];
+  balancer: Balancer;
+  /** The balancer's URL: where clients go. */
+  url: string;
+  /** The shared data directory. */
+  data: string;
+  /** Stops the balancer and every node still running, and removes the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startNodes}. */
+export interface NodesOptions {
+  /** @default 3 */
+  count?: number;
+  /** More `serve` flags for every node (e.g. `--mirror`). */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts `count` nodes on free loopback ports sharing one data directory, and a balancer in front of them. */
+export async function startNodes(options: NodesOptions = {}): Promise<Nodes> {
+  const count = options.count ?? 3;
+  const data = tempDir('marina-nodes-');
+  const nodes: ServerProcess[] = [];
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await startServer(data, ['--locks', 'host', ...(options.args ?? [])], options.env ?? {}, 20_000));
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+    fs.rmSync(data, { recursive: true, force: true });
+    throw error;
+  }
+  const balancer = startBalancer(nodes.map((n) => ({ url: n.url })));
+  return {
+    nodes,
+    balancer,
+    url: balancer.url,
+    data,
+    async stop() {
+      await balancer.stop();
+      await Promise.all(nodes.map((n) => n.stop('SIGTERM', 15_000)));
+      fs.rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The node that answered each request so far, as a set (to check that the traffic was spread). */
+export function nodesUsed(balancer: Balancer, filter: (e: Balancer['log'][number]) => boolean = () => true): Set<number> {
+  return new Set(balancer.log.filter(filter).map((e) => e.node));
+}
