@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { ReferrerDescriptor } from '../storage/types.ts';
 import { BlobFill, FillRegistry } from './blob-fill.ts';
+import { FillLeases, type FillClaim } from './fill-lease.ts';
 import { clientFacingError, isUpstreamFailure } from './upstream-errors.ts';
 import { Eviction } from './eviction.ts';
 import { MirrorLedger } from './ledger.ts';
@@ -45,6 +46,7 @@ export class Mirror {
   readonly ledger: MirrorLedger;
   private readonly upstreams = new Map<string, Upstream>();
   private readonly fills = new FillRegistry();
+  private readonly leases: FillLeases;
   private readonly manifests: ManifestCache;
   private readonly spool: Spool;
   private readonly eviction: Eviction;
@@ -76,6 +78,7 @@ export class Mirror {
       count: (target, outcome) => this.count(target, outcome),
       scheduleEviction: () => this.eviction.schedule(),
     });
+    this.leases = new FillLeases(core.locks, { waitMs: options.fillWaitMs });
     this.spool = new Spool(options.spoolDir);
     const swept = this.spool.sweep();
     if (swept) logger.info('removed spool files of interrupted fills', { files: swept });
@@ -145,7 +148,31 @@ export class Mirror {
       }
       break;
     }
-    const { fill, joined } = this.fills.join(digest, target.local, vouched !== undefined, () => this.startFill(target, digest, upstream));
+    // Another process or node may be filling this digest from the same upstream: claim it or wait for its result.
+    let claim: FillClaim | undefined;
+    if (this.fills.owner(digest) === undefined) {
+      claim = await this.leases.claim(target.upstream.name, digest, async () => (await blobs.stat(digest)) !== undefined);
+      if (claim.kind === 'stored') {
+        const served = await this.storedByOther(target, digest);
+        if (served) return served;
+        // Stored, but for another repository: only this repository's upstream may vouch for it here.
+        return this.blob(target, digest, head);
+      }
+    }
+    const lease = claim?.kind === 'fill' ? claim.take() : undefined;
+    let started = false;
+    let entry: { fill: BlobFill; joined: boolean };
+    try {
+      entry = this.fills.join(digest, target.local, vouched !== undefined, () => {
+        started = true;
+        const fill = this.startFill(target, digest, upstream);
+        if (lease) this.leases.hold(lease, fill.done);
+        return fill;
+      });
+    } finally {
+      if (lease && !started) void lease.release().catch(() => undefined);
+    }
+    const { fill, joined } = entry;
     await fill.started;
     // A fill that already failed has removed its spool: nothing to stream (the next request starts a new fill).
     if (fill.error !== undefined) throw this.clientError(target, fill.error, false);
@@ -166,6 +193,19 @@ export class Mirror {
       if (body) return { kind: 'stored', body, size: body.size, outcome: joined ? 'joined' : 'miss' };
     }
     return { kind: 'stream', size: fill.size, open: (start, end) => fill.reader(start, end), outcome: joined ? 'joined' : 'miss' };
+  }
+
+  /**
+   * A blob another process filled while this one waited for its lease: served from the store when that fill linked
+   * it into this repository (it was for the same one), else undefined.
+   */
+  private async storedByOther(target: MirrorTarget, digest: Digest): Promise<SourcedBlob | undefined> {
+    if (!(await this.core.index.hasBlob(target.local, digest))) return undefined;
+    const body = await this.core.blobs.open(digest);
+    if (!body) return undefined;
+    this.ledger.touchBlob(target.local, digest);
+    this.tally(target, 'joined');
+    return { kind: 'stored', body, size: body.size, outcome: 'joined' };
   }
 
   /** The blob's size as this repository's upstream reports it. @throws BLOB_UNKNOWN when the upstream lacks it */

@@ -60,6 +60,11 @@ export interface MirrorOptions {
   rateLimitReserve?: number;
   /** Retries of a blob fill whose upstream connection broke, resumed with Range. @default 3 */
   fillRetries?: number;
+  /**
+   * How long a miss waits for another process or node that is filling the same blob from the same upstream (then
+   * fetches it itself), in ms. @default 60000
+   */
+  fillWaitMs?: number;
   /** Directory for in-flight fills (same filesystem as the blob store for a rename commit). */
   spoolDir: string;
   /** SQLite file of the cache ledger. */

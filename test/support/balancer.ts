@@ -1,9 +1,10 @@
 /**
  * A round-robin HTTP balancer for tests of several `marina serve` nodes: each request (not each connection) goes to
- * the next node that is up, bodies stream both ways, and nothing is rewritten but hop-by-hop headers and a Location
- * that names a node's own origin (it is turned into the balancer's); responses up to 8 MiB are passed on whole (see
- * BUFFER_MAX), larger ones stream. A node can be marked down; a node that refuses
- * the connection is marked down and a request without a body is tried on the next one, as real balancers do.
+ * the next node that is up and bodies stream both ways. Nothing is rewritten but hop-by-hop headers and a Location
+ * that names a node's own origin (it becomes the balancer's); one header is added, `X-Balancer-Node` (the index of
+ * the node that answered). Responses up to 8 MiB are passed on whole (see BUFFER_MAX), larger ones stream. A node
+ * can be marked down; a node that refuses the connection is marked down and a request without a body is tried on
+ * the next one, as real balancers do.
  */
 
 /** Where a node listens. */
@@ -93,6 +94,8 @@ export function startBalancer(backends: Backend[], options: { requestTimeoutMs?:
         entry.status = res.status;
         const out = new Headers(res.headers);
         for (const h of HOP_BY_HOP) out.delete(h);
+        // The one header added: which node answered (tests group their measurements by it).
+        out.set('x-balancer-node', String(i));
         const location = out.get('location');
         if (location?.startsWith(origin + '/')) out.set('location', own + location.slice(origin.length));
         const init = { status: res.status, statusText: res.statusText, headers: out };
