@@ -85,6 +85,42 @@ describe('three nodes behind a round-robin balancer', () => {
     expect(last[0]!.node).not.toBe(last[1]!.node);
   });
 
+  test('a PATCH on another node than the one before re-hashes the upload so far: the cost, measured', async () => {
+    const chunk = 1024 * 1024;
+    const count = 24;
+    const bytes = randomBytes(chunk);
+    /** One upload of `count` chunks; `nodeOf(i)` picks the node of PATCH i. Returns the PATCH times (ms). */
+    const upload = async (nodeOf: (i: number) => number): Promise<number[]> => {
+      const direct = nodes.nodes.map((n) => new Client((r) => fetch(r), n.url));
+      let location = await direct[0]!.startUpload('spread/cost');
+      const times: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const c = direct[nodeOf(i)]!;
+        const t0 = performance.now();
+        const res = await c.send('PATCH', location, { body: bytes, headers: { 'content-type': 'application/octet-stream', 'content-range': `${i * chunk}-${(i + 1) * chunk - 1}` } });
+        times.push(performance.now() - t0);
+        expect(res.status).toBe(202);
+        location = c.url(res.headers.get('location')!);
+      }
+      const all = Buffer.concat(Array(count).fill(bytes));
+      const digest = digestOf(all);
+      const put = await direct[0]!.send('PUT', `${location}${location.includes('?') ? '&' : '?'}digest=${digest}`);
+      expect(put.status).toBe(201);
+      return times;
+    };
+    const same = await upload(() => 0);
+    const switching = await upload((i) => i % 3);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    // Every switching PATCH i > 0 re-hashed the i MiB before it (its node's cached session was stale).
+    const rehashedMiB = (count * (count - 1)) / 2;
+    const extraMs = sum(switching) - sum(same);
+    console.log(
+      `chunked upload of ${count} × 1 MiB: PATCHes to one node ${sum(same).toFixed(0)} ms, round-robin over 3 nodes ${sum(switching).toFixed(0)} ms; ` +
+        `${rehashedMiB} MiB re-hashed on node switches → ${(extraMs / rehashedMiB).toFixed(2)} ms per MiB (${(rehashedMiB / (extraMs / 1000)).toFixed(0)} MiB/s); ` +
+        `last PATCH ${same.at(-1)!.toFixed(1)} ms vs ${switching.at(-1)!.toFixed(1)} ms (${count - 1} MiB re-hashed)`,
+    );
+  }, 60_000);
+
   test('a tag moved through one node is read at once through the next, 30 times over', async () => {
     const base = await client.pushImage('spread/tags', { layers: [randomBytes(100)] });
     for (let i = 0; i < 30; i++) {
