@@ -160,6 +160,12 @@ export class Mirror {
       }
     }
     const lease = claim?.kind === 'fill' ? claim.take() : undefined;
+    // While this one waited, a request for another repository may have started a fill here that it cannot join
+    // unvouched: go round again (its upstream is asked first).
+    if (vouched === undefined && (this.fills.owner(digest) ?? target.local) !== target.local) {
+      await lease?.release().catch(() => undefined);
+      return this.blob(target, digest, head);
+    }
     let started = false;
     let entry: { fill: BlobFill; joined: boolean };
     try {
