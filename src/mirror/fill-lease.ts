@@ -10,11 +10,15 @@
  * process polls the lock store once per digest, not once per client.
  */
 import type { Digest } from '../oci/digest.ts';
-import { DEFAULT_LEASE_MS } from '../storage/locks.ts';
 import type { Lease, Locks } from '../storage/types.ts';
 
 /** Default bound of a wait for another node's fill, in ms. */
 export const DEFAULT_FILL_WAIT_MS = 60_000;
+/**
+ * Lease of a fill, renewed every third of it while the fill runs: how long the waiters of a node that died keep
+ * waiting before one of them fetches. Shorter than the upload locks' lease, since nothing but a refetch is at stake.
+ */
+export const FILL_LEASE_MS = 10_000;
 
 /** The outcome of {@link FillLeases.claim}. */
 export type FillClaim =
@@ -35,7 +39,7 @@ export class FillLeases {
     private readonly locks: Locks,
     options: { leaseMs?: number; waitMs?: number } = {},
   ) {
-    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.leaseMs = options.leaseMs ?? FILL_LEASE_MS;
     this.waitMs = options.waitMs ?? DEFAULT_FILL_WAIT_MS;
   }
 

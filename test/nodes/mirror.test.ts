@@ -41,11 +41,14 @@ describe('the mirror on three nodes', () => {
   let proxy: FaultProxy;
   let nodes: Nodes;
   let big: Image;
+  let second: Image;
 
   beforeAll(async () => {
     dist = await startDistribution();
     big = makeImage([randomBytes(64 * MiB)], { label: 'nodes-big' });
     await pushImage(dist.url, 'team/big', 'v1', big);
+    second = makeImage([randomBytes(32 * MiB)], { label: 'nodes-second' });
+    await pushImage(dist.url, 'team/second', 'v1', second);
     proxy = await startFaultProxy(dist.url);
     nodes = await startNodes({ args: ['--mirror', `dist.test=${proxy.url}`] });
   }, 60_000);
@@ -86,5 +89,39 @@ describe('the mirror on three nodes', () => {
     );
     // Clients on the other nodes waited for the fill to be published, then were served from the shared store.
     expect(results.filter((r) => r.node !== owner).every((r) => r.cache?.includes('detail=joined') || r.cache?.includes('hit'))).toBe(true);
+  }, 60_000);
+
+  test('when the filling node is killed mid-fill, a waiting node takes over and its clients get the whole blob', async () => {
+    const layer = second.layers[0]!;
+    const url = `${nodes.url}/v2/dist.test/team/second/blobs/${layer.digest}`;
+    // Slow enough (about 8 s) that the fill is still running when its node dies.
+    proxy.faults.blobBytesPerSecond = 4 * MiB;
+    const clients = Array.from({ length: 6 }, () => timedGet(url, layer.bytes));
+    // The filling node answers at once (it streams the fill); the others wait for its lease.
+    const deadline = Date.now() + 10_000;
+    while (proxy.blobGets(layer.digest).length === 0 && Date.now() < deadline) await Bun.sleep(20);
+    await Bun.sleep(500);
+    const owners = nodes.balancer.log.filter((e) => e.path.endsWith(layer.digest) && e.status === 200);
+    expect(owners.length).toBeGreaterThan(0);
+    const victim = owners[0]!.node;
+    const killedAt = performance.now();
+    nodes.nodes[victim]!.proc.kill('SIGKILL');
+    await nodes.nodes[victim]!.proc.exited;
+    proxy.faults = {};
+    const results = await Promise.all(clients);
+    const tookOverMs = performance.now() - killedAt;
+
+    const survivors = results.filter((r) => r.node !== String(victim));
+    expect(survivors.length).toBe(4);
+    for (const r of survivors) {
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe(200);
+      expect(r.equal).toBe(true);
+    }
+    // The dead node's clients lost their connection mid-body (or never got one): none saw a complete blob.
+    for (const r of results.filter((r) => r.node === String(victim) || r.node === null)) expect(r.equal).toBe(false);
+    // One GET from the dead node, one from the node that took over.
+    expect(proxy.blobGets(layer.digest).length).toBe(2);
+    console.log(`filling node ${victim} killed mid-fill: the other nodes' ${survivors.length} clients had the 32 MiB blob ${tookOverMs.toFixed(0)} ms later; upstream GETs ${proxy.blobGets(layer.digest).length}`);
   }, 60_000);
 });
