@@ -2,9 +2,9 @@
  * Several independent `marina serve` nodes sharing storage, behind a round-robin {@link startBalancer}: each node is
  * its own process on its own port (no primary/worker family), so any request may land on any node.
  *
- * Storage: one data directory on this host shared with `--locks host` (host locks in `locks.sqlite`, fresh index
- * reads per request). The nodes start one after another before any traffic: a process opening the LMDB index while
- * another commits is the known lmdb-js hazard (README, "Known issue").
+ * Storage ({@link NodesStorage}): one data directory on this host shared with `--locks host` (host locks in
+ * `locks.sqlite`, fresh index reads per request), or remote stores every node reaches. The nodes start one after
+ * another before any traffic.
  */
 import * as fs from 'node:fs';
 import { tempDir } from '../helpers/registry.ts';
@@ -17,11 +17,17 @@ export interface Nodes {
   balancer: Balancer;
   /** The balancer's URL: where clients go. */
   url: string;
-  /** The shared data directory. */
+  /** The shared data directory (`shared-dir`), or the one holding each node's own (`remote`). */
   data: string;
   /** Stops the balancer and every node still running, and removes the data directory. */
   stop(): Promise<void>;
 }
+
+/**
+ * What the nodes share. `shared-dir`: one data directory with `--locks host`. `remote`: stores every node reaches
+ * (e.g. `--blobs s3://… --index postgres://…` in `args`), each node with a data directory of its own.
+ */
+export type NodesStorage = { kind: 'shared-dir' } | { kind: 'remote'; args: string[]; env?: Record<string, string> };
 
 /** Options of {@link startNodes}. */
 export interface NodesOptions {
@@ -30,15 +36,23 @@ export interface NodesOptions {
   /** More `serve` flags for every node (e.g. `--mirror`). */
   args?: string[];
   env?: Record<string, string>;
+  /** @default { kind: 'shared-dir' } */
+  storage?: NodesStorage;
 }
 
-/** Starts `count` nodes on free loopback ports sharing one data directory, and a balancer in front of them. */
+/** Starts `count` nodes on free loopback ports sharing storage, and a balancer in front of them. */
 export async function startNodes(options: NodesOptions = {}): Promise<Nodes> {
   const count = options.count ?? 3;
+  const storage = options.storage ?? { kind: 'shared-dir' };
   const data = tempDir('marina-nodes-');
   const nodes: ServerProcess[] = [];
   try {
-    for (let i = 0; i < count; i++) nodes.push(await startServer(data, ['--locks', 'host', ...(options.args ?? [])], options.env ?? {}, 20_000));
+    for (let i = 0; i < count; i++) {
+      const own = storage.kind === 'shared-dir' ? data : fs.mkdtempSync(`${data}/node-${i}-`);
+      const args = storage.kind === 'shared-dir' ? ['--locks', 'host'] : storage.args;
+      const env = { ...(storage.kind === 'remote' ? storage.env : {}), ...options.env };
+      nodes.push(await startServer(own, [...args, ...(options.args ?? [])], env, 20_000));
+    }
   } catch (error) {
     await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
     fs.rmSync(data, { recursive: true, force: true });
