@@ -160,6 +160,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     mirror,
     async close() {
       clearInterval(purgeTimer);
+      // A purge in flight finishes before its stores close (with a network ledger it is still waiting for answers).
+      await purging?.catch(() => undefined);
       await mirror?.close();
       if (mirrored?.tempDir) fs.rmSync(mirrored.tempDir, { recursive: true, force: true });
       await storage.blobs.close();
