@@ -6,8 +6,7 @@ import type { Digest, DigestAlgorithm } from '../oci/digest.ts';
 
 /**
  * What a storage read returns: a value at once (an embedded store such as LMDB or SQLite) or a promise (a network
- * store). Callers `await` it, or use `settle` from `core/maybe.ts` on hot paths that must stay synchronous for
- * embedded stores.
+ * store). Callers `await` it; hot paths that must not pay a tick for an embedded store use `andThen` (`maybe.ts`).
  */
 export type MaybePromise<T> = T | Promise<T>;
 
