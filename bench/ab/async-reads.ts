@@ -98,15 +98,19 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
 const quartiles = (xs: number[]) => [sorted(xs)[Math.floor(xs.length / 4)]!, sorted(xs)[Math.floor((3 * xs.length) / 4)]!];
 console.log(`registry.fetch in one process, ${rounds} interleaved rounds × ${requests} requests per kind and variant, ${os.cpus().length} cpus, load ${os.loadavg()[0]!.toFixed(2)}`);
-console.log('| request | variant | CPU µs/req: median of rounds | CPU quartiles | CPU vs before | wall µs/req: median | wall best round |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+// Paired: each round's variant against `before` in the same round, so drifts of the machine's load cancel out.
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+console.log('| request | variant | CPU µs/req (median) | CPU vs before, paired by round: median [quartiles] | wall µs/req (median) | wall vs before, paired: median [quartiles] |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: |');
 for (const kind of kinds) {
-  const ref = median(samples.get(`${kind.name}|before`)!.cpu);
+  const ref = samples.get(`${kind.name}|before`)!;
   for (const v of variants) {
     const { cpu, wall } = samples.get(`${kind.name}|${v.name}`)!;
-    const [q1, q3] = quartiles(cpu);
-    const m = median(cpu);
-    console.log(`| ${kind.name} | ${v.name} | ${m.toFixed(2)} | ${q1!.toFixed(2)}–${q3!.toFixed(2)} | ${((m / ref - 1) * 100).toFixed(1)} % | ${median(wall).toFixed(2)} | ${Math.min(...wall).toFixed(2)} |`);
+    const cpuRatios = cpu.map((x, i) => x / ref.cpu[i]! - 1);
+    const wallRatios = wall.map((x, i) => x / ref.wall[i]! - 1);
+    const [c1, c3] = quartiles(cpuRatios);
+    const [w1, w3] = quartiles(wallRatios);
+    console.log(`| ${kind.name} | ${v.name} | ${median(cpu).toFixed(2)} | ${pct(median(cpuRatios))} [${pct(c1!)}, ${pct(c3!)}] | ${median(wall).toFixed(2)} | ${pct(median(wallRatios))} [${pct(w1!)}, ${pct(w3!)}] |`);
   }
 }
 for (const v of variants) {
