@@ -1,6 +1,6 @@
 /**
  * Storage contracts. The core depends only on these; `test/contracts/` holds the suites every implementation must pass.
- * "Not found" is `undefined`; anything else that goes wrong is thrown.
+ * "Not found" is `undefined`; anything else that goes wrong is thrown (or, for an answer that is a promise, rejects).
  */
 import type { Digest, DigestAlgorithm } from '../oci/digest.ts';
 
