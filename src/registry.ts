@@ -88,6 +88,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     maxUploadSize: options.maxUploadSize ?? DEFAULTS.maxUploadSize,
     maxUploadSessions: options.maxUploadSessions ?? DEFAULTS.maxUploadSessions,
     maxUploadSessionsPerRepository: options.maxUploadSessionsPerRepository ?? DEFAULTS.maxUploadSessionsPerRepository,
+    maxUploadSessionsPerUser: options.maxUploadSessionsPerUser ?? DEFAULTS.maxUploadSessionsPerUser,
   };
   const core: CoreContext = {
     ...storage,

@@ -100,6 +100,8 @@ Limits (see README "Limits"):
   --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
   --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
                            (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
+  --max-upload-sessions-per-user <n>  open upload sessions per authenticated user (429)
+                           (default 256, env ${ENV_NAMES.maxUploadSessionsPerUser})
   --cache-high-watermark <f>  eviction starts above this fraction of --cache-max (default 0.95, env ${ENV_NAMES.cacheHighWatermark})
   --cache-low-watermark <f>   ...and stops below this fraction (default 0.8, env ${ENV_NAMES.cacheLowWatermark})
 
@@ -179,6 +181,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'max-upload-size': { type: 'string' },
       'max-upload-sessions': { type: 'string' },
       'max-upload-sessions-per-repository': { type: 'string' },
+      'max-upload-sessions-per-user': { type: 'string' },
       'cache-high-watermark': { type: 'string' },
       'cache-low-watermark': { type: 'string' },
       // Blob storage
@@ -243,6 +246,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     maxUploadSize: values['max-upload-size'],
     maxUploadSessions: values['max-upload-sessions'],
     maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
+    maxUploadSessionsPerUser: values['max-upload-sessions-per-user'],
     cacheHighWatermark: values['cache-high-watermark'],
     cacheLowWatermark: values['cache-low-watermark'],
     // Blob storage
@@ -290,6 +294,7 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSize: config.maxUploadSize,
     maxUploadSessions: config.maxUploadSessions,
     maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
+    maxUploadSessionsPerUser: config.maxUploadSessionsPerUser,
     ...lifecycleOptions(config),
   });
   // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists.

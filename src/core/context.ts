@@ -43,6 +43,8 @@ export interface CoreSettings {
   maxUploadSessions: number;
   /** Open upload sessions allowed in one repository (429 past it). */
   maxUploadSessionsPerRepository: number;
+  /** Open upload sessions allowed to one authenticated user (429 past it). */
+  maxUploadSessionsPerUser: number;
 }
 
 /** The state shared by core operations. */

@@ -8,6 +8,7 @@ import type { ByteRange } from '../oci/range.ts';
 import type { BlobInfo, UploadSession } from '../storage/types.ts';
 import { commitBlob } from './blob-lifecycle.ts';
 import { linkStoredBlob } from './blobs.ts';
+import { currentActor } from './actor.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertWritable } from './guards.ts';
 import { assertUploadFits, capUploadBody, reserveSession } from './upload-limits.ts';
@@ -55,13 +56,16 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
   }
   const algorithms: DigestAlgorithm[] = [input.digest ? digestAlgorithm(input.digest) : input.algorithm ?? 'sha256'];
   if (input.body) assertUploadFits(ctx, 0, input.length);
-  const release = await reserveSession(ctx, repository);
+  const actor = currentActor();
+  // Anonymous clients are one crowd (every client of an open registry): only the registry and repository caps hold them.
+  const owner = actor && actor.via !== 'anonymous' && actor.subject !== 'anonymous' ? actor.subject : undefined;
+  const release = await reserveSession(ctx, repository, owner);
   let session: UploadSession;
   try {
     session = await ctx.blobs.startUpload({ algorithms });
     const now = Date.now();
     try {
-      await ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+      await ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now, ...(owner === undefined ? {} : { owner }) });
     } catch (error) {
       // An unrecorded session could never be resumed or purged: drop its file now (a full disk fails here first).
       await session.cancel().catch(() => undefined);

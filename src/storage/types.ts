@@ -210,6 +210,8 @@ export interface UploadEntry {
   repository: string;
   startedAt: number;
   touchedAt: number;
+  /** The authenticated user who opened it (for the per-user cap); absent for anonymous clients. */
+  owner?: string;
 }
 
 /**
@@ -229,6 +231,8 @@ export interface UploadLedger {
   idleSince(before: number): MaybePromise<UploadEntry[]>;
   /** How many sessions are open, in `repository` or in all. */
   count(repository?: string): MaybePromise<number>;
+  /** How many sessions `owner` has open, in all repositories. */
+  countOwnedBy(owner: string): MaybePromise<number>;
   /** Releases resources. */
   close(): MaybePromise<void>;
 }

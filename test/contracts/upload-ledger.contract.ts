@@ -106,6 +106,22 @@ export function uploadLedgerContract(name: string, make: MakeUploadLedger, optio
       expect(await ledger.count('repo')).toBe(1);
     });
 
+    test('keeps the owner of a session and counts the sessions of one owner; ownerless sessions count for nobody', async () => {
+      const { ledger } = await fresh();
+      await ledger.add({ ...entry('a1', 'one', 1), owner: 'alice' });
+      await ledger.add({ ...entry('a2', 'two', 1), owner: 'alice' });
+      await ledger.add({ ...entry('b1', 'one', 1), owner: 'bob' });
+      await ledger.add(entry('anon', 'one', 1));
+      expect(await ledger.get('a1')).toEqual({ ...entry('a1', 'one', 1), owner: 'alice' });
+      expect(await ledger.get('anon')).toEqual(entry('anon', 'one', 1));
+      expect((await ledger.idleSince(2)).find((e) => e.id === 'b1')?.owner).toBe('bob');
+      expect(await ledger.countOwnedBy('alice')).toBe(2);
+      expect(await ledger.countOwnedBy('bob')).toBe(1);
+      expect(await ledger.countOwnedBy('ali')).toBe(0);
+      await ledger.remove('a2');
+      expect(await ledger.countOwnedBy('alice')).toBe(1);
+    });
+
     if (options.shared) {
       test('a second instance on the same store sees every change at once, and a reopened one finds the sessions left', async () => {
         const made = await fresh();

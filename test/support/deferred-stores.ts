@@ -14,7 +14,7 @@ export const INDEX_READS = [
 ] as const satisfies readonly (keyof MetadataIndex)[];
 
 /** Every UploadLedger method. */
-export const UPLOAD_LEDGER_METHODS = ['add', 'get', 'touch', 'remove', 'idleSince', 'count', 'close'] as const satisfies readonly (keyof UploadLedger)[];
+export const UPLOAD_LEDGER_METHODS = ['add', 'get', 'touch', 'remove', 'idleSince', 'count', 'countOwnedBy', 'close'] as const satisfies readonly (keyof UploadLedger)[];
 
 /** Every MirrorLedger method. */
 export const MIRROR_LEDGER_METHODS = [
