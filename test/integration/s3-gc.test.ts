@@ -1,9 +1,8 @@
 /**
  * Garbage collection with blobs in S3 (a real SeaweedFS): the collector lists the bucket's objects, keeps objects
  * younger than the grace period by their S3 time, deletes only under a deletion claim, and `marina gc` opens the
- * same storage as `marina serve` from flags, environment or config file. The CLI runs with no server on the data
- * directory (README, garbage collection: a second process opening the index beside a committing server is a known
- * issue). Fails (never skips) when `weed` is missing: `bash .ci/install-tools.sh s3`.
+ * same storage as `marina serve` from flags, environment or config file, also beside a live server whose clients
+ * re-push. Fails (never skips) when `weed` is missing: `bash .ci/install-tools.sh s3`.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import * as fs from 'node:fs';
@@ -14,8 +13,10 @@ import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
 import { createRegistry, type Registry } from '../../src/registry.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
 import { s3Storage } from '../../src/storage/storage.ts';
+import { Client } from '../helpers/client.ts';
 import { tempDir } from '../helpers/registry.ts';
-import { runCli } from '../helpers/server.ts';
+import { brokenImages, rePushUntil } from '../helpers/repush-race.ts';
+import { runCli, startServer } from '../helpers/server.ts';
 import { startSeaweedFs, type SeaweedFs } from '../support/seaweedfs.ts';
 
 setDefaultTimeout(60_000);
@@ -175,4 +176,41 @@ describe('marina gc with blobs in S3', () => {
     expect(run.stderr).toContain('is not usable');
     expect(await objectsIn(prefix)).toEqual([digestOf('must survive a refused gc')]);
   });
+
+  test('beside a live serve --workers 2 on the same bucket, while clients re-push deleted images, loses no acknowledged image', async () => {
+    const prefix = `gc-live-${crypto.randomUUID()}`;
+    const root = tempDir('marina-s3-gc-live-');
+    dirs.push(root);
+    const env = { AWS_ACCESS_KEY_ID: weed.accessKeyId, AWS_SECRET_ACCESS_KEY: weed.secretAccessKey, AWS_REGION: weed.region };
+    const storage = ['--data', root, '--blobs', `s3://${BUCKET}/${prefix}`, '--s3-endpoint', weed.endpoint];
+    const server = await startServer(root, ['--workers', '2', ...storage.slice(2)], env, 30_000);
+    try {
+      const client = new Client((request) => fetch(request), server.url);
+      const until = Date.now() + 12_000;
+      const runs = { ok: 0, failed: 0, removedLinks: 0 };
+      const collect = async () => {
+        while (Date.now() < until) {
+          const run = await runCli(['gc', ...storage, '--grace', '1'], env, 60_000);
+          if (run.code !== 0) {
+            runs.failed++;
+            console.error(run.stderr);
+            continue;
+          }
+          runs.ok++;
+          runs.removedLinks += Number(/; (\d+) links/.exec(run.stdout)?.[1] ?? 0);
+        }
+      };
+      const [{ acknowledged, refusedWithinGrace }] = await Promise.all([rePushUntil(client, { until, workers: 8, graceMs: 1000 }), collect()]);
+      const broken = await brokenImages(client, acknowledged);
+      console.log(`S3 gc beside live workers: ${acknowledged.length} acknowledged, ${broken.length} broken; gc ran ${runs.ok} times (${runs.failed} failed), removed ${runs.removedLinks} links`);
+      expect(runs.failed).toBe(0);
+      expect(runs.ok).toBeGreaterThan(1);
+      expect(runs.removedLinks).toBeGreaterThan(0);
+      expect(acknowledged.length).toBeGreaterThan(10);
+      expect(broken.slice(0, 10)).toEqual([]);
+      expect(refusedWithinGrace).toBe(0);
+    } finally {
+      await server.stop('SIGTERM', 20_000);
+    }
+  }, 120_000);
 });
