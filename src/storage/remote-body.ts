@@ -20,7 +20,7 @@ export function isRemoteBody(body: Blob): boolean {
  * Remote bodies up to this size are read into memory before the response starts, so it carries an exact
  * Content-Length (clients and the conformance suite check it on blob GETs); memory per such request is bounded by it.
  */
-export const BUFFERED_REMOTE_BYTES = 4 * 1024 * 1024;
+export const BUFFERED_REMOTE_BYTES = 1024 * 1024;
 
 /**
  * A remote body small enough to buffer, as an in-memory Blob (one GET; its slices serve ranges from memory); any
