@@ -74,7 +74,7 @@ describe('collectGarbage with blobs in S3', () => {
       await image(registry, 'app', 'v1', ['shared layer', 'v1 layer']);
       await image(registry, 'other', 'v1', ['shared layer']);
       await registry.putBlob('app', enc('orphan upload'));
-      await registry.deleteManifest('app', registry.getManifest('app', 'v1').digest);
+      await registry.deleteManifest('app', (await registry.getManifest('app', 'v1')).digest);
       // An object nobody linked (a crashed commit, a copy from elsewhere): only the bucket listing finds it.
       const stray = enc('object no index knows');
       await registry.storage.blobs.put(digestOf(stray), stray);
