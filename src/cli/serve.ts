@@ -10,9 +10,8 @@ import { ConfigReloader } from '../ops/reload.ts';
 import { LiveAuth } from '../ops/live-auth.ts';
 import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage, recoverUploads, s3Storage, type Storage } from '../storage/storage.ts';
-import { s3BlobStoreOptions } from '../storage/s3-config.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import { recoverUploads } from '../storage/storage.ts';
+import { openStorage } from './storage-config.ts';
 import { LmdbIndex } from '../storage/lmdb-index.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
@@ -273,8 +272,7 @@ export async function serve(argv: string[]): Promise<void> {
   // --- workers ---
   const workers = workerCount(config.workers);
   const worker = workerIndex();
-  if (workers > 1 && config.blobs) throw new Error('--workers above 1 needs the filesystem blob store (not yet with --blobs)');
-  const storage = await blobStorage(config, data, workers > 1);
+  const storage = await openStorage(config, { shared: workers > 1 });
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
     storage,
@@ -430,23 +428,6 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
-}
-
-/** Filesystem blobs under the data directory, or S3 blobs (checked before listening) with the index still local. */
-async function blobStorage(config: ServeConfig, data: string, sharedByWorkers: boolean): Promise<Storage> {
-  if (!config.blobs) return fsStorage({ root: data, sync: config.sync, locks: sharedByWorkers ? 'host' : 'process' });
-  const s3 = s3BlobStoreOptions(config.blobs, {
-    endpoint: config.s3Endpoint,
-    region: config.s3Region,
-    accessKeyId: config.s3AccessKeyId,
-    secretAccessKey: config.s3SecretAccessKey,
-    virtualHostedStyle: config.s3VirtualHostedStyle,
-    partSize: config.s3PartSize,
-    redirect: config.s3Redirect,
-  }, process.env);
-  const blobs = new S3BlobStore(s3);
-  await blobs.checkAccess();
-  return s3Storage({ root: data, s3, blobs });
 }
 
 /** Names the worker that answered (`X-Marina-Worker`), so operators and tests can see the spread. */
