@@ -51,6 +51,17 @@ export interface Profile {
   /** Concurrent pushes and pulls of big blobs, stopped after `windowSec`: peak server memory under load. */
   mixed: { size: number; pushers: number; pullers: number; windowSec: number };
   limits: { hashBytes: number; diskBytes: number; repeats: number };
+  /**
+   * Scale-out cases, always unpinned (bench/scale-out/): manifest GET and 1 KiB blob GET (at `connections`) and,
+   * with `imagePush`, image pushes on Marina with one process vs `--workers N` vs Distribution v3; with `s3`, blob
+   * GETs and pushes on Marina with S3 blobs (a SeaweedFS started by the harness, on the same cores) vs the filesystem.
+   */
+  scaleOut: {
+    workers: number;
+    connections: number;
+    imagePush: boolean;
+    s3?: { blobGet: { sizes: number[]; concurrency: number[] }; push: PushCase[] };
+  };
 }
 
 /** The issue's full matrix. */
@@ -77,12 +88,22 @@ export const FULL: Profile = {
   coldStart: { bulkBlobs: 100_000, rounds: 5 },
   mixed: { size: 1 * GiB, pushers: 8, pullers: 8, windowSec: 6 },
   limits: { hashBytes: 256 * MiB, diskBytes: 512 * MiB, repeats: 3 },
+  scaleOut: {
+    workers: 2,
+    connections: 64,
+    imagePush: true,
+    s3: { blobGet: { sizes: [1 * MiB, 64 * MiB], concurrency: [1, 16] }, push: pushMatrix([64 * MiB], [1, 4]) },
+  },
 };
+
+/** The S3 cases at quick sizes, for `bun bench/run.ts --quick --s3` (SeaweedFS start-up alone takes ~10 s). */
+export const QUICK_S3: NonNullable<Profile['scaleOut']['s3']> = { blobGet: { sizes: [16 * MiB], concurrency: [1] }, push: pushMatrix([16 * MiB], [1]) };
 
 /** The CI smoke test: every scenario end to end, small. */
 export const QUICK: Profile = {
   name: 'quick',
-  budgetSec: 170,
+  // 170 s for the matrix, about 25 s more for the scale-out smoke (one process vs --workers 2 vs Distribution v3).
+  budgetSec: 200,
   scenarioCapSec: 40,
   rounds: 1,
   heavyRounds: 1,
@@ -101,4 +122,6 @@ export const QUICK: Profile = {
   coldStart: { bulkBlobs: 2000, rounds: 2 },
   mixed: { size: 16 * MiB, pushers: 2, pullers: 2, windowSec: 2 },
   limits: { hashBytes: 64 * MiB, diskBytes: 64 * MiB, repeats: 1 },
+  // A smoke of the worker cases only (about 10 s); the S3 cases need SeaweedFS and stay in the full run.
+  scaleOut: { workers: 2, connections: 16, imagePush: false },
 };

@@ -13,15 +13,20 @@
  *
  * Options: --targets marina,dist2,dist3,limit  --only <scenario,…>  --generator auto|bun  --no-cross-check
  *          --placement pinned|unpinned|both (full: both, quick: pinned)  --no-pin (= --placement unpinned)
- *          --marina-workers <n> (passes `--workers n` to `marina serve`, once the scale-out issue adds it)  --keep
+ *          --marina-workers <n> (passes `--workers n` to `marina serve` for every main-matrix case)  --keep
  *          --workdir <dir>  --out <dir>  --name <name>  --budget <sec>  --profile-marina <dir>  --no-readme
  *          --marina-flags '<bun flags>' (e.g. --smol)  --dist2 <path>  --dist3 <path>
+ *          --rounds <n> (rounds of every case, e.g. 3 in a quick run for a spread)  --s3 (quick: the S3 cases too)
+ *
+ * After the matrix, the scale-out cases (bench/scale-out/, unpinned): Marina 1 vs N workers vs Distribution v3, and
+ * (full profile, or --quick --s3) Marina on S3 blobs in a local SeaweedFS vs on the filesystem. `--only scale-out`
+ * runs just those.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FULL, QUICK, type Placement, type Profile } from './config.ts';
+import { FULL, QUICK, QUICK_S3, type Placement, type Profile } from './config.ts';
 import { buildDataSet } from './data/dataset.ts';
 import { describeMachine } from './lib/machine.ts';
 import { pinSelf, planPinning, unpin } from './lib/pinning.ts';
@@ -45,6 +50,7 @@ import type { Scenario, ScenarioEnv } from './scenarios/types.ts';
 import { BunLimitTarget } from './targets/bun-limit.ts';
 import { DistributionStore, DistributionTarget } from './targets/distribution.ts';
 import { MarinaTarget } from './targets/marina.ts';
+import { runScaleOut } from './scale-out/phase.ts';
 import type { Target } from './targets/types.ts';
 
 // `--target-url <url>` benchmarks one registry anywhere: the same command as `marina bench <url>`.
@@ -67,6 +73,8 @@ const { values: opts } = parseArgs({
     placement: { type: 'string' },
     'no-cross-check': { type: 'boolean' },
     'marina-workers': { type: 'string' },
+    s3: { type: 'boolean' },
+    rounds: { type: 'string' },
     keep: { type: 'boolean' },
     workdir: { type: 'string' },
     out: { type: 'string' },
@@ -97,6 +105,13 @@ if (only && !only.has('cold-start')) {
   if (!only.has('referrers')) profile.referrers = { ...profile.referrers, count: 2 };
 }
 if (opts['no-cross-check']) profile.crossCheck = false;
+if (opts.rounds !== undefined) {
+  const rounds = Number(opts.rounds);
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) throw new Error('--rounds must be a whole number from 1 to 20');
+  profile.rounds = rounds;
+  profile.heavyRounds = rounds;
+}
+if (opts.s3 && !profile.scaleOut.s3) profile.scaleOut = { ...profile.scaleOut, s3: QUICK_S3 };
 if (opts['no-pin']) profile.placements = ['unpinned'];
 if (opts.placement) {
   if (!['pinned', 'unpinned', 'both'].includes(opts.placement)) throw new Error('--placement is pinned, unpinned or both');
@@ -211,6 +226,14 @@ try {
     const measured = await runScenarios(scenarios, targets, { deadline, scenarioCapSec: profile.scenarioCapSec }, progress);
     cases.push(...measured.map((c) => (placement === 'pinned' && pinning.enabled ? { ...c, placement } : { ...c, id: `${c.id}@unpinned`, title: `${c.title} (unpinned)`, placement: 'unpinned' as const })));
   }
+  // Scale-out (issue #11): 1 vs N workers vs Distribution v3, and S3 vs filesystem blobs; unpinned, after the matrix.
+  if (!only || only.has('scale-out')) {
+    const scaled = await runScaleOut({ profile, scenarioEnv, pinning, targets, deadline, scenarioCapSec: profile.scenarioCapSec, progress });
+    targets.push(...scaled.targets);
+    scenarios.push(...scaled.scenarios);
+    cases.push(...scaled.cases);
+    warnings.push(...scaled.warnings);
+  }
   await stopAll();
 
   const results: RunResults = {
@@ -240,7 +263,9 @@ try {
   }
   for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.measured} (goal ${g.target}): ${g.verdict}`);
 
-  const verdict = runVerdict(cases, profile.name, 'marina');
+  // Every Marina target is a subject: its failures and errors fail the run.
+  const verdicts = targets.filter((t) => t.role === 'subject').map((t) => runVerdict(cases, profile.name, t.id));
+  const verdict = { disputed: [...new Set(verdicts.flatMap((v) => v.disputed))], broken: verdicts.flatMap((v) => v.broken), exitCode: Math.max(...verdicts.map((v) => v.exitCode), 0) };
   for (const d of verdict.disputed) progress.note(`CROSS-CHECK FAILED: ${d}`);
   for (const b of verdict.broken) progress.note(`FAILED on Marina: ${b}`);
   exitCode = verdict.exitCode;

@@ -10,6 +10,9 @@ export { LeaseLocks, LockLostError, LockTimeoutError, DEFAULT_LEASE_MS, DEFAULT_
 export { ProcessLocks } from './storage/process-locks.ts';
 export { SqliteLocks } from './storage/sqlite-locks.ts';
 export type * from './storage/types.ts';
+export type * from './storage/mirror-ledger.ts';
+export { SqliteMirrorLedger } from './mirror/ledger.ts';
+export { andThen } from './storage/maybe.ts';
 export { RegistryError, ERROR_TABLE, type ErrorCode } from './errors.ts';
 export type { Authorize, AuthRequest, AuthResult, AuthAction, Identity } from './http/auth.ts';
 export { htpasswdAuth, type HtpasswdAuthOptions } from './auth/htpasswd-auth.ts';

@@ -36,6 +36,11 @@ export interface RegistryOptions extends LifecycleOptions {
   /** Open upload sessions allowed in one repository; past it a new upload answers 429 TOOMANYREQUESTS. @default 512 */
   maxUploadSessionsPerRepository?: number;
   /**
+   * Open upload sessions allowed to one authenticated user (anonymous clients are held by the other caps only), so
+   * one account cannot take every place of the registry-wide cap. @default 256
+   */
+  maxUploadSessionsPerUser?: number;
+  /**
    * An upload body that sends no byte for this long is cut: the chunk is dropped (the session stays as it was) and
    * the client gets 408 BLOB_UPLOAD_INVALID. @default 60 s
    */
@@ -76,6 +81,7 @@ export const DEFAULTS = {
   maxUploadSize: 32 * 1024 ** 3,
   maxUploadSessions: 4096,
   maxUploadSessionsPerRepository: 512,
+  maxUploadSessionsPerUser: 256,
   bodyIdleTimeoutMs: 60_000,
   minBodyRate: 1024,
 } as const;

@@ -34,6 +34,11 @@ export class Progress {
     this.draw();
   }
 
+  /** Adds measurements to the plan (a phase that learns its size late). */
+  extend(n: number): void {
+    this.plan(this.total + n);
+  }
+
   /** A free-form line (phases, warnings). */
   note(message: string): void {
     this.clear();

@@ -1,7 +1,7 @@
 /** Renders a run as Markdown: setup, the issue's goals, one table per scenario with ratios, then the details. */
 import { duration, mib, num } from '../lib/units.ts';
 import { evaluateGoals, goalTable } from './goals.ts';
-import { crossCheckFailed, cpuUnit, marinaRatio, type RunResults, type TargetResult } from './results.ts';
+import { crossCheckFailed, cpuUnit, marinaRatio, type CaseResult, type RunResults, type TargetResult } from './results.ts';
 
 /** The whole report. */
 export function renderMarkdown(r: RunResults): string {
@@ -48,37 +48,51 @@ function setup(r: RunResults): string[] {
 
 /** One table per scenario: medians per target, then Marina's ratio to each other target (> 1 = Marina better). */
 export function resultTables(r: RunResults): string {
-  const others = r.targets.filter((t) => t.role !== 'subject');
   const out: string[] = [];
   out.push('## Results', '');
   out.push('Median of the rounds; ± is half the range between the best and worst round, relative to the median (min and max per cell are in the details). A cell `✗ a vs b` failed its cross-check: the second load generator measured b, more than 25% away from a, so the figure is not reported as a result. Ratios are Marina ÷ target for throughput and target ÷ Marina for time and memory, so above 1× always means Marina is better.', '');
   for (const s of r.scenarios) {
     const cases = r.cases.filter((c) => c.scenario === s.id);
     if (!cases.length) continue;
+    // Only the targets this scenario ran on (the scale-out tables have targets of their own).
+    const present = r.targets.filter((t) => cases.some((c) => c.targets[t.id]));
+    const others = present.filter((t) => t.role !== 'subject');
     out.push(`### ${s.title}`, '', s.description, '');
-    out.push(`| Case | Unit | ${r.targets.map((t) => t.label).join(' | ')} | ${others.map((t) => `Marina vs ${t.label}`).join(' | ')} |`);
-    out.push(`| --- | --- | ${r.targets.map(() => '---:').join(' | ')} | ${others.map(() => '---:').join(' | ')} |`);
+    // Other Marinas (--workers N, S3 blobs) are compared with the one-process, filesystem Marina: their ÷ Marina.
+    const variants = present.filter((t) => t.role === 'subject' && t.id !== 'marina');
+    const ratioHeads = [...others.map((t) => `Marina vs ${t.label}`), ...variants.map((t) => `${t.label} ÷ Marina`)];
+    out.push(row(['Case', 'Unit', ...present.map((t) => t.label), ...ratioHeads]));
+    out.push(row(['---', '---', ...present.map(() => '---:'), ...ratioHeads.map(() => '---:')]));
     for (const c of cases) {
-      const cells = r.targets.map((t) => cell(c.targets[t.id]));
-      const ratios = others.map((t) => {
-        const x = marinaRatio(c, t.id);
-        return Number.isFinite(x) ? `${x.toFixed(2)}×` : '–';
-      });
-      out.push(`| ${c.title} | ${c.unit} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+      const cells = present.map((t) => cell(c.targets[t.id]));
+      const times = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
+      const ratios = [...others.map((t) => times(marinaRatio(c, t.id))), ...variants.map((t) => times(variantRatio(c, t.id)))];
+      out.push(row([c.title, c.unit, ...cells, ...ratios]));
     }
     const gaps = new Map<string, string>();
     for (const c of cases) {
-      for (const t of r.targets) {
+      for (const t of present) {
         const x = c.targets[t.id];
         if (x && x.status !== 'ok' && !gaps.has(t.id)) gaps.set(t.id, `${t.label}: ${x.status}${x.reason ? ` (${x.reason})` : ''}`);
       }
     }
     if (gaps.size) out.push('', `n/a — ${[...gaps.values()].join('; ')}.`);
-    const remarks = r.targets.flatMap((t) => cases.map((c) => c.targets[t.id]?.note).filter(Boolean).slice(0, 1).map((n) => `${t.label}: ${n}`));
+    const remarks = present.flatMap((t) => cases.map((c) => c.targets[t.id]?.note).filter(Boolean).slice(0, 1).map((n) => `${t.label}: ${n}`));
     if (remarks.length) out.push('', `Note — ${remarks.join('; ')}.`);
     out.push('');
   }
   return out.join('\n');
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** A variant's median ÷ the one-process Marina's (NaN unless both were measured and trusted). */
+function variantRatio(c: CaseResult, id: string): number {
+  const m = c.targets.marina;
+  const v = c.targets[id];
+  return m && v && m.status === 'ok' && v.status === 'ok' ? v.median / m.median : Number.NaN;
 }
 
 function cell(t: TargetResult | undefined): string {

@@ -37,6 +37,8 @@ export function renderSvg(r: RunResults): string {
     const best = Math.max(...Object.values(c.targets).map((t) => (t.status === 'ok' ? t.median : 0)));
     r.targets.forEach((t, i) => {
       const res = c.targets[t.id];
+      // A target this case never ran on (the scale-out targets in the main matrix) leaves its row empty.
+      if (!res) return;
       const y = y0 + TITLE_H + i * (BAR_H + GAP);
       out.push(text(LABEL_W - 8, y + BAR_H - 2, t.label, 'text-anchor="end" fill="#495057"'));
       if (!res || res.status !== 'ok') {

@@ -18,12 +18,20 @@ export interface MarinaOptions {
    * one place the benchmark passes it; the unpinned placement is where more workers can use the second core.
    */
   workers?: number;
+  /** Id and label in the report, for a second Marina beside the first (e.g. `marina-w2`). @default 'marina', 'Marina' */
+  id?: string;
+  label?: string;
+  /**
+   * A data directory already seeded with the same data set: copied instead of seeded again (blob files hard-linked,
+   * the index and ledgers copied, so the two servers share no writable file).
+   */
+  seedFrom?: string;
 }
 
 /** Marina's `serve` command with fsync on (its default), logging at warn. */
 export class MarinaTarget extends ProcessTarget {
-  readonly id = 'marina';
-  readonly label = 'Marina';
+  readonly id: string;
+  readonly label: string;
   readonly role = 'subject' as const;
   readonly version: string;
   readonly features: ReadonlySet<Feature> = new Set<Feature>(['blob-get', 'range', 'manifest', 'push', 'image-push', 'tags', 'referrers', 'cold-start']);
@@ -33,24 +41,32 @@ export class MarinaTarget extends ProcessTarget {
     private readonly options: MarinaOptions = {},
   ) {
     super(env);
+    this.id = options.id ?? 'marina';
+    this.label = options.label ?? 'Marina';
     this.version = marinaVersion();
     this.notes.push('durable commits (fsync of each blob and of the index), as `serve` runs by default');
     if (options.bunFlags?.length) this.notes.push(`bun flags: ${options.bunFlags.join(' ')}`);
     this.notes.push(options.workers ? `--workers ${options.workers}` : 'one process (no --workers)');
   }
 
-  private get data(): string {
+  /** The data directory `serve` runs on. */
+  get data(): string {
     return path.join(this.dir, 'data');
   }
 
   async seed(data: DataSet): Promise<void> {
-    await seedMarina(this.data, data);
+    if (this.options.seedFrom) copyDataDir(this.options.seedFrom, this.data);
+    else await seedMarina(this.data, data);
+  }
+
+  /** Arguments after `serve` beyond address, data and log level (subclasses add their storage). */
+  protected serveArgs(): string[] {
+    return this.options.workers ? ['--workers', String(this.options.workers)] : [];
   }
 
   protected command(port: number) {
     const argv = [process.execPath, ...(this.options.bunFlags ?? []), path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve'];
-    argv.push('--host', '127.0.0.1', '--port', String(port), '--data', this.data, '--log-level', 'warn');
-    if (this.options.workers) argv.push('--workers', String(this.options.workers));
+    argv.push('--host', '127.0.0.1', '--port', String(port), '--data', this.data, '--log-level', 'warn', ...this.serveArgs());
     return { argv };
   }
 
@@ -63,6 +79,19 @@ export class MarinaTarget extends ProcessTarget {
 
   forgetUploads(): void {
     emptyDir(path.join(this.data, 'uploads'));
+  }
+}
+
+/** Copies a seeded data directory: blob files hard-linked (never written in place), everything else copied. */
+function copyDataDir(from: string, to: string): void {
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.mkdirSync(to, { recursive: true });
+  for (const name of fs.readdirSync(from)) {
+    const source = path.join(from, name);
+    if (name === 'blobs') {
+      const linked = Bun.spawnSync(['cp', '-al', source, path.join(to, name)], { stderr: 'pipe' });
+      if (!linked.success) throw new Error(`hard-linking ${source}: ${linked.stderr.toString()}`);
+    } else fs.cpSync(source, path.join(to, name), { recursive: true });
   }
 }
 

@@ -1,20 +1,24 @@
-/** `marina gc`: garbage-collect a data directory (unreferenced blob links, then unlinked blob files). */
+/** `marina gc`: garbage-collect a registry's storage (unreferenced blob links, then unlinked blobs). */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage } from '../storage/storage.ts';
+import { takeFlag } from './argv.ts';
 import { formatBytes } from './cache.ts';
+import { serveConfig } from './serve.ts';
+import { openStorage } from './storage-config.ts';
 
 export const GC_HELP = `Usage: marina gc [options]
 
-Removes blob links that no manifest of their repository references, then blob files that no repository links.
-Links used within the grace period (pushed, mounted, found by a HEAD, named by a manifest put) and files younger
-than it are kept, so pushes in progress are safe. It can run beside servers on the same data directory: each
+Removes blob links that no manifest of their repository references, then blobs that no repository links, from
+the storage 'marina serve' would use with the same options: the data directory, and with --blobs s3://… (or
+'blobs' in the --config file, or MARINA_BLOBS) the S3 bucket. Links used within the grace period (pushed,
+mounted, found by a HEAD, named by a manifest put) and blobs written within it (file or S3 object time) are
+kept, so pushes in progress are safe. It can run beside servers on the same data directory: each
 removal is re-checked inside the index's write transaction, and a file is deleted only while no push holds it.
 
-Options:
+Options (and the storage options of 'marina serve': --data, --config, --blobs, --s3-endpoint, --s3-region):
   --data <dir>        data directory (default ./data, env MARINA_DATA)
+  --blobs <s3://bucket/prefix>  blobs in S3; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
   --grace <seconds>   keep links used and files written within this (default 3600); longer than your slowest
                       push; 0 only when nobody pushes
   --dry-run           report the links that would be removed and the files that would then be unlinked;
@@ -27,23 +31,25 @@ collection: why lmdb-js needs this).
 
 /** Runs `marina gc`. */
 export async function gc(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { data: { type: 'string' }, grace: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
+  const rest = [...argv];
+  if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(GC_HELP);
     return;
   }
-  if (values.grace !== undefined && !/^\d{1,10}$/.test(values.grace)) throw new Error(`--grace must be a whole number of seconds, got "${values.grace}"`);
-  const data = path.resolve(values.data ?? process.env.MARINA_DATA ?? './data');
-  const registry = createRegistry({ storage: fsStorage({ root: data }), logger: createLogger('warn') });
+  const grace = takeFlag(rest, '--grace', true);
+  const dryRun = takeFlag(rest, '--dry-run', false) !== undefined;
+  if (grace !== undefined && !/^\d{1,10}$/.test(grace)) throw new Error(`--grace must be a whole number of seconds, got "${grace}"`);
+  const config = serveConfig(rest, process.env);
+  if (config === 'help') {
+    process.stdout.write(GC_HELP);
+    return;
+  }
+  const data = path.resolve(config.data);
+  const registry = createRegistry({ storage: await openStorage(config), logger: createLogger('warn') });
   try {
-    const dryRun = values['dry-run'] ?? false;
-    process.stdout.write(`collecting garbage in ${data}${dryRun ? ' (dry run)' : ''}\n`);
+    process.stdout.write(`collecting garbage in ${config.blobs ? `${data} and ${config.blobs}` : data}${dryRun ? ' (dry run)' : ''}\n`);
     const report = await registry.collectGarbage({
-      graceMs: values.grace !== undefined ? Number(values.grace) * 1000 : undefined,
+      graceMs: grace !== undefined ? Number(grace) * 1000 : undefined,
       dryRun,
       onProgress: (message) => process.stdout.write(`  ${message}\n`),
     });

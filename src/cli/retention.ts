@@ -2,11 +2,12 @@
 import * as path from 'node:path';
 import { createLogger } from '../logger.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage } from '../storage/storage.ts';
 import { formatBytes } from './cache.ts';
 import { parseDuration } from './config.ts';
 import { lifecycleOptions } from './lifecycle-config.ts';
 import { serveConfig } from './serve.ts';
+import { takeFlag } from './argv.ts';
+import { openStorage } from './storage-config.ts';
 
 export const RETENTION_HELP = `Usage: marina retention run [--dry-run] [--grace <duration>] [serve options]
 
@@ -31,8 +32,8 @@ export async function retention(argv: string[]): Promise<void> {
     if (action && action !== '--help' && action !== '-h') throw new Error(`unknown retention action '${action}'`);
     return;
   }
-  const dryRun = take(rest, '--dry-run', false) !== undefined;
-  const grace = take(rest, '--grace', true);
+  const dryRun = takeFlag(rest, '--dry-run', false) !== undefined;
+  const grace = takeFlag(rest, '--grace', true);
   const config = serveConfig(rest, process.env);
   if (config === 'help') {
     process.stdout.write(RETENTION_HELP);
@@ -41,7 +42,7 @@ export async function retention(argv: string[]): Promise<void> {
   const { retention: rules } = lifecycleOptions(config);
   if (!rules.length) throw new Error('no retention rules configured: add a "retention" list to the --config file (see README "Lifecycle")');
   const data = path.resolve(config.data);
-  const registry = createRegistry({ storage: fsStorage({ root: data, sync: config.sync }), retention: rules, logger: createLogger('warn', config.logFormat) });
+  const registry = createRegistry({ storage: await openStorage(config), retention: rules, logger: createLogger('warn', config.logFormat) });
   try {
     process.stdout.write(`retention in ${data}${dryRun ? ' (dry run)' : ''}: ${rules.length} rule(s)\n`);
     const report = await registry.runRetention({ dryRun, graceMs: grace !== undefined ? parseDuration(grace) : undefined, onProgress: (m) => process.stdout.write(`  ${m}\n`) });
@@ -54,14 +55,4 @@ export async function retention(argv: string[]): Promise<void> {
   } finally {
     await registry.close();
   }
-}
-
-/** Removes `--name [value]` from argv; returns the value ('' for a flag), or undefined when absent. */
-function take(argv: string[], name: string, hasValue: boolean): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const value = hasValue ? argv[i + 1] : '';
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  argv.splice(i, hasValue ? 2 : 1);
-  return value;
 }

@@ -10,9 +10,8 @@ import { ConfigReloader } from '../ops/reload.ts';
 import { LiveAuth } from '../ops/live-auth.ts';
 import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage, recoverUploads, s3Storage, type Storage } from '../storage/storage.ts';
-import { s3BlobStoreOptions } from '../storage/s3-config.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import { recoverUploads } from '../storage/storage.ts';
+import { openStorage } from './storage-config.ts';
 import { LmdbIndex } from '../storage/lmdb-index.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
@@ -103,6 +102,8 @@ Limits (see README "Limits"):
   --max-upload-sessions <n>  open upload sessions in the registry (429)  (default 4096, env ${ENV_NAMES.maxUploadSessions})
   --max-upload-sessions-per-repository <n>  open upload sessions per repository (429)
                            (default 512, env ${ENV_NAMES.maxUploadSessionsPerRepository})
+  --max-upload-sessions-per-user <n>  open upload sessions per authenticated user (429)
+                           (default 256, env ${ENV_NAMES.maxUploadSessionsPerUser})
   --cache-high-watermark <f>  eviction starts above this fraction of --cache-max (default 0.95, env ${ENV_NAMES.cacheHighWatermark})
   --cache-low-watermark <f>   ...and stops below this fraction (default 0.8, env ${ENV_NAMES.cacheLowWatermark})
 
@@ -183,6 +184,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'max-upload-size': { type: 'string' },
       'max-upload-sessions': { type: 'string' },
       'max-upload-sessions-per-repository': { type: 'string' },
+      'max-upload-sessions-per-user': { type: 'string' },
       'cache-high-watermark': { type: 'string' },
       'cache-low-watermark': { type: 'string' },
       // Blob storage
@@ -248,6 +250,7 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     maxUploadSize: values['max-upload-size'],
     maxUploadSessions: values['max-upload-sessions'],
     maxUploadSessionsPerRepository: values['max-upload-sessions-per-repository'],
+    maxUploadSessionsPerUser: values['max-upload-sessions-per-user'],
     cacheHighWatermark: values['cache-high-watermark'],
     cacheLowWatermark: values['cache-low-watermark'],
     // Blob storage
@@ -276,9 +279,7 @@ export async function serve(argv: string[]): Promise<void> {
   const worker = workerIndex();
   // Other processes write this data directory too: our workers, or independent nodes (`--locks host`).
   const shared = workers > 1 || config.locks === 'host';
-  if (workers > 1 && config.blobs) throw new Error('--workers above 1 needs the filesystem blob store (not yet with --blobs)');
-  if (config.locks === 'host' && config.blobs) throw new Error('--locks host needs the filesystem blob store (not yet with --blobs)');
-  const storage = await blobStorage(config, data, shared);
+  const storage = await openStorage(config, { shared });
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
     storage,
@@ -298,6 +299,7 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSize: config.maxUploadSize,
     maxUploadSessions: config.maxUploadSessions,
     maxUploadSessionsPerRepository: config.maxUploadSessionsPerRepository,
+    maxUploadSessionsPerUser: config.maxUploadSessionsPerUser,
     ...lifecycleOptions(config),
   });
   // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists. A node
@@ -421,7 +423,7 @@ export async function serve(argv: string[]): Promise<void> {
       await ops.notifier.close();
       await ui?.close();
       await Promise.all(schedules.map((s) => s.stop()));
-      const stats = registry.mirror?.stats();
+      const stats = await registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);
       resolve();
@@ -438,23 +440,6 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
-}
-
-/** Filesystem blobs under the data directory, or S3 blobs (checked before listening) with the index still local. */
-async function blobStorage(config: ServeConfig, data: string, sharedByWorkers: boolean): Promise<Storage> {
-  if (!config.blobs) return fsStorage({ root: data, sync: config.sync, locks: sharedByWorkers ? 'host' : 'process' });
-  const s3 = s3BlobStoreOptions(config.blobs, {
-    endpoint: config.s3Endpoint,
-    region: config.s3Region,
-    accessKeyId: config.s3AccessKeyId,
-    secretAccessKey: config.s3SecretAccessKey,
-    virtualHostedStyle: config.s3VirtualHostedStyle,
-    partSize: config.s3PartSize,
-    redirect: config.s3Redirect,
-  }, process.env);
-  const blobs = new S3BlobStore(s3);
-  await blobs.checkAccess();
-  return s3Storage({ root: data, s3, blobs });
 }
 
 /** Names the worker that answered (`X-Marina-Worker`), so operators and tests can see the spread. */

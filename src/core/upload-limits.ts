@@ -1,5 +1,6 @@
 /**
- * Upload limits, one rule each: how many sessions may be open (globally and per repository) and how large one
+ * Upload limits, one rule each: how many sessions may be open (globally, per repository and per authenticated
+ * user) and how large one
  * upload may grow. Checked before any body byte is read where the client declared a length, and while streaming
  * where it did not.
  */
@@ -12,36 +13,50 @@ type Body = ReadableStream<Uint8Array> | Uint8Array;
 /** Seconds a client is told to wait after hitting a session cap: long enough for typical pushes to finish. */
 export const SESSION_RETRY_AFTER_SECONDS = 10;
 
-// Sessions being created (between the cap check and their ledger entry), per context: '' counts all repositories.
+// Sessions being created (between the cap check and their ledger entry), per context: '' counts all repositories,
+// '\0' + subject those of one user (no repository name starts with a NUL).
 const starting = new WeakMap<CoreContext, Map<string, number>>();
+// Reservations of one context, one after another: a check reads the ledger (perhaps over the network) and counts
+// the sessions reserved before it, so two must not both pass on the same last free place.
+const queues = new WeakMap<CoreContext, Promise<unknown>>();
 
 /**
- * Reserves room for one new upload session in `repository`, or throws TOOMANYREQUESTS (429 + Retry-After).
+ * Reserves room for one new upload session in `repository`, opened by `owner` (an authenticated user; undefined
+ * for anonymous clients), or throws TOOMANYREQUESTS (429 + Retry-After).
  * Call the returned function once the session is in the ledger (or failed to start).
  */
-export function reserveSession(ctx: CoreContext, repository: string): () => void {
-  const { maxUploadSessions, maxUploadSessionsPerRepository } = ctx.settings;
+export function reserveSession(ctx: CoreContext, repository: string, owner?: string): Promise<() => void> {
+  const reserved = (queues.get(ctx) ?? Promise.resolve()).then(() => reserve(ctx, repository, owner));
+  queues.set(ctx, reserved.catch(() => undefined));
+  return reserved;
+}
+
+async function reserve(ctx: CoreContext, repository: string, owner: string | undefined): Promise<() => void> {
+  const { maxUploadSessions, maxUploadSessionsPerRepository, maxUploadSessionsPerUser } = ctx.settings;
   let pending = starting.get(ctx);
   if (!pending) starting.set(ctx, (pending = new Map()));
-  const total = ctx.ledger.count() + (pending.get('') ?? 0);
-  const inRepository = ctx.ledger.count(repository) + (pending.get(repository) ?? 0);
+  const total = (await ctx.ledger.count()) + (pending.get('') ?? 0);
+  const inRepository = (await ctx.ledger.count(repository)) + (pending.get(repository) ?? 0);
   if (total >= maxUploadSessions) throw tooMany(`the registry has ${maxUploadSessions} open uploads, its limit`, maxUploadSessions);
   if (inRepository >= maxUploadSessionsPerRepository) {
     throw tooMany(`repository has ${maxUploadSessionsPerRepository} open uploads, its limit`, maxUploadSessionsPerRepository);
+  }
+  const ownerKey = owner === undefined ? undefined : `\0${owner}`;
+  if (owner !== undefined && (await ctx.ledger.countOwnedBy(owner)) + (pending.get(ownerKey!) ?? 0) >= maxUploadSessionsPerUser) {
+    throw tooMany(`you have ${maxUploadSessionsPerUser} open uploads, the limit per user`, maxUploadSessionsPerUser);
   }
   const bump = (key: string, by: number) => {
     const n = (pending.get(key) ?? 0) + by;
     if (n) pending.set(key, n);
     else pending.delete(key);
   };
-  bump('', 1);
-  bump(repository, 1);
+  const keys = ownerKey === undefined ? ['', repository] : ['', repository, ownerKey];
+  for (const key of keys) bump(key, 1);
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    bump('', -1);
-    bump(repository, -1);
+    for (const key of keys) bump(key, -1);
   };
 }
 

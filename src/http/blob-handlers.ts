@@ -5,6 +5,7 @@ import { parseDigest } from '../oci/digest.ts';
 import type { Route } from './paths.ts';
 import { blobHeaders, blobResponse, headResponse, sliceBlob, type HeaderRecord } from './representations.ts';
 import type { Exchange } from './request.ts';
+import { bufferSmallRemote } from '../storage/remote-body.ts';
 import { empty } from './responses.ts';
 
 type BlobRoute = Extract<Route, { kind: 'blob' }>;
@@ -23,7 +24,8 @@ export async function getBlob(x: Exchange<BlobRoute>, name: string): Promise<Res
   if (read.kind === 'stored') {
     // A store that can hand out a presigned URL (S3) lets the bytes bypass this node.
     const location = x.core.blobs.redirectUrl?.(digest);
-    return location ? redirect(headers, location) : blobResponse(headers, read.size, range, sliceBlob(read.body));
+    if (location) return redirect(headers, location);
+    return blobResponse(headers, read.size, range, sliceBlob(await bufferSmallRemote(read.body, read.size)));
   }
   // Without a size from upstream the response has to be chunked; ranges need the size, so they wait for it.
   if (read.size === undefined) return new Response(read.open(), { status: 200, headers });

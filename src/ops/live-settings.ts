@@ -25,6 +25,7 @@ export function registerLiveSettings(reloader: ConfigReloader<ServeConfig>, regi
     .live('maxUploadSize', (v) => (registry.settings.maxUploadSize = v))
     .live('maxUploadSessions', (v) => (registry.settings.maxUploadSessions = v))
     .live('maxUploadSessionsPerRepository', (v) => (registry.settings.maxUploadSessionsPerRepository = v))
+    .live('maxUploadSessionsPerUser', (v) => (registry.settings.maxUploadSessionsPerUser = v))
     .live('mirrorFreshness', (_v, next) => applyMirrorFreshness(registry, next, env))
     .live('mirrors', (_v, next) => applyMirrorFreshness(registry, next, env));
 }

@@ -290,6 +290,11 @@ export class MemoryUploadLedger implements UploadLedger {
     for (const e of this.entries.values()) if (e.repository === repository) n++;
     return n;
   }
+  countOwnedBy(owner: string): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.owner === owner) n++;
+    return n;
+  }
   close(): void {}
 }
 

@@ -122,18 +122,37 @@ export class S3BlobStore implements BlobStore {
     return session;
   }
 
+  /**
+   * Re-opens a session from its `state.json`, read on every call: another process (a worker, a node) may have
+   * appended to it, committed or cancelled it since this one last saw it. A live session of this process is kept,
+   * with its running hash, only while the stored size is still its own (sessions only grow, and every append is
+   * serialised by the upload's lock, so an equal size is the same state); otherwise the hash is gone and the commit
+   * hashes the staging object once, from S3 (see s3-uploads.ts).
+   */
   async resumeUpload(id: string): Promise<UploadSession | undefined> {
-    const live = this.sessions.get(id);
-    if (live) return live;
     if (!UPLOAD_ID.test(id)) return undefined;
     const state = await this.loadState(id);
-    if (!state) return undefined;
-    const again = this.sessions.get(id);
-    if (again) return again;
-    // Resumed without the running hash (after a restart): the commit hashes the staging object instead.
+    const live = this.sessions.get(id);
+    if (!state) {
+      if (live) this.forgetSession(id);
+      return undefined;
+    }
+    if (live && live.size === state.size) return live;
+    if (live) this.forgetSession(id);
     const session = new S3UploadSession(this, state, state.size === 0 ? newHasher(state.algorithms) : undefined);
     this.sessions.set(id, session);
     return session;
+  }
+
+  /** Drops a session this process holds and its staged bytes kept in memory (another process moved it on). */
+  private forgetSession(id: string): void {
+    this.sessions.delete(id);
+    const mine = `${this.root}uploads/${id}/`;
+    for (const [key, bytes] of this.staged) {
+      if (!key.startsWith(mine)) continue;
+      this.staged.delete(key);
+      this.stagedBytes -= bytes.byteLength;
+    }
   }
 
   async delete(digest: Digest): Promise<boolean> {
@@ -197,10 +216,15 @@ export class S3BlobStore implements BlobStore {
   /** Writes a staged run and remembers its bytes while the budget allows. */
   async writeStaged(key: string, bytes: Uint8Array): Promise<void> {
     await this.api.put(key, bytes);
-    if (this.stagedBytes + bytes.byteLength <= STAGED_CACHE_BYTES) {
-      this.staged.set(key, bytes);
-      this.stagedBytes += bytes.byteLength;
+    if (bytes.byteLength > STAGED_CACHE_BYTES) return;
+    // Oldest first: runs another process consumed (and this one will never read) must not fill the budget for good.
+    for (const [old, kept] of this.staged) {
+      if (this.stagedBytes + bytes.byteLength <= STAGED_CACHE_BYTES) break;
+      this.staged.delete(old);
+      this.stagedBytes -= kept.byteLength;
     }
+    this.staged.set(key, bytes);
+    this.stagedBytes += bytes.byteLength;
   }
 
   /** Deletes a staged run (best effort: leftovers go with the session or the sweep). */

@@ -64,13 +64,13 @@ export interface UploadRecovery {
  * live server, whose in-flight files it would take.
  */
 export async function recoverUploads(storage: Storage): Promise<UploadRecovery> {
-  const open = new Set(storage.ledger.idleSince(Number.MAX_SAFE_INTEGER).map((e) => e.id));
+  const open = new Set((await storage.ledger.idleSince(Number.MAX_SAFE_INTEGER)).map((e) => e.id));
   const partialFiles = (await storage.blobs.sweep?.(0, (id) => open.has(id))) ?? 0;
   let staleSessions = 0;
   if (storage.blobs instanceof FsBlobStore) {
     for (const id of open) {
       if (storage.blobs.hasPartial(id)) continue;
-      storage.ledger.remove(id);
+      await storage.ledger.remove(id);
       staleSessions++;
     }
   }
@@ -85,16 +85,20 @@ export interface S3StorageOptions {
   s3: S3BlobStoreOptions;
   /** An already constructed store for these options (e.g. one whose access was checked). */
   blobs?: S3BlobStore;
+  /** As in {@link FsStorageOptions.locks}: `'host'` for several processes sharing `root` and the bucket. @default 'process' */
+  locks?: 'process' | 'host';
 }
 
-/** Blobs in S3 (or any S3-compatible store); LMDB metadata and the SQLite upload ledger stay in `root`. */
+/** Blobs in S3 (or any S3-compatible store); LMDB metadata, the SQLite upload ledger and host locks stay in `root`. */
 export function s3Storage(options: S3StorageOptions): Storage {
   const root = path.resolve(options.root);
   fs.mkdirSync(root, { recursive: true });
   return {
     blobs: options.blobs ?? new S3BlobStore(options.s3),
-    index: new LmdbIndex({ dir: path.join(root, 'index') }),
+    index: new LmdbIndex({ dir: path.join(root, 'index'), shared: options.locks === 'host' }),
     ledger: new SqliteUploadLedger(path.join(root, 'ledger.sqlite')),
+    // The blob store is shared by nature; upload sessions and digests are serialised by these locks across workers.
+    locks: options.locks === 'host' ? new SqliteLocks(path.join(root, 'locks.sqlite')) : new ProcessLocks(),
     root,
   };
 }

@@ -58,6 +58,26 @@ describe('open upload session caps', () => {
     await t.client.startUpload('cap/one');
   });
 
+  test('one authenticated user at the per-user cap gets 429 in any repository; other users and anonymous clients still start', async () => {
+    const t = registry({
+      maxUploadSessionsPerUser: 2,
+      authorize: ({ request }) => {
+        const user = request.headers.get('x-test-user');
+        return { allow: true, identity: user ? { subject: user, via: 'basic' } : { subject: 'anonymous', via: 'anonymous' } };
+      },
+    });
+    const as = (user?: string) => ({ headers: user ? { 'x-test-user': user } : ({} as Record<string, string>) });
+    const started = async (repository: string, user?: string) => (await t.client.send('POST', `/v2/${repository}/blobs/uploads/`, as(user))).status;
+    expect(await started('cap/one', 'mallory')).toBe(202);
+    expect(await started('cap/two', 'mallory')).toBe(202);
+    const refused = await t.client.send('POST', '/v2/cap/three/blobs/uploads/', as('mallory'));
+    const error = await expectError(refused, 429, 'TOOMANYREQUESTS');
+    expect(error.detail).toEqual({ limit: 2 });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await started('cap/one', 'alice')).toBe(202);
+    for (let i = 0; i < 3; i++) expect(await started('cap/one')).toBe(202);
+  });
+
   test('the registry-wide cap counts sessions of every repository', async () => {
     const t = registry({ maxUploadSessions: 2 });
     const first = await t.client.startUpload('cap/a');
@@ -74,7 +94,7 @@ describe('open upload session caps', () => {
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 202).length).toBe(5);
     expect(statuses.filter((s) => s === 429).length).toBe(35);
-    expect(t.registry.storage.ledger.count('cap/race')).toBe(5);
+    expect(await t.registry.storage.ledger.count('cap/race')).toBe(5);
   });
 
   test('the caps hold with in-memory storage too', async () => {
@@ -127,7 +147,7 @@ describe('upload size cap', () => {
     await expectError(await t.client.send('POST', `/v2/size/mono/blobs/uploads/?digest=${digestOf(blob)}`, { body: blob }), 413, 'BLOB_UPLOAD_INVALID');
     const streamed = await t.client.send('POST', `/v2/size/mono/blobs/uploads/?digest=${digestOf(blob)}`, { body: streamOf(blob.subarray(0, 50), blob.subarray(50)) });
     await expectError(streamed, 413, 'BLOB_UPLOAD_INVALID');
-    expect(t.registry.storage.ledger.count()).toBe(0);
+    expect(await t.registry.storage.ledger.count()).toBe(0);
     const fits = randomBytes(100);
     expect((await t.client.send('POST', `/v2/size/mono/blobs/uploads/?digest=${digestOf(fits)}`, { body: fits })).status).toBe(201);
   });

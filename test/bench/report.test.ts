@@ -3,6 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { evaluateGoals } from '../../bench/report/goals.ts';
 import { emptyResult, type CaseResult, type RunResults, type TargetResult } from '../../bench/report/results.ts';
 import { runVerdict } from '../../bench/report/verdict.ts';
+import { resultTables } from '../../bench/report/markdown.ts';
 
 const ok = (median: number, cross?: number): TargetResult => ({
   ...emptyResult('ok', ''),
@@ -88,5 +89,28 @@ describe('the run verdict', () => {
     expect(runVerdict([c('a', { ...ok(10), errors: 3 })], 'quick', 'marina')).toEqual({ exitCode: 1, disputed: [], broken: ['a: 3 errors'] });
     expect(runVerdict([c('a', emptyResult('failed', 'probe failed: 404'))], 'quick', 'marina').broken).toEqual(['a: probe failed: 404']);
     expect(runVerdict([c('a', ok(10, 11))], 'full', 'marina').exitCode).toBe(0);
+  });
+});
+
+describe('the result tables', () => {
+  test('a scenario table has columns only for the targets its cases ran on (the scale-out targets stay out of the matrix)', () => {
+    const r = run([
+      manifestCase('manifest/get-tag', ok(100), ok(120)),
+      { id: 'scale-out/manifest/get-tag@unpinned', scenario: 'scale-out/manifest', title: 'Scale-out GET', unit: 'req/s', higherIsBetter: true, placement: 'unpinned', targets: { marina: ok(100), 'marina-w2': ok(150) } },
+    ]);
+    r.targets = [
+      { id: 'marina', label: 'Marina', role: 'subject', version: '', notes: [] },
+      { id: 'limit', label: 'Bun limit', role: 'limit', version: '', notes: [] },
+      { id: 'marina-w2', label: 'Marina --workers 2', role: 'subject', version: '', notes: [] },
+    ];
+    r.scenarios = [
+      { id: 'manifest', title: 'Manifest GET/HEAD', description: '' },
+      { id: 'scale-out/manifest', title: 'Scale-out: Manifest GET/HEAD (unpinned)', description: '' },
+    ];
+    const [matrix, scaleOut] = resultTables(r).split('### ').slice(1);
+    expect(matrix).toContain('| Case | Unit | Marina | Bun limit | Marina vs Bun limit |');
+    expect(matrix).not.toContain('--workers 2');
+    expect(scaleOut).toContain('| Case | Unit | Marina | Marina --workers 2 | Marina --workers 2 ÷ Marina |');
+    expect(scaleOut).toContain('| Scale-out GET | req/s | 100 | 150 | 1.50× |');
   });
 });
