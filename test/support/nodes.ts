@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { tempDir } from '../helpers/registry.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
 import { startBalancer, type Balancer } from './balancer.ts';
+import { startSeaweedFs } from './seaweedfs.ts';
 
 /** Nodes and the balancer in front of them. */
 export interface Nodes {
@@ -27,7 +28,39 @@ export interface Nodes {
  * What the nodes share. `shared-dir`: one data directory with `--locks host`. `remote`: stores every node reaches
  * (e.g. `--blobs s3://… --index postgres://…` in `args`), each node with a data directory of its own.
  */
-export type NodesStorage = { kind: 'shared-dir' } | { kind: 'remote'; args: string[]; env?: Record<string, string> };
+export type NodesStorage =
+  | { kind: 'shared-dir'; args?: string[]; env?: Record<string, string> }
+  | { kind: 'remote'; args: string[]; env?: Record<string, string> };
+
+/** A way of sharing storage that tests run over, with the engines it needs started and stopped. */
+export interface StorageMode {
+  name: string;
+  /** Starts what the mode needs (e.g. SeaweedFS) and gives the nodes' storage. */
+  start(): Promise<{ storage: NodesStorage; stop(): Promise<void> }>;
+}
+
+/**
+ * The storage modes the node tests run over: one data directory with filesystem blobs, and one data directory with
+ * the blobs in an S3 bucket (a real SeaweedFS).
+ */
+export const STORAGE_MODES: StorageMode[] = [
+  { name: 'one data directory', start: async () => ({ storage: { kind: 'shared-dir' }, stop: async () => undefined }) },
+  {
+    name: 'one data directory, blobs in S3 (SeaweedFS)',
+    async start() {
+      const weed = await startSeaweedFs();
+      try {
+        await weed.createBucket('nodes');
+      } catch (error) {
+        await weed.stop();
+        throw error;
+      }
+      const env = { AWS_ACCESS_KEY_ID: weed.accessKeyId, AWS_SECRET_ACCESS_KEY: weed.secretAccessKey, AWS_REGION: weed.region };
+      const args = ['--blobs', `s3://nodes/${crypto.randomUUID().slice(0, 8)}`, '--s3-endpoint', weed.endpoint, '--s3-part-size', '5MiB'];
+      return { storage: { kind: 'shared-dir', args, env }, stop: () => weed.stop() };
+    },
+  },
+];
 
 /** Options of {@link startNodes}. */
 export interface NodesOptions {
@@ -49,8 +82,8 @@ export async function startNodes(options: NodesOptions = {}): Promise<Nodes> {
   try {
     for (let i = 0; i < count; i++) {
       const own = storage.kind === 'shared-dir' ? data : fs.mkdtempSync(`${data}/node-${i}-`);
-      const args = storage.kind === 'shared-dir' ? ['--locks', 'host'] : storage.args;
-      const env = { ...(storage.kind === 'remote' ? storage.env : {}), ...options.env };
+      const args = storage.kind === 'shared-dir' ? ['--locks', 'host', ...(storage.args ?? [])] : storage.args;
+      const env = { ...storage.env, ...options.env };
       nodes.push(await startServer(own, [...args, ...(options.args ?? [])], env, 20_000));
     }
   } catch (error) {
