@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { digestOf } from '../../src/oci/digest.ts';
 import { Client, OCI_MANIFEST, randomBytes, type Pushed } from '../helpers/client.ts';
-import { startNodes, type Nodes } from '../support/nodes.ts';
+import { startNodes, STORAGE_MODES, type Nodes } from '../support/nodes.ts';
 
 const MiB = 1024 * 1024;
 
@@ -21,17 +21,21 @@ async function withRetry<T>(step: () => Promise<T>, attempts = 4): Promise<T> {
   }
 }
 
-describe('a node killed with SIGKILL mid-push', () => {
+for (const mode of STORAGE_MODES) describe(`a node killed with SIGKILL mid-push (${mode.name})`, () => {
   let nodes: Nodes;
   let client: Client;
+  let engines: { stop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
-    nodes = await startNodes();
+    const started = await mode.start();
+    engines = started;
+    nodes = await startNodes({ storage: started.storage });
     client = new Client((request) => fetch(request, { signal: AbortSignal.timeout(90_000) }), nodes.url);
-  });
+  }, 120_000);
   afterAll(async () => {
     await nodes?.stop();
-  });
+    await engines?.stop();
+  }, 60_000);
 
   test('loses nothing acknowledged, and the upload carries on from the status another node reports', async () => {
     // Acknowledged before the kill.
@@ -132,6 +136,6 @@ describe('a node killed with SIGKILL mid-push', () => {
         }
       }
     }
-    console.log(`node ${victim} killed mid-PATCH: upload resumed at ${have} bytes (${acknowledged} acknowledged); resume + commit on another node took ${retryMs.toFixed(0)} ms; ${during.length} images pushed meanwhile, none lost`);
+    console.log(`[${mode.name}] node ${victim} killed mid-PATCH: upload resumed at ${have} bytes (${acknowledged} acknowledged); resume + commit on another node took ${retryMs.toFixed(0)} ms; ${during.length} images pushed meanwhile, none lost`);
   }, 120_000);
 });
