@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="${MARINA_TOOLS_DIR:-/opt/marina-tools}/bin:$PWD/node_modules/.bin:$PATH"
 if [ "${MARINA_SKIP_TOOL_INSTALL:-}" != "1" ]; then
   # bench: wrk for test/bench (the generators' status counting); oha is left to the benchmark itself.
-  MARINA_TOOLS_SKIP_OHA=1 bash .ci/install-tools.sh clients upstream ops browser bench s3
+  MARINA_TOOLS_SKIP_OHA=1 bash .ci/install-tools.sh clients upstream ops browser bench s3 postgres
 fi
 echo "== typecheck =="
 tsc --noEmit -p .
