@@ -107,6 +107,11 @@ Blob storage (the index, upload ledger and mirror spool stay in --data):
   --s3-redirect            answer blob GETs with a 307 to a presigned S3 URL  (env ${ENV_NAMES.s3Redirect})
                            Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or S3_*), or the config keys
                            s3AccessKeyId/s3SecretAccessKey; AWS_SESSION_TOKEN when set.
+
+Metadata (default: LMDB index, SQLite upload ledger and in-process locks under --data):
+  --index <postgres://user[:password]@host:port/db>  keep the index, upload ledger and locks in PostgreSQL,
+                           shared by every node pointed at it; migrated at start-up  (env ${ENV_NAMES.index})
+  --index-pool-size <n>    PostgreSQL connections per process (default 10, env ${ENV_NAMES.indexPoolSize})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -178,6 +183,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       's3-region': { type: 'string' },
       's3-part-size': { type: 'string' },
       's3-redirect': { type: 'boolean' },
+      index: { type: 'string' },
+      'index-pool-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -240,6 +247,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     s3Region: values['s3-region'],
     s3PartSize: values['s3-part-size'],
     s3Redirect: values['s3-redirect'] ? true : undefined,
+    index: values.index,
+    indexPoolSize: values['index-pool-size'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
