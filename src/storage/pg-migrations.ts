@@ -75,6 +75,38 @@ export const MIGRATIONS: Migration[] = [
          until int8 NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    name: 'mirror cache ledger',
+    statements: [
+      `CREATE TABLE mirror_tags (
+         repository text COLLATE "C" NOT NULL,
+         tag text COLLATE "C" NOT NULL,
+         digest text COLLATE "C" NOT NULL,
+         checked_at int8 NOT NULL,
+         PRIMARY KEY (repository, tag))`,
+      `CREATE TABLE mirror_images (
+         repository text COLLATE "C" NOT NULL,
+         digest text COLLATE "C" NOT NULL,
+         size int8 NOT NULL,
+         last_access int8 NOT NULL,
+         PRIMARY KEY (repository, digest))`,
+      'CREATE INDEX mirror_images_lru ON mirror_images (last_access)',
+      `CREATE TABLE mirror_image_blobs (
+         repository text COLLATE "C" NOT NULL,
+         manifest text COLLATE "C" NOT NULL,
+         blob text COLLATE "C" NOT NULL,
+         PRIMARY KEY (repository, manifest, blob))`,
+      'CREATE INDEX mirror_image_blobs_blob ON mirror_image_blobs (repository, blob)',
+      `CREATE TABLE mirror_blobs (
+         repository text COLLATE "C" NOT NULL,
+         digest text COLLATE "C" NOT NULL,
+         size int8 NOT NULL,
+         last_access int8 NOT NULL,
+         PRIMARY KEY (repository, digest))`,
+      'CREATE INDEX mirror_blobs_lru ON mirror_blobs (last_access)',
+    ],
+  },
 ];
 
 // Any constant both sides agree on; "marina" in ASCII.
