@@ -47,15 +47,15 @@ export interface Registry {
   /** Stores a manifest under a tag or digest (plus extra tags). */
   putManifest(repository: string, reference: string, body: Uint8Array | string, mediaType?: string, tags?: string[]): Promise<manifests.PutManifestResult>;
   /** The manifest a tag or digest names, or MANIFEST_UNKNOWN. */
-  getManifest(repository: string, reference: string): ManifestRecord;
+  getManifest(repository: string, reference: string): Promise<ManifestRecord>;
   /** Deletes a tag, or a manifest by digest. */
   deleteManifest(repository: string, reference: string): Promise<void>;
   /** Tags in lexical order. */
-  listTags(repository: string, query?: listings.PageQuery): listings.Listing;
+  listTags(repository: string, query?: listings.PageQuery): Promise<listings.Listing>;
   /** Repositories in lexical order. */
-  listRepositories(query?: listings.PageQuery): listings.Listing;
+  listRepositories(query?: listings.PageQuery): Promise<listings.Listing>;
   /** Referrers of a subject, optionally filtered by artifact type. */
-  listReferrers(repository: string, subject: string, artifactType?: string): referrers.ReferrersPage;
+  listReferrers(repository: string, subject: string, artifactType?: string): Promise<referrers.ReferrersPage>;
   /** The pull-through mirror, when configured (counters, eviction). */
   readonly mirror: Mirror | undefined;
   /** Removes blob links no manifest references (after a grace period) and blob files no repository links. */
@@ -63,7 +63,7 @@ export interface Registry {
   /** Applies the retention rules once (deleting through the usual delete operations); see RegistryOptions.retention. */
   runRetention(options?: RetentionOptions): Promise<RetentionReport>;
   /** Bytes of unique blobs a repository's manifests reference, with the quota that applies. */
-  usage(repository: string): RepositoryUsage;
+  usage(repository: string): Promise<RepositoryUsage>;
   /**
    * Purges upload sessions idle longer than the configured timeout (skipping any with a request in flight); returns
    * how many. A call while a purge is running joins that run.
@@ -164,7 +164,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       if (mirrored?.tempDir) fs.rmSync(mirrored.tempDir, { recursive: true, force: true });
       await storage.blobs.close();
       await storage.index.close();
-      storage.ledger.close();
+      await storage.ledger.close();
       lifecycle.close();
       await core.locks.close();
     },

@@ -25,7 +25,7 @@ const registry = createRegistry({
 
 const app = new Elysia()
   .use(registry.plugin)
-  .get('/healthz', () => ({ ok: true, repositories: registry.listRepositories().items.length }));
+  .get('/healthz', async () => ({ ok: true, repositories: (await registry.listRepositories()).items.length }));
 
 const server = Bun.serve({ hostname: '127.0.0.1', port: Number(process.env.PORT ?? 5000), fetch: app.fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
 console.log(`elysia-auth example listening on http://127.0.0.1:${server.port}`);

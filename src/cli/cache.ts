@@ -51,20 +51,20 @@ export async function cache(argv: string[]): Promise<void> {
   try {
     const m = registry.mirror!;
     if (action === 'ls') {
-      const images = m.ledger.leastRecentlyUsed(Number.MAX_SAFE_INTEGER);
+      const images = await m.ledger.leastRecentlyUsed(Number.MAX_SAFE_INTEGER);
       for (const image of images) {
         process.stdout.write(`${new Date(image.lastAccess).toISOString()}  ${formatBytes(image.size).padStart(10)}  ${image.repository}@${image.digest}\n`);
       }
-      process.stdout.write(`${images.length} cached images, ${formatBytes(m.ledger.totalBytes())} of mirrored content\n`);
+      process.stdout.write(`${images.length} cached images, ${formatBytes(await m.ledger.totalBytes())} of mirrored content\n`);
       return;
     }
     const target = to !== undefined ? parseSize(to) : config.cacheMax !== undefined ? config.cacheMax * config.cacheLowWatermark : undefined;
     if (target === undefined) throw new Error('prune needs --to <size> or --cache-max');
-    const before = m.ledger.totalBytes();
+    const before = await m.ledger.totalBytes();
     process.stdout.write(`pruning from ${formatBytes(before)} to below ${formatBytes(target)}\n`);
     let n = 0;
     const result = await m.evict(target, (message) => process.stdout.write(`[${++n}] ${message}\n`));
-    process.stdout.write(`evicted ${result.images} images, freed ${formatBytes(result.bytes)}; cache now ${formatBytes(m.ledger.totalBytes())}\n`);
+    process.stdout.write(`evicted ${result.images} images, freed ${formatBytes(result.bytes)}; cache now ${formatBytes(await m.ledger.totalBytes())}\n`);
   } finally {
     await registry.close();
   }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkStores, type Finding, type FsckProgress, type FsckReport } from '../core/fsck.ts';
-import { MirrorLedger } from '../mirror/ledger.ts';
+import { SqliteMirrorLedger } from '../mirror/ledger.ts';
 import { fsStorage } from '../storage/storage.ts';
 import { formatBytes } from './cache.ts';
 
@@ -63,7 +63,7 @@ export async function fsck(argv: string[]): Promise<number> {
   const storage = fsStorage({ root: data });
   // A mirror's manifests are filled lazily; its ledger (when there is one) says which they are.
   const ledgerFile = path.join(data, 'mirror.sqlite');
-  const mirrored = fs.existsSync(ledgerFile) ? new MirrorLedger(ledgerFile) : undefined;
+  const mirrored = fs.existsSync(ledgerFile) ? new SqliteMirrorLedger(ledgerFile) : undefined;
   try {
     out(`checking ${data}${repair ? ' (repairing)' : ''}`);
     const report = await checkStores(storage, {
@@ -80,7 +80,7 @@ export async function fsck(argv: string[]): Promise<number> {
   } finally {
     await storage.blobs.close();
     await storage.index.close();
-    storage.ledger.close();
+    await storage.ledger.close();
     mirrored?.close();
   }
 }

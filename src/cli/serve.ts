@@ -399,7 +399,7 @@ export async function serve(argv: string[]): Promise<void> {
       await ops.notifier.close();
       await ui?.close();
       await Promise.all(schedules.map((s) => s.stop()));
-      const stats = registry.mirror?.stats();
+      const stats = await registry.mirror?.stats();
       await registry.close();
       logger.info('stopped', stats ? { mirror: stats } : undefined);
       resolve();

@@ -32,10 +32,10 @@ export async function usage(argv: string[]): Promise<void> {
   }
   const registry = createRegistry({ storage: fsStorage({ root: path.resolve(config.data) }), quotas: lifecycleOptions(config).quotas, logger: createLogger('warn', config.logFormat) });
   try {
-    const repositories = names.length ? names : registry.listRepositories().items;
+    const repositories = names.length ? names : (await registry.listRepositories()).items;
     let total = 0;
     for (const repository of repositories) {
-      const u = registry.usage(repository);
+      const u = await registry.usage(repository);
       total += u.bytes;
       const quota = u.quota ? `${formatBytes(u.quota.maxBytes)} (${Math.round((100 * u.bytes) / Math.max(1, u.quota.maxBytes))}%, rule "${u.quota.repositories}")` : '-';
       process.stdout.write(`${formatBytes(u.bytes).padStart(10)}  ${String(u.blobs).padStart(6)} blobs  ${String(u.manifests).padStart(6)} manifests  quota ${quota}  ${repository}\n`);

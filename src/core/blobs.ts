@@ -43,7 +43,7 @@ export async function readBlob(ctx: CoreContext, repository: string, digest: Dig
 
 /** The repository's own blob: one index read (the link carries the size, so the store need not stat the file). */
 async function readLinked(ctx: CoreContext, repository: string, digest: Digest, head: boolean, through: ReadThrough | undefined): Promise<BlobRead | undefined> {
-  const link = ctx.index.blobLink(repository, digest);
+  const link = await ctx.index.blobLink(repository, digest);
   if (!link) return undefined;
   if (head) {
     const size = link.size ?? (await ctx.blobs.stat(digest))?.size;

@@ -66,7 +66,7 @@ export interface CoreContext {
  */
 export interface ManifestHooks {
   /** Throw (a RegistryError) to refuse the push; `blobs` are the blobs the manifest references with their sizes. */
-  beforeCommit?(repository: string, record: ManifestRecord, blobs: { digest: Digest; size: number }[]): void;
+  beforeCommit?(repository: string, record: ManifestRecord, blobs: { digest: Digest; size: number }[]): void | Promise<void>;
   /** After the commit: the manifest and the tags now pointing at it. */
   afterCommit?(repository: string, record: ManifestRecord, tags: string[], blobs: { digest: Digest; size: number }[]): void;
   /** After a tag or a manifest was deleted (a manifest delete also removed its tags). */

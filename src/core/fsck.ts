@@ -7,6 +7,7 @@
 import { digestAlgorithm, digestOf, type Digest } from '../oci/digest.ts';
 import { parseManifest } from '../oci/manifest.ts';
 import { hashBlob } from '../storage/hashing.ts';
+import { allRepositories, allTags } from '../storage/index-pages.ts';
 import type { BlobStore, MetadataIndex, UploadLedger } from '../storage/types.ts';
 
 /** What a finding is about. */
@@ -87,7 +88,7 @@ export interface FsckOptions {
    * True for a manifest a mirror stored (see adoptManifest): its blobs and children are fetched when clients ask,
    * so their absence (or a blob stored but not yet confirmed for this repository) is no error.
    */
-  lazy?(repository: string, digest: Digest): boolean;
+  lazy?(repository: string, digest: Digest): boolean | Promise<boolean>;
   onProgress?(progress: FsckProgress): void;
   /** Hears each finding as it is made (and repaired). */
   onFinding?(finding: Finding): void;
@@ -146,11 +147,11 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
 
   // 2. Repositories: links, manifests and tags against what is stored.
   const linkedAnywhere = new Set<Digest>();
-  for (const repository of allPages((last) => index.listRepositories({ last, limit: 1000 }))) {
+  for await (const repository of allRepositories(index)) {
     report.repositories++;
     progress({ phase: 'checking repositories', done: report.repositories });
     const linked = new Set<Digest>();
-    for (const { digest } of index.listBlobLinks(repository)) {
+    for (const { digest } of await index.listBlobLinks(repository)) {
       report.links++;
       if (await isStored(digest)) {
         linked.add(digest);
@@ -158,7 +159,7 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
         continue;
       }
       // Fresh reads before reporting: a live server may have deleted the link (and the file) since the listing.
-      if (!index.hasBlob(repository, digest)) continue;
+      if (!(await index.hasBlob(repository, digest))) continue;
       await found({ kind: 'dangling-link', severity: 'error', repository, digest, message: 'the repository links a blob whose file is missing or corrupt' }, async () => {
         // Re-check: a server may have committed the blob since the scan. Removing the link makes the registry
         // answer BLOB_UNKNOWN, so clients upload the blob again instead of trusting a link to nothing.
@@ -166,10 +167,10 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
         return (await index.unlinkBlob(repository, digest)) ? 'link removed (clients will upload the blob again)' : undefined;
       });
     }
-    const manifests = new Set(index.listManifestDigests(repository));
+    const manifests = new Set(await index.listManifestDigests(repository));
     for (const digest of manifests) {
       report.manifests++;
-      const record = index.getManifest(repository, digest);
+      const record = await index.getManifest(repository, digest);
       if (!record) continue;
       let parsed;
       try {
@@ -179,15 +180,15 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
         await found({ kind: 'manifest-corrupt', severity: 'error', repository, digest, message: `${(e as Error).message}; re-push it` });
         continue;
       }
-      if (options.lazy?.(repository, digest)) continue;
+      if (await options.lazy?.(repository, digest)) continue;
       for (const blob of parsed.blobs) {
         if (linked.has(blob)) continue;
-        if (index.hasBlob(repository, blob) && (await isStored(blob))) {
+        if ((await index.hasBlob(repository, blob)) && (await isStored(blob))) {
           linked.add(blob);
           linkedAnywhere.add(blob);
           continue;
         }
-        if (!index.getManifest(repository, digest)) break;
+        if (!(await index.getManifest(repository, digest))) break;
         if (await isStored(blob)) {
           await found({ kind: 'unlinked-blob', severity: 'error', repository, digest, message: `references ${blob}, stored but not linked in the repository` }, async () => {
             await index.linkBlob(repository, blob);
@@ -200,14 +201,14 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
         }
       }
       for (const child of parsed.manifests) {
-        if (manifests.has(child) || index.getManifest(repository, child) || !index.getManifest(repository, digest)) continue;
+        if (manifests.has(child) || (await index.getManifest(repository, child)) || !(await index.getManifest(repository, digest))) continue;
         await found({ kind: 'manifest-child-missing', severity: 'error', repository, digest, message: `references manifest ${child}, which the repository does not hold: re-push it (not repairable here)` });
       }
     }
-    for (const tag of allPages((last) => index.listTags(repository, { last, limit: 1000 }))) {
+    for await (const tag of allTags(index, repository)) {
       report.tags++;
-      const digest = index.resolveTag(repository, tag);
-      if (digest && (manifests.has(digest) || index.getManifest(repository, digest))) continue;
+      const digest = await index.resolveTag(repository, tag);
+      if (digest && (manifests.has(digest) || (await index.getManifest(repository, digest)))) continue;
       await found({ kind: 'tag-dangling', severity: 'error', repository, message: `tag ${tag} names ${digest ?? 'nothing'}, which is not stored: re-push it (not repairable here)` });
     }
   }
@@ -216,18 +217,18 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
 
   // 3. Garbage: blob files nothing links.
   for (const digest of stored) {
-    if (linkedAnywhere.has(digest) || index.isBlobLinkedAnywhere(digest)) continue;
+    if (linkedAnywhere.has(digest) || (await index.isBlobLinkedAnywhere(digest))) continue;
     const file = await blobs.open(digest);
     const modifiedAt = file && 'lastModified' in file ? (file as File).lastModified : now;
     await found({ kind: 'orphan-blob', severity: 'garbage', digest, message: `${file?.size ?? 0} bytes that no repository links` }, async () => {
-      if (modifiedAt > cutoff || index.isBlobLinkedAnywhere(digest)) return undefined;
+      if (modifiedAt > cutoff || (await index.isBlobLinkedAnywhere(digest))) return undefined;
       return (await blobs.delete(digest)) ? 'deleted' : undefined;
     });
   }
 
   // 4. Uploads: sessions against their partial files.
   progress({ phase: 'checking uploads', done: 0 });
-  const sessions = new Map(ledger.idleSince(Number.MAX_SAFE_INTEGER).map((e) => [e.id, e]));
+  const sessions = new Map((await ledger.idleSince(Number.MAX_SAFE_INTEGER)).map((e) => [e.id, e]));
   for (const entry of sessions.values()) {
     report.uploads++;
     const missing = blobs.hasPartial ? !blobs.hasPartial(entry.id) : false;
@@ -237,7 +238,7 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
     await found({ kind: 'stale-session', severity: 'garbage', repository: entry.repository, digest: entry.id, message }, async () => {
       if (!missing && entry.touchedAt > cutoff) return undefined;
       if (!missing) await blobs.removePartial?.(entry.id);
-      ledger.remove(entry.id);
+      await ledger.remove(entry.id);
       return 'session removed';
     });
   }
@@ -251,12 +252,3 @@ export async function checkStores(stores: FsckStores, options: FsckOptions = {})
   return report;
 }
 
-function* allPages(fetch: (last: string | undefined) => { items: string[]; more: boolean }): Generator<string> {
-  let last: string | undefined;
-  for (;;) {
-    const page = fetch(last);
-    yield* page.items;
-    if (!page.more || page.items.length === 0) return;
-    last = page.items.at(-1);
-  }
-}

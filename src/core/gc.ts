@@ -8,6 +8,7 @@
  */
 import type { Digest } from '../oci/digest.ts';
 import { parseManifest } from '../oci/manifest.ts';
+import { allRepositories } from '../storage/index-pages.ts';
 import { deleteUnlinkedBlob, LINK_TOUCH_INTERVAL_MS } from './blob-lifecycle.ts';
 import type { CoreContext } from './context.ts';
 
@@ -46,15 +47,15 @@ export async function collectGarbage(ctx: CoreContext, options: GcOptions = {}):
   const kept = new Set<Digest>();
   const wouldUnlink = new Set<Digest>();
 
-  for (const repository of allRepositories(ctx)) {
+  for await (const repository of allRepositories(ctx.index)) {
     report.repositories++;
     const marks = new Marks(ctx, repository);
-    if (!marks.update()) {
+    if (!(await marks.update())) {
       progress(`${repository}: a stored manifest no longer parses; collection stopped, nothing more removed`);
       return report;
     }
     let unlinked = 0;
-    for (const { digest, linkedAt } of ctx.index.listBlobLinks(repository)) {
+    for (const { digest, linkedAt } of await ctx.index.listBlobLinks(repository)) {
       if (marks.has(digest) || linkedAt >= cutoff) {
         if (options.dryRun) kept.add(digest);
         continue;
@@ -77,8 +78,8 @@ export async function collectGarbage(ctx: CoreContext, options: GcOptions = {}):
 
   for await (const digest of ctx.blobs.list()) {
     const linked = options.dryRun
-      ? kept.has(digest) || (!wouldUnlink.has(digest) && ctx.index.isBlobLinkedAnywhere(digest))
-      : ctx.index.isBlobLinkedAnywhere(digest);
+      ? kept.has(digest) || (!wouldUnlink.has(digest) && (await ctx.index.isBlobLinkedAnywhere(digest)))
+      : await ctx.index.isBlobLinkedAnywhere(digest);
     if (linked) continue;
     const info = await ctx.blobs.stat(digest);
     if (!info || (await youngerThan(ctx, digest, fileCutoff))) continue;
@@ -98,22 +99,13 @@ export async function collectGarbage(ctx: CoreContext, options: GcOptions = {}):
 async function unlinkIfUnused(ctx: CoreContext, repository: string, digest: Digest, cutoff: number, marks: Marks): Promise<boolean | 'stop'> {
   for (let attempt = 0; attempt < REMARK_ATTEMPTS; attempt++) {
     if (await ctx.index.unlinkBlob(repository, digest, { linkedBefore: cutoff, generation: marks.generation })) return true;
-    if (ctx.index.repositoryGeneration(repository) === marks.generation) return false; // touched, or gone already
-    if (!marks.update()) return 'stop';
+    if ((await ctx.index.repositoryGeneration(repository)) === marks.generation) return false; // touched, or gone already
+    if (!(await marks.update())) return 'stop';
     if (marks.has(digest)) return false;
   }
   return false;
 }
 
-function* allRepositories(ctx: CoreContext): Generator<string> {
-  let last: string | undefined;
-  for (;;) {
-    const page = ctx.index.listRepositories({ last, limit: 1000 });
-    yield* page.items;
-    if (!page.more) return;
-    last = page.items.at(-1);
-  }
-}
 
 /** The blobs the manifests of one repository reference; `update` adds manifests stored since the last call. */
 class Marks {
@@ -128,13 +120,13 @@ class Marks {
   ) {}
 
   /** Marks the blobs of manifests not seen yet; false when one no longer parses (then nothing may be removed). */
-  update(): boolean {
+  async update(): Promise<boolean> {
     // Read before the listing: a manifest stored after this read advances the generation, and the index then
     // refuses the unlink, so marks that miss it are never acted on.
-    this.generation = this.ctx.index.repositoryGeneration(this.repository);
-    for (const digest of this.ctx.index.listManifestDigests(this.repository)) {
+    this.generation = await this.ctx.index.repositoryGeneration(this.repository);
+    for (const digest of await this.ctx.index.listManifestDigests(this.repository)) {
       if (this.seen.has(digest)) continue;
-      const record = this.ctx.index.getManifest(this.repository, digest);
+      const record = await this.ctx.index.getManifest(this.repository, digest);
       if (!record) continue;
       try {
         for (const blob of parseManifest(record.body, record.mediaType).blobs) this.blobs.add(blob);

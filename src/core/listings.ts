@@ -19,10 +19,10 @@ export interface Listing {
 }
 
 /** Tags of a repository in lexical order. @throws NAME_UNKNOWN for a repository that holds nothing. */
-export function listTags(ctx: CoreContext, repository: string, query: PageQuery): Listing {
+export async function listTags(ctx: CoreContext, repository: string, query: PageQuery): Promise<Listing> {
   checkLastTag(query);
-  if (!ctx.index.hasRepository(repository)) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: repository } });
-  return toListing(ctx.index.listTags(repository, { last: query.last, limit: limitOf(ctx, query) }));
+  if (!(await ctx.index.hasRepository(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: repository } });
+  return toListing(await ctx.index.listTags(repository, { last: query.last, limit: limitOf(ctx, query) }));
 }
 
 /** A page of tags already in lexical order (a mirror's upstream list), by the same rules as {@link listTags}. */
@@ -38,9 +38,9 @@ function checkLastTag(query: PageQuery): void {
 }
 
 /** Repositories in lexical order (`GET /v2/_catalog`). */
-export function listRepositories(ctx: CoreContext, query: PageQuery): Listing {
+export async function listRepositories(ctx: CoreContext, query: PageQuery): Promise<Listing> {
   if (query.last !== undefined && !isRepositoryName(query.last)) throw badQuery('last', 'is not a valid repository name');
-  return toListing(ctx.index.listRepositories({ last: query.last, limit: limitOf(ctx, query) }));
+  return toListing(await ctx.index.listRepositories({ last: query.last, limit: limitOf(ctx, query) }));
 }
 
 function limitOf(ctx: CoreContext, query: PageQuery): number {

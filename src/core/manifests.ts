@@ -19,10 +19,10 @@ export interface PutManifestResult {
 }
 
 /** The manifest a tag or digest names in `repository`. @throws MANIFEST_UNKNOWN */
-export function getManifest(ctx: CoreContext, repository: string, reference: string): ManifestRecord {
+export async function getManifest(ctx: CoreContext, repository: string, reference: string): Promise<ManifestRecord> {
   const ref = lookupReference(reference);
-  const digest = ref === undefined ? undefined : ref.kind === 'digest' ? ref.digest : ctx.index.resolveTag(repository, ref.tag);
-  const record = digest ? ctx.index.getManifest(repository, digest) : undefined;
+  const digest = ref === undefined ? undefined : ref.kind === 'digest' ? ref.digest : await ctx.index.resolveTag(repository, ref.tag);
+  const record = digest ? await ctx.index.getManifest(repository, digest) : undefined;
   if (!record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
   return record;
 }
@@ -43,9 +43,9 @@ export async function readManifest(
     if (!lookupReference(reference)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
     result = await options.through.manifest(reference);
   } else {
-    const stored = getManifest(ctx, repository, reference);
+    const stored = await getManifest(ctx, repository, reference);
     // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
-    result = { record: reference.includes(':') ? stored : negotiate(ctx, repository, stored, options.accept ?? null) };
+    result = { record: reference.includes(':') ? stored : await negotiate(ctx, repository, stored, options.accept ?? null) };
   }
   if (!options.head) notePull(ctx, repository, reference, result.record);
   return result;
@@ -89,7 +89,7 @@ export async function putManifest(
   if (hooks) {
     const blobs = parsed.sizes.filter((s) => s.kind === 'blob').map((s) => ({ digest: s.digest, size: s.size }));
     await ctx.locks.run(manifestLockKey(repository), async () => {
-      hooks.beforeCommit?.(repository, record, blobs);
+      await hooks.beforeCommit?.(repository, record, blobs);
       await ctx.index.putManifest(repository, record, [...tags], { blobs: parsed.blobs, manifests: parsed.manifests });
       hooks.afterCommit?.(repository, record, [...tags], blobs);
     });
@@ -113,7 +113,7 @@ export async function adoptManifest(
   repository: string,
   fetched: { digest: Digest; body: Uint8Array; mediaType: string },
   tags: string[] = [],
-  beforeCommit?: (record: ManifestRecord, blobs: Digest[]) => void,
+  beforeCommit?: (record: ManifestRecord, blobs: Digest[]) => void | Promise<void>,
 ): Promise<{ record: ManifestRecord; blobs: Digest[] }> {
   const { digest, body } = fetched;
   if (digestOf(body, digestAlgorithm(digest)) !== digest) throw new RegistryError('DIGEST_INVALID', 'fetched manifest does not match its digest', { status: 502 });
@@ -122,7 +122,7 @@ export async function adoptManifest(
   if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
   if (parsed.subject) record.subject = parsed.subject.digest;
   if (parsed.annotations) record.annotations = parsed.annotations;
-  beforeCommit?.(record, parsed.blobs);
+  await beforeCommit?.(record, parsed.blobs);
   await ctx.index.putManifest(repository, record, tags, { blobs: [], manifests: [] });
   return { record, blobs: parsed.blobs };
 }
@@ -138,11 +138,11 @@ export async function deleteManifest(ctx: CoreContext, repository: string, refer
   let record: ManifestRecord | undefined;
   let deleted: boolean;
   if (ref.kind === 'tag') {
-    const digest = ctx.index.resolveTag(repository, ref.tag);
-    record = digest ? ctx.index.getManifest(repository, digest) : undefined;
+    const digest = await ctx.index.resolveTag(repository, ref.tag);
+    record = digest ? await ctx.index.getManifest(repository, digest) : undefined;
     deleted = await ctx.index.deleteTag(repository, ref.tag);
   } else {
-    record = ctx.index.getManifest(repository, ref.digest);
+    record = await ctx.index.getManifest(repository, ref.digest);
     deleted = await ctx.index.deleteManifest(repository, ref.digest);
   }
   if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });

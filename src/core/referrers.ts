@@ -15,11 +15,11 @@ export interface ReferrersPage {
 }
 
 /** Referrers of `subject` in `repository`, possibly filtered by artifact type; an unknown subject has none. */
-export function listReferrers(ctx: CoreContext, repository: string, subject: Digest, options: { artifactType?: string; after?: Digest } = {}): ReferrersPage {
+export async function listReferrers(ctx: CoreContext, repository: string, subject: Digest, options: { artifactType?: string; after?: Digest } = {}): Promise<ReferrersPage> {
   if (!ctx.settings.referrersEnabled) throw new RegistryError('UNSUPPORTED', 'the referrers API is disabled on this registry', { status: 404 });
   const size = ctx.settings.referrersPageSize;
   // One more than a page tells whether another follows. An index may ignore the range, so trim here too.
-  let found = ctx.index.listReferrers(repository, subject, options.artifactType, { after: options.after, limit: size + 1 });
+  let found = await ctx.index.listReferrers(repository, subject, options.artifactType, { after: options.after, limit: size + 1 });
   if (options.after !== undefined && found[0] !== undefined && found[0].digest <= options.after) found = found.filter((d) => d.digest > options.after!);
   const manifests = found.length > size ? found.slice(0, size) : found;
   const page: ReferrersPage = { manifests, filtered: options.artifactType !== undefined };

@@ -14,17 +14,26 @@ export const SESSION_RETRY_AFTER_SECONDS = 10;
 
 // Sessions being created (between the cap check and their ledger entry), per context: '' counts all repositories.
 const starting = new WeakMap<CoreContext, Map<string, number>>();
+// Reservations of one context, one after another: a check reads the ledger (perhaps over the network) and counts
+// the sessions reserved before it, so two must not both pass on the same last free place.
+const queues = new WeakMap<CoreContext, Promise<unknown>>();
 
 /**
  * Reserves room for one new upload session in `repository`, or throws TOOMANYREQUESTS (429 + Retry-After).
  * Call the returned function once the session is in the ledger (or failed to start).
  */
-export function reserveSession(ctx: CoreContext, repository: string): () => void {
+export function reserveSession(ctx: CoreContext, repository: string): Promise<() => void> {
+  const reserved = (queues.get(ctx) ?? Promise.resolve()).then(() => reserve(ctx, repository));
+  queues.set(ctx, reserved.catch(() => undefined));
+  return reserved;
+}
+
+async function reserve(ctx: CoreContext, repository: string): Promise<() => void> {
   const { maxUploadSessions, maxUploadSessionsPerRepository } = ctx.settings;
   let pending = starting.get(ctx);
   if (!pending) starting.set(ctx, (pending = new Map()));
-  const total = ctx.ledger.count() + (pending.get('') ?? 0);
-  const inRepository = ctx.ledger.count(repository) + (pending.get(repository) ?? 0);
+  const total = (await ctx.ledger.count()) + (pending.get('') ?? 0);
+  const inRepository = (await ctx.ledger.count(repository)) + (pending.get(repository) ?? 0);
   if (total >= maxUploadSessions) throw tooMany(`the registry has ${maxUploadSessions} open uploads, its limit`, maxUploadSessions);
   if (inRepository >= maxUploadSessionsPerRepository) {
     throw tooMany(`repository has ${maxUploadSessionsPerRepository} open uploads, its limit`, maxUploadSessionsPerRepository);

@@ -55,13 +55,13 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
   }
   const algorithms: DigestAlgorithm[] = [input.digest ? digestAlgorithm(input.digest) : input.algorithm ?? 'sha256'];
   if (input.body) assertUploadFits(ctx, 0, input.length);
-  const release = reserveSession(ctx, repository);
+  const release = await reserveSession(ctx, repository);
   let session: UploadSession;
   try {
     session = await ctx.blobs.startUpload({ algorithms });
     const now = Date.now();
     try {
-      ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
+      await ctx.ledger.add({ id: session.id, repository, startedAt: now, touchedAt: now });
     } catch (error) {
       // An unrecorded session could never be resumed or purged: drop its file now (a full disk fails here first).
       await session.cancel().catch(() => undefined);
@@ -75,7 +75,7 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
     try {
       if (input.body) {
         await session.append(capUploadBody(ctx, input.body, 0, input.length), input.length);
-        ctx.ledger.touch(session.id, Date.now());
+        await ctx.ledger.touch(session.id, Date.now());
       }
       if (input.digest) {
         const blob = await commitAndLink(ctx, repository, session, input.digest);
@@ -142,21 +142,25 @@ export async function cancelUpload(ctx: CoreContext, repository: string, id: str
 export async function purgeIdleUploads(ctx: CoreContext, maxIdleMs: number): Promise<number> {
   let purged = 0;
   const cutoff = Date.now() - maxIdleMs;
-  for (const entry of ctx.ledger.idleSince(cutoff)) {
+  for (const entry of await ctx.ledger.idleSince(cutoff)) {
     // A session whose lock is taken has a request in flight (a slow PATCH, a long commit): it is not idle, and
     // waiting for that lock would hold every later purge behind one slow client. Skip it; the next run looks again.
     await ctx.locks.tryRun(`upload:${entry.id}`, async () => {
       // Look again under the lock: a request that just released it may have touched (or finished) the session.
-      const current = ctx.ledger.get(entry.id);
+      const current = await ctx.ledger.get(entry.id);
       if (!current || current.touchedAt >= cutoff) return;
       const session = await ctx.blobs.resumeUpload(entry.id);
       if (session) await session.cancel();
-      ctx.ledger.remove(entry.id);
+      await ctx.ledger.remove(entry.id);
       purged++;
     });
   }
   // Files no session owns: left by a crash between creating a file and recording it, or by interrupted fills.
-  purged += (await ctx.blobs.sweep?.(maxIdleMs, (id) => ctx.ledger.get(id) !== undefined)) ?? 0;
+  // The sessions open now: one started later has a fresh file, which the sweep leaves alone anyway.
+  if (ctx.blobs.sweep) {
+    const open = new Set((await ctx.ledger.idleSince(Number.MAX_SAFE_INTEGER)).map((e) => e.id));
+    purged += await ctx.blobs.sweep(maxIdleMs, (id) => open.has(id));
+  }
   return purged;
 }
 
@@ -183,28 +187,28 @@ async function appendChecked(ctx: CoreContext, session: UploadSession, body: Bod
   }
   assertUploadFits(ctx, session.size, expected);
   await session.append(capUploadBody(ctx, body, session.size, expected), expected);
-  ctx.ledger.touch(session.id, Date.now());
+  await ctx.ledger.touch(session.id, Date.now());
 }
 
 async function commitAndLink(ctx: CoreContext, repository: string, session: UploadSession, digest: Digest): Promise<BlobInfo> {
   // Held against deletion from before the file is published until it is linked (in any process: GC, prune).
   const blob = await commitBlob(ctx, repository, digest, () => session.commit(digest));
-  ctx.ledger.remove(session.id);
+  await ctx.ledger.remove(session.id);
   emit(ctx, 'onPush', { kind: 'blob', repository, reference: digest, digest, mediaType: 'application/octet-stream', size: blob.size });
   return blob;
 }
 
 async function tryMount(ctx: CoreContext, repository: string, digest: Digest, from: string | undefined, canMountFrom?: (r: string) => Promise<boolean>): Promise<BlobInfo | undefined> {
   // Linked already: re-linking refreshes the link, which the client is about to reference in a manifest.
-  if (ctx.index.hasBlob(repository, digest)) return linkStoredBlob(ctx, repository, digest);
-  const source = from ?? (ctx.settings.anonymousMount ? ctx.index.findBlobRepository(digest, repository) : undefined);
-  if (!source || !ctx.index.hasBlob(source, digest)) return undefined;
+  if (await ctx.index.hasBlob(repository, digest)) return linkStoredBlob(ctx, repository, digest);
+  const source = from ?? (ctx.settings.anonymousMount ? await ctx.index.findBlobRepository(digest, repository) : undefined);
+  if (!source || !(await ctx.index.hasBlob(source, digest))) return undefined;
   if (canMountFrom && !(await canMountFrom(source))) return undefined;
   return linkStoredBlob(ctx, repository, digest);
 }
 
 async function sessionOf(ctx: CoreContext, repository: string, id: string): Promise<UploadSession> {
-  const entry = ctx.ledger.get(id);
+  const entry = await ctx.ledger.get(id);
   const session = entry?.repository === repository ? await ctx.blobs.resumeUpload(id) : undefined;
   if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { id } });
   return session;
@@ -212,5 +216,5 @@ async function sessionOf(ctx: CoreContext, repository: string, id: string): Prom
 
 async function discard(ctx: CoreContext, session: UploadSession): Promise<void> {
   await session.cancel();
-  ctx.ledger.remove(session.id);
+  await ctx.ledger.remove(session.id);
 }

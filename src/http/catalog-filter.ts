@@ -12,14 +12,14 @@ export async function visibleRepositories(core: CoreContext, query: PageQuery, v
     return names.filter((_, i) => verdicts[i]);
   };
   if (query.n === undefined || query.n === 0) {
-    const all = listRepositories(core, query);
+    const all = await listRepositories(core, query);
     return { ...all, items: await keep(all.items) };
   }
   const items: string[] = [];
   let last = query.last;
   let scanned = 0;
   for (;;) {
-    const page = listRepositories(core, { n: query.n, last });
+    const page = await listRepositories(core, { n: query.n, last });
     scanned += page.items.length;
     for (const name of await keep(page.items)) {
       items.push(name);

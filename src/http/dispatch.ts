@@ -141,7 +141,7 @@ export function createDispatcher(options: DispatchOptions): (request: Request) =
       mayPull: (repository) => permits(authorize, { request, repository, action: 'pull', indirect: 'mount' }),
       mayList: authorize && ((repository) => permits(authorize, { request, repository, action: 'pull', indirect: 'listing' })),
     };
-    const target = mirror && name !== null ? mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
+    const target = mirror && name !== null ? await mirror.route(name, query.get('ns'), action !== 'pull') : undefined;
     if (mirror && target) {
       if (authorize) caller.identity = exchange.identity = await enforce(authorize, { request, repository: target.local, action, mirrored: true });
       const read = method === 'GET' || method === 'HEAD';

@@ -18,9 +18,9 @@ export function getBase(): Response {
 }
 
 /** GET /v2/<name>/tags/list?n=&last= */
-export function getTags(x: Exchange<Extract<Route, { kind: 'tags' }>>, name: string): Response {
+export async function getTags(x: Exchange<Extract<Route, { kind: 'tags' }>>, name: string): Promise<Response> {
   const query = pageQuery(x.query);
-  const listing = listTags(x.core, name, query);
+  const listing = await listTags(x.core, name, query);
   const headers = baseHeaders();
   if (listing.next !== undefined) headers.set('Link', nextLink(paths.tags(name), { n: String(query.n ?? listing.items.length), last: listing.next }));
   return json({ name, tags: listing.items }, 200, headers);
@@ -30,20 +30,20 @@ export function getTags(x: Exchange<Extract<Route, { kind: 'tags' }>>, name: str
 export async function getCatalog(x: Exchange<Extract<Route, { kind: 'catalog' }>>): Promise<Response> {
   const query = pageQuery(x.query);
   // With an authorize hook, only what the caller may pull is listed.
-  const listing = x.mayList ? await visibleRepositories(x.core, query, x.mayList) : listRepositories(x.core, query);
+  const listing = x.mayList ? await visibleRepositories(x.core, query, x.mayList) : await listRepositories(x.core, query);
   const headers = baseHeaders();
   if (listing.next !== undefined) headers.set('Link', nextLink(paths.catalog(), { n: String(query.n ?? listing.items.length), last: listing.next }));
   return json({ repositories: listing.items }, 200, headers);
 }
 
 /** GET /v2/<name>/referrers/<digest>?artifactType= — always an image index, empty when nothing refers. */
-export function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>, name: string): Response {
+export async function getReferrers(x: Exchange<Extract<Route, { kind: 'referrers' }>>, name: string): Promise<Response> {
   const subject = parseDigest(x.route.digest);
   const artifactType = singleParam(x.query, 'artifactType', badQuery) ?? undefined;
   if (artifactType !== undefined && artifactType.length > MAX_ARTIFACT_TYPE_LENGTH) throw badQuery('artifactType', 'is too long');
   const lastParam = singleParam(x.query, 'last', badQuery);
   const after: Digest | undefined = lastParam === null ? undefined : parseDigest(lastParam);
-  const page = listReferrers(x.core, name, subject, { artifactType, after });
+  const page = await listReferrers(x.core, name, subject, { artifactType, after });
   const headers = baseHeaders();
   if (page.filtered) headers.set('OCI-Filters-Applied', 'artifactType');
   if (page.next) {

@@ -46,7 +46,7 @@ export async function exportLayout(registry: Registry, refs: string[], dir: stri
   const referrerEntries: IndexEntry[] = [];
 
   const writeManifest = async (repository: string, digest: Digest): Promise<{ mediaType: string; size: number }> => {
-    const record = registry.getManifest(repository, digest);
+    const record = await registry.getManifest(repository, digest);
     if (!written.has(digest)) {
       written.add(digest);
       const parsed = parseManifest(record.body, record.mediaType);
@@ -54,7 +54,7 @@ export async function exportLayout(registry: Registry, refs: string[], dir: stri
       for (const blob of parsed.blobs) await writeBlob(repository, blob);
       writeFileAtomic(blobFile(dir, digest), record.body);
       report.manifests++;
-      for (const referrer of safeReferrers(registry, repository, digest)) {
+      for (const referrer of await safeReferrers(registry, repository, digest)) {
         const { mediaType, size } = await writeManifest(repository, referrer);
         // Listed without a ref.name (tools selecting by name skip it), so an import finds and restores it.
         if (!referrerEntries.some((e) => e.digest === referrer)) referrerEntries.push({ mediaType, digest: referrer, size, annotations: { [REPOSITORY]: repository } });
@@ -78,7 +78,7 @@ export async function exportLayout(registry: Registry, refs: string[], dir: stri
   for (const text of refs) {
     const ref = parseImageRef(text);
     if (!ref) throw new Error(`"${text}" is not an image reference (repo:tag or repo@digest)`);
-    const digest = ref.digest ?? registry.getManifest(ref.repository, ref.tag).digest;
+    const digest = ref.digest ?? (await registry.getManifest(ref.repository, ref.tag)).digest;
     const { mediaType, size } = await writeManifest(ref.repository, digest);
     const name = formatImageRef(ref);
     const entry: IndexEntry = { mediaType, digest, size, annotations: { [REF_NAME]: name } };
@@ -92,9 +92,9 @@ export async function exportLayout(registry: Registry, refs: string[], dir: stri
   return report;
 }
 
-function safeReferrers(registry: Registry, repository: string, digest: Digest): Digest[] {
+async function safeReferrers(registry: Registry, repository: string, digest: Digest): Promise<Digest[]> {
   try {
-    return registry.listReferrers(repository, digest).manifests.map((m) => m.digest);
+    return (await registry.listReferrers(repository, digest)).manifests.map((m) => m.digest);
   } catch {
     return []; // the referrers API is off
   }

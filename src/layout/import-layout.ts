@@ -53,12 +53,12 @@ export async function importLayout(registry: Registry, dir: string, repository?:
     const file = blobFile(dir, digest);
     if (!fs.existsSync(file)) {
       // Non-distributable layers live elsewhere (their urls); the manifest push decides whether they are needed.
-      if (blob.urls?.length || registry.storage.index.hasBlob(repo, digest)) return;
+      if (blob.urls?.length || (await registry.storage.index.hasBlob(repo, digest))) return;
       throw new Error(`blob ${digest} is missing from the layout`);
     }
     const size = fs.statSync(file).size;
     if (size !== blob.size) throw new Error(`blob ${digest} is ${size} bytes in the layout; its descriptor says ${blob.size}`);
-    if (!registry.storage.index.hasBlob(repo, digest)) {
+    if (!(await registry.storage.index.hasBlob(repo, digest))) {
       try {
         await registry.putBlob(repo, Bun.file(file).stream(), digest);
       } catch (error) {

@@ -70,7 +70,7 @@ export class Lifecycle {
   }
 
   /** Storage used by one repository, with its quota. */
-  usage(repository: string): RepositoryUsage {
+  usage(repository: string): Promise<RepositoryUsage> {
     return this.quotas.usage(repository);
   }
 

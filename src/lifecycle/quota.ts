@@ -92,10 +92,10 @@ export class Quotas {
   }
 
   /** Refuses (403 DENIED) a manifest whose new blobs would take the repository past its quota. */
-  check(repository: string, record: ManifestRecord, blobs: Blobs): void {
+  async check(repository: string, record: ManifestRecord, blobs: Blobs): Promise<void> {
     const quota = this.rules.match(repository);
     if (!quota) return;
-    const counter = this.counter(repository);
+    const counter = await this.counter(repository);
     const adds = counter.added(record.digest, blobs);
     if (adds === 0 || counter.bytes + adds <= quota.maxBytes) return;
     throw new RegistryError(
@@ -116,24 +116,25 @@ export class Quotas {
   }
 
   /** Usage of one repository: from its counter when kept, else computed by one pass over its manifests. */
-  usage(repository: string): RepositoryUsage {
+  async usage(repository: string): Promise<RepositoryUsage> {
     const quota = this.rules.match(repository);
-    const counter = this.counters.get(repository) ?? this.build(repository);
+    const counter = this.counters.get(repository) ?? (await this.build(repository));
     const usage: RepositoryUsage = { repository, bytes: counter.bytes, blobs: counter.refs.size, manifests: counter.manifests.size };
     if (quota) usage.quota = quota;
     return usage;
   }
 
-  private counter(repository: string): Counter {
+  // Built under the repository's manifest lock (check runs in beforeCommit), so no commit lands mid-build.
+  private async counter(repository: string): Promise<Counter> {
     let counter = this.counters.get(repository);
-    if (!counter) this.counters.set(repository, (counter = this.build(repository)));
+    if (!counter) this.counters.set(repository, (counter = await this.build(repository)));
     return counter;
   }
 
-  private build(repository: string): Counter {
+  private async build(repository: string): Promise<Counter> {
     const counter = new Counter();
-    for (const digest of this.ctx.index.listManifestDigests(repository)) {
-      const record = this.ctx.index.getManifest(repository, digest);
+    for (const digest of await this.ctx.index.listManifestDigests(repository)) {
+      const record = await this.ctx.index.getManifest(repository, digest);
       if (record) counter.add(digest, blobsOf(record));
     }
     return counter;

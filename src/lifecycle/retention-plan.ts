@@ -10,6 +10,7 @@
  */
 import type { Digest } from '../oci/digest.ts';
 import { parseManifest } from '../oci/manifest.ts';
+import { allTags } from '../storage/index-pages.ts';
 import type { MetadataIndex } from '../storage/types.ts';
 import type { PushTimes } from './push-times.ts';
 import { tagMatcher, type RetentionRule } from './rules.ts';
@@ -44,11 +45,12 @@ interface ManifestInfo {
 }
 
 /** Plans retention of `repository` under `rule` at time `now`. Reads only. */
-export function planRepository(index: MetadataIndex, times: PushTimes, repository: string, rule: RetentionRule, now: number, graceMs: number): RepositoryPlan {
-  const tags = allTags(index, repository).flatMap((tag) => {
-    const digest = index.resolveTag(repository, tag);
-    return digest ? [{ tag, digest, at: times.tagTime(repository, tag, digest) }] : [];
-  });
+export async function planRepository(index: MetadataIndex, times: PushTimes, repository: string, rule: RetentionRule, now: number, graceMs: number): Promise<RepositoryPlan> {
+  const tags: { tag: string; digest: Digest; at: number }[] = [];
+  for await (const tag of allTags(index, repository)) {
+    const digest = await index.resolveTag(repository, tag);
+    if (digest) tags.push({ tag, digest, at: times.tagTime(repository, tag, digest) });
+  }
   const protectedTag = tagMatcher(rule.keepTags);
   const decidesTags = rule.keepNewest !== undefined || rule.deleteTagsOlderThanMs !== undefined;
   // Tags kept by pattern take no place among the newest N.
@@ -77,8 +79,8 @@ export function planRepository(index: MetadataIndex, times: PushTimes, repositor
   }
 
   const manifests = new Map<Digest, ManifestInfo>();
-  for (const digest of index.listManifestDigests(repository)) {
-    const record = index.getManifest(repository, digest);
+  for (const digest of await index.listManifestDigests(repository)) {
+    const record = await index.getManifest(repository, digest);
     if (!record) continue;
     try {
       const parsed = parseManifest(record.body, record.mediaType);
@@ -120,17 +122,6 @@ export function planRepository(index: MetadataIndex, times: PushTimes, repositor
   }
   plan.keptManifests = manifests.size - doomed.length;
   return plan;
-}
-
-function allTags(index: MetadataIndex, repository: string): string[] {
-  const out: string[] = [];
-  let last: string | undefined;
-  for (;;) {
-    const page = index.listTags(repository, { last, limit: 1000 });
-    out.push(...page.items);
-    if (!page.more || page.items.length === 0) return out;
-    last = page.items.at(-1);
-  }
 }
 
 /** A duration as the config writes it: 3d, 12h, 15m, 90s, 250ms. */

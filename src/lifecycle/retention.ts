@@ -9,6 +9,7 @@ import { manifestLockKey, type CoreContext } from '../core/context.ts';
 import { deleteManifest } from '../core/manifests.ts';
 import { isRegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
+import { allRepositories } from '../storage/index-pages.ts';
 import type { PushTimes } from './push-times.ts';
 import { blobsOf } from './quota.ts';
 import { planRepository, type RepositoryPlan, type RetentionItem } from './retention-plan.ts';
@@ -58,18 +59,19 @@ export async function runRetention(ctx: CoreContext, state: RetentionState, rule
   const removed = new Map<string, Set<Digest>>();
   const candidates = new Map<Digest, number>();
 
-  for (const repository of allRepositories(ctx)) {
+  for await (const repository of allRepositories(ctx.index)) {
     const rule = state.exempt?.(repository) ? undefined : ruleSet.match(repository);
     if (!rule) continue;
     report.repositories++;
     const done = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       const generation = state.generation(repository);
-      const plan = planRepository(ctx.index, state.times, repository, rule, state.times.now(), graceMs);
+      const plan = await planRepository(ctx.index, state.times, repository, rule, state.times.now(), graceMs);
       if (attempt === 0) progress(`${repository}: ${plan.tags.length} of ${plan.tags.length + plan.keptTags} tags and ${plan.manifests.length} of ${plan.manifests.length + plan.keptManifests} manifests ${dryRun ? 'would go' : 'go'} (rule "${rule.repositories}")`);
       const items = [...plan.tags, ...plan.manifests].filter((item) => !done.has(key(item)));
       // Read before deleting: afterwards the records are gone.
-      const blobsByManifest = new Map(plan.manifests.map((m) => [m.digest, blobsOf(ctx.index.getManifest(repository, m.digest))]));
+      const blobsByManifest = new Map<Digest, ReturnType<typeof blobsOf>>();
+      for (const m of plan.manifests) blobsByManifest.set(m.digest, blobsOf(await ctx.index.getManifest(repository, m.digest)));
       const complete = dryRun ? true : await execute(ctx, state, plan, items, generation, done);
       for (const item of items) {
         if (!dryRun && !done.has(key(item))) continue;
@@ -84,7 +86,7 @@ export async function runRetention(ctx: CoreContext, state: RetentionState, rule
       progress(`${repository}: a push landed during the run; planning again`);
     }
   }
-  const freed = freedBlobs(ctx, removed, candidates);
+  const freed = await freedBlobs(ctx, removed, candidates);
   report.freedBlobs = freed.count;
   report.freedBytes = freed.bytes;
   return report;
@@ -112,7 +114,7 @@ async function execute(ctx: CoreContext, state: RetentionState, plan: Repository
   for (const item of items) {
     const outcome = await ctx.locks.run(manifestLockKey(repository), async () => {
       if (state.generation(repository) !== generation) return 'replan';
-      if (item.kind === 'tag' && ctx.index.resolveTag(repository, item.reference) !== item.digest) return 'skip';
+      if (item.kind === 'tag' && (await ctx.index.resolveTag(repository, item.reference)) !== item.digest) return 'skip';
       // A manifest needs no re-check of its own: every tag that named it at planning time was doomed (a kept tag
       // would have kept it), and any tag or index pointing at it since came with a push, which bumps the generation.
       try {
@@ -131,13 +133,13 @@ async function execute(ctx: CoreContext, state: RetentionState, plan: Repository
 }
 
 /** Blobs referenced by removed manifests that no remaining manifest of any repository references. */
-function freedBlobs(ctx: CoreContext, removed: Map<string, Set<Digest>>, candidates: Map<Digest, number>): { count: number; bytes: number } {
+async function freedBlobs(ctx: CoreContext, removed: Map<string, Set<Digest>>, candidates: Map<Digest, number>): Promise<{ count: number; bytes: number }> {
   if (candidates.size === 0) return { count: 0, bytes: 0 };
   const kept = new Set<Digest>();
-  for (const repository of allRepositories(ctx)) {
+  for await (const repository of allRepositories(ctx.index)) {
     const gone = removed.get(repository);
-    for (const digest of ctx.index.listManifestDigests(repository)) {
-      const record = ctx.index.getManifest(repository, digest);
+    for (const digest of await ctx.index.listManifestDigests(repository)) {
+      const record = await ctx.index.getManifest(repository, digest);
       if (!record) continue;
       if (gone?.has(digest)) continue;
       for (const blob of blobsOf(record)) kept.add(blob.digest);
@@ -153,12 +155,3 @@ function freedBlobs(ctx: CoreContext, removed: Map<string, Set<Digest>>, candida
   return { count, bytes };
 }
 
-function* allRepositories(ctx: CoreContext): Generator<string> {
-  let last: string | undefined;
-  for (;;) {
-    const page = ctx.index.listRepositories({ last, limit: 1000 });
-    yield* page.items;
-    if (!page.more || page.items.length === 0) return;
-    last = page.items.at(-1);
-  }
-}

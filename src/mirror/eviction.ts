@@ -27,11 +27,15 @@ export class Eviction {
   schedule(): void {
     const max = this.options.cacheMaxBytes;
     if (max === undefined || this.running) return;
-    if (this.ledger.totalBytes() <= max * (this.options.highWatermark ?? 0.95)) return;
-    this.running = this.evict(max * (this.options.lowWatermark ?? 0.8))
-      .then(({ images, bytes }) => this.logger.info('cache eviction', { images, bytes, cacheBytes: this.ledger.totalBytes() }))
+    this.running = this.evictIfOver(max)
       .catch((error) => this.logger.error('cache eviction failed', { error }))
       .finally(() => (this.running = undefined));
+  }
+
+  private async evictIfOver(max: number): Promise<void> {
+    if ((await this.ledger.totalBytes()) <= max * (this.options.highWatermark ?? 0.95)) return;
+    const { images, bytes } = await this.evict(max * (this.options.lowWatermark ?? 0.8));
+    this.logger.info('cache eviction', { images, bytes, cacheBytes: await this.ledger.totalBytes() });
   }
 
   /** Resolves once no eviction is running. */
@@ -41,10 +45,10 @@ export class Eviction {
 
   /** Evicts least recently used images (and then lone blobs) until the cache is below `targetBytes`. */
   async evict(targetBytes: number, onProgress?: (message: string) => void): Promise<{ images: number; bytes: number }> {
-    const before = this.ledger.totalBytes();
+    const before = await this.ledger.totalBytes();
     let images = 0;
-    while (this.ledger.totalBytes() > targetBytes) {
-      const [oldest] = this.ledger.leastRecentlyUsed(1);
+    while ((await this.ledger.totalBytes()) > targetBytes) {
+      const [oldest] = await this.ledger.leastRecentlyUsed(1);
       if (oldest) {
         await this.dropImage(oldest.repository, oldest.digest as Digest);
         images++;
@@ -52,17 +56,17 @@ export class Eviction {
         onProgress?.(`evicted ${oldest.repository}@${oldest.digest}`);
         continue;
       }
-      const [blob] = this.ledger.orphanBlobs(1);
+      const [blob] = await this.ledger.orphanBlobs(1);
       if (!blob) break;
       await this.dropBlob(blob.repository, blob.digest as Digest);
       onProgress?.(`evicted blob ${blob.repository}@${blob.digest}`);
     }
-    return { images, bytes: before - this.ledger.totalBytes() };
+    return { images, bytes: before - (await this.ledger.totalBytes()) };
   }
 
   private async dropImage(repository: string, digest: Digest): Promise<void> {
     await this.core.index.deleteManifest(repository, digest);
-    const freed = this.ledger.removeImage(repository, digest);
+    const freed = await this.ledger.removeImage(repository, digest);
     // In an overlay, manifests pushed here may use the same blobs, and the ledger does not know them: the links
     // stay (the bytes are then kept too), so eviction can never break pushed content.
     if (this.isOverlay(repository)) return;
@@ -70,7 +74,7 @@ export class Eviction {
   }
 
   private async dropBlob(repository: string, digest: Digest): Promise<void> {
-    this.ledger.removeBlob(repository, digest);
+    await this.ledger.removeBlob(repository, digest);
     if (!this.isOverlay(repository)) await this.unlink(repository, digest);
   }
 

@@ -3,18 +3,13 @@
  * It lives in the data directory, so a restart neither forgets freshness nor stampedes the upstream.
  */
 import type { Database } from 'bun:sqlite';
+import type { CachedBlob, CachedImage, MirrorLedger } from '../storage/mirror-ledger.ts';
 import { openSqlite } from '../storage/sqlite.ts';
 
-/** A cached image (a manifest in a mirrored repository) as eviction sees it. */
-export interface CachedImage {
-  repository: string;
-  digest: string;
-  size: number;
-  lastAccess: number;
-}
+export type { CachedBlob, CachedImage, MirrorLedger } from '../storage/mirror-ledger.ts';
 
-/** Bookkeeping of mirrored content. */
-export class MirrorLedger {
+/** {@link MirrorLedger} in a SQLite file (WAL), shared by the processes serving one data directory. */
+export class SqliteMirrorLedger implements MirrorLedger {
   private readonly db: Database;
   private readonly q;
 
@@ -62,7 +57,7 @@ export class MirrorLedger {
       removeImageBlobs: this.db.query('DELETE FROM image_blobs WHERE repository = $repository AND manifest = $manifest'),
       removeBlob: this.db.query('DELETE FROM blobs WHERE repository = $repository AND digest = $digest'),
       removeTagsOf: this.db.query('DELETE FROM tags WHERE repository = $repository AND digest = $digest'),
-      orphanBlobs: this.db.query<{ repository: string; digest: string; size: number }, { limit: number }>(`
+      orphanBlobs: this.db.query<CachedBlob, { limit: number }>(`
         SELECT b.repository, b.digest, b.size FROM blobs b WHERE NOT EXISTS (
           SELECT 1 FROM image_blobs ib WHERE ib.repository = b.repository AND ib.blob = b.digest)
         ORDER BY b.last_access ASC LIMIT $limit`),
@@ -126,7 +121,7 @@ export class MirrorLedger {
     }).immediate();
   }
   /** Blobs cached on their own (no cached image references them), oldest first. */
-  orphanBlobs(limit: number): { repository: string; digest: string; size: number }[] {
+  orphanBlobs(limit: number): CachedBlob[] {
     return this.q.orphanBlobs.all({ limit });
   }
   removeBlob(repository: string, digest: string): void {

@@ -70,35 +70,35 @@ export class ManifestCache {
     const { index } = this.m.core;
     if (reference.includes(':')) {
       const digest = reference as Digest;
-      const cached = index.getManifest(target.local, digest);
+      const cached = await index.getManifest(target.local, digest);
       if (cached) {
-        this.m.ledger.touchImage(target.local, digest);
+        await this.m.ledger.touchImage(target.local, digest);
         return { record: cached, outcome: 'hit' };
       }
       return { record: await this.fetch(target, digest), outcome: 'miss' };
     }
     const tag = reference;
-    const cachedDigest = index.resolveTag(target.local, tag);
-    const cached = cachedDigest ? index.getManifest(target.local, cachedDigest) : undefined;
-    const checked = this.m.ledger.tag(target.local, tag);
+    const cachedDigest = await index.resolveTag(target.local, tag);
+    const cached = cachedDigest ? await index.getManifest(target.local, cachedDigest) : undefined;
+    const checked = await this.m.ledger.tag(target.local, tag);
     const upstream = this.m.upstream(target);
     // A tag the ledger never saw come from upstream was pushed here (an overlay): it is local content.
     if (cached && checked === undefined && target.upstream.overlay) return { record: cached, outcome: 'hit' };
     const age = checked === undefined ? Infinity : Date.now() - checked.checkedAt;
     const freshFor = freshnessMs(target.upstream, target.remote);
     if (cached && age < freshFor) {
-      this.m.ledger.touchImage(target.local, cached.digest);
+      await this.m.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'hit' };
     }
     if (cached && upstream.conserving) {
       // Past its freshness, but the upstream asked us to back off (429) or its pull budget is nearly spent.
-      this.m.ledger.touchImage(target.local, cached.digest);
+      await this.m.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'stale' };
     }
     if (cached && age < freshFor + (this.m.options.staleWhileRevalidateSeconds ?? 86_400) * 1000) {
       // RFC 5861 stale-while-revalidate: answer now, ask upstream in the background (once per tag at a time).
       this.revalidateLater(target, tag, cached);
-      this.m.ledger.touchImage(target.local, cached.digest);
+      await this.m.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'updating' };
     }
     try {
@@ -119,13 +119,13 @@ export class ManifestCache {
     const head = await this.m.upstream(target).call((c) => c.headManifest(target.remote, tag));
     if (!head) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: tag } });
     if (cached && head.digest === cached.digest) {
-      this.m.ledger.setTag(target.local, tag, cached.digest);
-      this.m.ledger.touchImage(target.local, cached.digest);
+      await this.m.ledger.setTag(target.local, tag, cached.digest);
+      await this.m.ledger.touchImage(target.local, cached.digest);
       return { record: cached, outcome: 'revalidated' };
     }
-    const record = index.getManifest(target.local, head.digest) ?? (await this.fetch(target, head.digest));
+    const record = (await index.getManifest(target.local, head.digest)) ?? (await this.fetch(target, head.digest));
     await adoptManifest(this.m.core, target.local, record, [tag]);
-    this.m.ledger.setTag(target.local, tag, record.digest);
+    await this.m.ledger.setTag(target.local, tag, record.digest);
     return { record, outcome: 'miss' };
   }
 

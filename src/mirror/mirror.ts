@@ -11,11 +11,11 @@ import type { CacheOutcome, ReadThrough, SourcedBlob } from '../core/read-throug
 import { RegistryError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { ReferrerDescriptor } from '../storage/types.ts';
+import type { MaybePromise, ReferrerDescriptor } from '../storage/types.ts';
 import { BlobFill, FillRegistry } from './blob-fill.ts';
 import { clientFacingError, isUpstreamFailure } from './upstream-errors.ts';
 import { Eviction } from './eviction.ts';
-import { MirrorLedger } from './ledger.ts';
+import { SqliteMirrorLedger, type MirrorLedger } from './ledger.ts';
 import type { MirrorOptions } from './options.ts';
 import { ManifestCache } from './manifests.ts';
 import { Spool } from './spool.ts';
@@ -64,7 +64,7 @@ export class Mirror {
     const fallback = options.defaultUpstream ?? options.upstreams[0]!.name;
     if (!this.upstreams.has(fallback)) throw new Error(`default upstream "${fallback}" is not configured`);
     this.router = new MirrorRouter(options.upstreams, fallback);
-    this.ledger = new MirrorLedger(options.ledgerFile);
+    this.ledger = options.ledger ?? new SqliteMirrorLedger(options.ledgerFile);
     this.eviction = new Eviction(core, this.ledger, options, logger, () => this.counters.evictedImages++);
     this.manifests = new ManifestCache({
       core,
@@ -85,7 +85,7 @@ export class Mirror {
    * The mirror target of a request, or undefined for local repositories.
    * @param write true for pushes and deletes, which never go to the default upstream (a plain name stays local)
    */
-  route(name: string, ns: string | null, write = false): MirrorTarget | undefined {
+  route(name: string, ns: string | null, write = false): Promise<MirrorTarget | undefined> {
     return this.router.resolve(name, ns, (n) => this.core.index.hasRepository(n), write);
   }
 
@@ -100,7 +100,7 @@ export class Mirror {
   source(target: MirrorTarget): ReadThrough {
     return {
       blobHit: (digest, size, head) => {
-        this.ledger.touchBlob(target.local, digest);
+        this.noteLedger(this.ledger.touchBlob(target.local, digest), 'touching a cached blob');
         this.tally(target, 'hits');
         if (!head) this.tally(target, 'bytesServedFromCache', size);
       },
@@ -132,7 +132,7 @@ export class Mirror {
         const linked = await linkStoredBlob(this.core, target.local, digest);
         const body = linked ? await blobs.open(digest) : undefined;
         if (body) {
-          this.ledger.addBlob(target.local, digest, body.size);
+          await this.ledger.addBlob(target.local, digest, body.size);
           this.tally(target, 'hits');
           if (!head) this.tally(target, 'bytesServedFromCache', body.size);
           return { kind: 'stored', body, size: body.size, outcome: 'revalidated' };
@@ -155,9 +155,9 @@ export class Mirror {
       // the same repository).
       void fill.done
         .then(async () => {
-          if (!fill.complete || index.hasBlob(target.local, digest)) return;
+          if (!fill.complete || (await index.hasBlob(target.local, digest))) return;
           const info = await linkStoredBlob(this.core, target.local, digest);
-          if (info) this.ledger.addBlob(target.local, digest, info.size);
+          if (info) await this.ledger.addBlob(target.local, digest, info.size);
         })
         .catch((error) => this.logger.warn('linking a joined fill failed', { repository: target.local, digest, error: String(error) }));
     } else this.tally(target, 'misses');
@@ -185,13 +185,13 @@ export class Mirror {
     try {
       const upstreamTags = await this.upstream(target).call((c) => c.listTags(target.remote));
       // An overlay also lists the tags pushed into it.
-      const local = target.upstream.overlay ? this.localTags(target) : [];
+      const local = target.upstream.overlay ? await this.localTags(target) : [];
       if (upstreamTags === undefined && !local.length) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: target.remote } });
       return { tags: [...new Set([...(upstreamTags ?? []), ...local])].sort(byteOrder), outcome: 'miss' };
     } catch (error) {
-      if (!isUpstreamFailure(error) || !this.core.index.hasRepository(target.local)) throw this.clientError(target, error);
+      if (!isUpstreamFailure(error) || !(await this.core.index.hasRepository(target.local))) throw this.clientError(target, error);
       this.tally(target, 'stale');
-      return { tags: this.localTags(target), outcome: 'stale' };
+      return { tags: await this.localTags(target), outcome: 'stale' };
     }
   }
 
@@ -203,19 +203,19 @@ export class Mirror {
     } catch (error) {
       if (!isUpstreamFailure(error)) throw this.clientError(target, error);
       this.tally(target, 'stale');
-      return { manifests: [...this.core.index.listReferrers(target.local, subject, artifactType)], outcome: 'stale' };
+      return { manifests: [...(await this.core.index.listReferrers(target.local, subject, artifactType))], outcome: 'stale' };
     }
   }
 
-  private localTags(target: MirrorTarget): string[] {
-    return this.core.index.listTags(target.local, { limit: Number.MAX_SAFE_INTEGER }).items;
+  private async localTags(target: MirrorTarget): Promise<string[]> {
+    return (await this.core.index.listTags(target.local, { limit: Number.MAX_SAFE_INTEGER })).items;
   }
 
   /** Counters, including each upstream's. */
-  stats(): MirrorStats {
+  async stats(): Promise<MirrorStats> {
     const upstreams: MirrorStats['upstreams'] = {};
     for (const [name, u] of this.upstreams) upstreams[name] = { ...u.stats, ...(this.byUpstream.get(name) ?? noCounts()) };
-    return { ...this.counters, cacheBytes: this.ledger.totalBytes(), upstreams };
+    return { ...this.counters, cacheBytes: await this.ledger.totalBytes(), upstreams };
   }
 
   /**
@@ -237,7 +237,7 @@ export class Mirror {
     await this.manifests.idle();
     await this.eviction.idle();
     this.spool.close();
-    this.ledger.close();
+    await this.ledger.close();
   }
 
   private startFill(target: MirrorTarget, digest: Digest, upstream: Upstream): BlobFill {
@@ -249,11 +249,11 @@ export class Mirror {
       this.options.fillRetries ?? 3,
       async (file, size) => {
         // Recorded before the link: a crash between the two must not leave a cached blob that eviction never sees.
-        this.ledger.addBlob(target.local, digest, size);
+        await this.ledger.addBlob(target.local, digest, size);
         try {
           await adoptBlob(this.core, target.local, file, digest, size);
         } catch (error) {
-          this.ledger.removeBlob(target.local, digest);
+          await this.ledger.removeBlob(target.local, digest);
           throw error;
         }
         crashPoint('mirror-fill-after-link');
@@ -286,6 +286,11 @@ export class Mirror {
     else if (outcome === 'stale' || outcome === 'updating') this.tally(target, 'stale');
     else if (outcome === 'joined') this.tally(target, 'joined');
     else this.tally(target, 'misses');
+  }
+
+  /** An access note is best effort: a ledger that answers later must neither hold up nor fail the read it notes. */
+  private noteLedger(write: MaybePromise<void>, what: string): void {
+    if (write instanceof Promise) write.catch((error) => this.logger.warn(`${what} failed`, { error: String(error) }));
   }
 
   /** Counts an outcome (or bytes) in the totals and in the upstream's own counters. */

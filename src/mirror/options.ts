@@ -1,4 +1,5 @@
 /** Pull-through mirror settings. */
+import type { MirrorLedger } from '../storage/mirror-ledger.ts';
 import type { Credentials } from '../client/auth.ts';
 import { compileLooseGlob } from '../oci/repository-glob.ts';
 import type { BreakerOptions } from './breaker.ts';
@@ -64,6 +65,8 @@ export interface MirrorOptions {
   spoolDir: string;
   /** SQLite file of the cache ledger. */
   ledgerFile: string;
+  /** A cache ledger to use instead of `ledgerFile` (a shared database for several nodes); the mirror closes it. */
+  ledger?: MirrorLedger;
 }
 
 /** Docker Hub's canonical name and API host. */

@@ -39,7 +39,7 @@ export class MirrorRouter {
    *   default upstream, or no local repository with a plain name could ever be pushed on a mirror
    * @throws DENIED for an `ns` that is not configured: the mirror is not an open proxy
    */
-  resolve(name: string, ns: string | null, isLocal: (name: string) => boolean, write = false): MirrorTarget | undefined {
+  async resolve(name: string, ns: string | null, isLocal: (name: string) => boolean | Promise<boolean>, write = false): Promise<MirrorTarget | undefined> {
     if (ns !== null) {
       const upstream = this.byName.get(ns);
       if (!upstream) throw new RegistryError('DENIED', `ns=${ns.slice(0, 100)} is not a configured upstream`);
@@ -50,7 +50,7 @@ export class MirrorRouter {
       const upstream = this.byName.get(name.slice(0, slash));
       if (upstream) return this.target(upstream, name.slice(slash + 1));
     }
-    if (this.defaultName === undefined || write || isLocal(name)) return undefined;
+    if (this.defaultName === undefined || write || (await isLocal(name))) return undefined;
     return this.target(this.byName.get(this.defaultName)!, name);
   }
 

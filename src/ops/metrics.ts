@@ -15,12 +15,12 @@ import { cacheOutcome } from './cache-status.ts';
 /** Where scrape-time values come from; each is optional so the metrics work for any registry shape. */
 export interface MetricSources {
   /** Mirror counters (`Mirror.stats()`), read on scrape. */
-  mirrorStats?: () => MirrorStatsLike | undefined;
+  mirrorStats?: () => MirrorStatsLike | undefined | Promise<MirrorStatsLike | undefined>;
   /** Data directory, for free/total filesystem space. */
   dataDir?: string;
   census?: StorageCensus;
   /** Open upload sessions (the upload ledger's count; bounded by the session cap). */
-  openUploads?: () => number;
+  openUploads?: () => number | Promise<number>;
 }
 
 /** The fields of `Mirror.stats()` read here; all optional, so a reshaped mirror degrades to zeros, not errors. */
@@ -144,8 +144,8 @@ export class Metrics {
         name: 'marina_upload_sessions_open',
         help: 'Upload sessions started and neither finished, cancelled nor purged',
         registers,
-        collect() {
-          this.set(openUploads());
+        async collect() {
+          this.set(await openUploads());
         },
       });
     }
@@ -154,8 +154,8 @@ export class Metrics {
         name,
         help,
         registers,
-        collect() {
-          const stats = mirrorStats?.();
+        async collect() {
+          const stats = await mirrorStats?.();
           this.reset();
           if (stats) this.inc(pick(stats) ?? 0);
         },
@@ -171,8 +171,8 @@ export class Metrics {
         name: 'marina_mirror_cache_bytes',
         help: 'Bytes of mirrored content in the cache',
         registers,
-        collect() {
-          this.set(mirrorStats()?.cacheBytes ?? 0);
+        async collect() {
+          this.set((await mirrorStats())?.cacheBytes ?? 0);
         },
       });
       const perUpstream = (name: string, help: string, field: 'requests' | 'bytesFetched' | 'failures') =>
@@ -181,9 +181,10 @@ export class Metrics {
           help,
           labelNames: ['upstream'],
           registers,
-          collect() {
+          async collect() {
+            const stats = await mirrorStats();
             this.reset();
-            for (const [upstream, s] of Object.entries(mirrorStats()?.upstreams ?? {})) this.inc({ upstream }, s[field] ?? 0);
+            for (const [upstream, s] of Object.entries(stats?.upstreams ?? {})) this.inc({ upstream }, s[field] ?? 0);
           },
         });
       perUpstream('marina_mirror_upstream_requests_total', 'Requests sent to each upstream', 'requests');

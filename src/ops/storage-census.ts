@@ -98,13 +98,13 @@ export class StorageCensus {
     };
     let last: string | undefined;
     for (;;) {
-      const page = index.listRepositories({ last, limit: PAGE });
+      const page = await index.listRepositories({ last, limit: PAGE });
       for (const repository of page.items) {
         r.repositories++;
-        r.manifests += index.listManifestDigests(repository).length;
+        r.manifests += (await index.listManifestDigests(repository)).length;
         let tagsAfter: string | undefined;
         for (;;) {
-          const tags = index.listTags(repository, { last: tagsAfter, limit: PAGE });
+          const tags = await index.listTags(repository, { last: tagsAfter, limit: PAGE });
           r.tags += tags.items.length;
           if (!tags.more) break;
           tagsAfter = tags.items[tags.items.length - 1];

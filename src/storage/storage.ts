@@ -64,13 +64,13 @@ export interface UploadRecovery {
  * live server, whose in-flight files it would take.
  */
 export async function recoverUploads(storage: Storage): Promise<UploadRecovery> {
-  const open = new Set(storage.ledger.idleSince(Number.MAX_SAFE_INTEGER).map((e) => e.id));
+  const open = new Set((await storage.ledger.idleSince(Number.MAX_SAFE_INTEGER)).map((e) => e.id));
   const partialFiles = (await storage.blobs.sweep?.(0, (id) => open.has(id))) ?? 0;
   let staleSessions = 0;
   if (storage.blobs instanceof FsBlobStore) {
     for (const id of open) {
       if (storage.blobs.hasPartial(id)) continue;
-      storage.ledger.remove(id);
+      await storage.ledger.remove(id);
       staleSessions++;
     }
   }

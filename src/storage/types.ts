@@ -4,6 +4,13 @@
  */
 import type { Digest, DigestAlgorithm } from '../oci/digest.ts';
 
+/**
+ * What a storage read returns: a value at once (an embedded store such as LMDB or SQLite) or a promise (a network
+ * store). Callers `await` it, or use `settle` from `core/maybe.ts` on hot paths that must stay synchronous for
+ * embedded stores.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 /** What a blob store knows about one blob. */
 export interface BlobInfo {
   digest: Digest;
@@ -113,12 +120,12 @@ export interface Page {
  */
 export interface MetadataIndex {
   /** True when the blob is linked into the repository. */
-  hasBlob(repository: string, digest: Digest): boolean;
+  hasBlob(repository: string, digest: Digest): MaybePromise<boolean>;
   /**
    * The link of a blob in a repository, undefined when it is not linked; with the blob's size when the link
    * records it (links made before sizes were recorded lack it).
    */
-  blobLink(repository: string, digest: Digest): { size?: number } | undefined;
+  blobLink(repository: string, digest: Digest): MaybePromise<{ size?: number } | undefined>;
   /**
    * Optional: records the size of a linked blob whose link lacks it (links made before sizes were kept, or by
    * tools that link files directly), so later reads skip the stat. Changes nothing else; need not be durable.
@@ -144,13 +151,13 @@ export interface MetadataIndex {
    */
   unlinkBlob(repository: string, digest: Digest, ifUnused?: { linkedBefore: number; generation: number }): Promise<boolean>;
   /** A counter that every manifest put in the repository advances (0 before the first). */
-  repositoryGeneration(repository: string): number;
+  repositoryGeneration(repository: string): MaybePromise<number>;
   /** A repository (other than `except`) that links the blob, for anonymous mounts. */
-  findBlobRepository(digest: Digest, except?: string): string | undefined;
+  findBlobRepository(digest: Digest, except?: string): MaybePromise<string | undefined>;
   /** True when any repository links the blob (GC and deletes of the global store). */
-  isBlobLinkedAnywhere(digest: Digest): boolean;
+  isBlobLinkedAnywhere(digest: Digest): MaybePromise<boolean>;
   /** The blobs linked into a repository, with when each link was made or last refreshed (ms since the epoch), in digest order. */
-  listBlobLinks(repository: string): { digest: Digest; linkedAt: number }[];
+  listBlobLinks(repository: string): MaybePromise<{ digest: Digest; linkedAt: number }[]>;
   /**
    * Holds a blob against deletion while its file is written or checked, until {@link linkBlob} or
    * {@link releaseBlob} ends the hold or `ttlMs` passes (a crashed holder). Undefined while a deletion is claimed.
@@ -164,12 +171,12 @@ export interface MetadataIndex {
   /** Ends a hold or a deletion claim. */
   releaseBlob(digest: Digest, token: string): Promise<void>;
   /** The digests of the manifests stored in a repository, in digest order. */
-  listManifestDigests(repository: string): Digest[];
+  listManifestDigests(repository: string): MaybePromise<Digest[]>;
 
   /** The manifest stored in the repository under this digest. */
-  getManifest(repository: string, digest: Digest): ManifestRecord | undefined;
+  getManifest(repository: string, digest: Digest): MaybePromise<ManifestRecord | undefined>;
   /** The digest a tag points at. */
-  resolveTag(repository: string, tag: string): Digest | undefined;
+  resolveTag(repository: string, tag: string): MaybePromise<Digest | undefined>;
   /**
    * Stores a manifest and moves `tags` to it, with its referrer edge, in ONE transaction; refreshes the link time
    * of every required blob and advances the repository's generation.
@@ -181,19 +188,19 @@ export interface MetadataIndex {
   /** Deletes a tag; false when absent. */
   deleteTag(repository: string, tag: string): Promise<boolean>;
   /** Tags in lexical order after `last`, at most `limit`. */
-  listTags(repository: string, options: { last?: string; limit: number }): Page;
+  listTags(repository: string, options: { last?: string; limit: number }): MaybePromise<Page>;
   /** Tags pointing at `digest`. */
-  tagsOf(repository: string, digest: Digest): string[];
+  tagsOf(repository: string, digest: Digest): MaybePromise<string[]>;
   /**
    * Referrers of a subject in digest order, optionally of one artifact type; with `range`, only those after
    * `range.after`, at most `range.limit` (an implementation may return more; the core trims). The list may be
    * shared between callers (a cached one), so it is never changed.
    */
-  listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): readonly ReferrerDescriptor[];
+  listReferrers(repository: string, subject: Digest, artifactType?: string, range?: ReferrerRange): MaybePromise<readonly ReferrerDescriptor[]>;
   /** True when the repository holds anything (blob link, manifest or tag). */
-  hasRepository(repository: string): boolean;
+  hasRepository(repository: string): MaybePromise<boolean>;
   /** Repositories in lexical order after `last`, at most `limit`. */
-  listRepositories(options: { last?: string; limit: number }): Page;
+  listRepositories(options: { last?: string; limit: number }): MaybePromise<Page>;
   /** Releases resources. */
   close(): Promise<void>;
 }
@@ -212,19 +219,19 @@ export interface UploadEntry {
  */
 export interface UploadLedger {
   /** Records a new session (ids are unique; adding an existing id throws). */
-  add(entry: UploadEntry): void;
+  add(entry: UploadEntry): MaybePromise<void>;
   /** The entry of a session, or undefined. */
-  get(id: string): UploadEntry | undefined;
+  get(id: string): MaybePromise<UploadEntry | undefined>;
   /** Sets when the session was last touched; nothing when it is unknown. */
-  touch(id: string, at: number): void;
+  touch(id: string, at: number): MaybePromise<void>;
   /** Forgets a session; nothing when it is unknown. */
-  remove(id: string): void;
+  remove(id: string): MaybePromise<void>;
   /** Sessions not touched since `before` (ms; strictly earlier). */
-  idleSince(before: number): UploadEntry[];
+  idleSince(before: number): MaybePromise<UploadEntry[]>;
   /** How many sessions are open, in `repository` or in all. */
-  count(repository?: string): number;
+  count(repository?: string): MaybePromise<number>;
   /** Releases resources. */
-  close(): void;
+  close(): MaybePromise<void>;
 }
 
 /** How a lock is taken. */

@@ -94,15 +94,15 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
 }
 
 /** Link times of a repository's blobs: one range scan of its links, shared by every row of a page. */
-export function linkTimes(index: MetadataIndex, repository: string): Map<string, number> {
+export async function linkTimes(index: MetadataIndex, repository: string): Promise<Map<string, number>> {
   const times = new Map<string, number>();
-  for (const { digest, linkedAt } of index.listBlobLinks(repository)) times.set(digest, linkedAt);
+  for (const { digest, linkedAt } of await index.listBlobLinks(repository)) times.set(digest, linkedAt);
   return times;
 }
 
 /** Facts about the manifest `digest` of `repository`; undefined when it is not stored. */
-export function imageFacts(index: MetadataIndex, repository: string, digest: Digest, links: Map<string, number>): ImageFacts | undefined {
-  const record = index.getManifest(repository, digest);
+export async function imageFacts(index: MetadataIndex, repository: string, digest: Digest, links: Map<string, number>): Promise<ImageFacts | undefined> {
+  const record = await index.getManifest(repository, digest);
   if (!record) return undefined;
   const facts: ImageFacts = { digest: record.digest, mediaType: record.mediaType, size: record.size };
   // An image's config media type stands in for a missing artifactType in the index; only real artifact types are shown.
@@ -112,7 +112,7 @@ export function imageFacts(index: MetadataIndex, repository: string, digest: Dig
   if (INDEX_TYPES.has(record.mediaType)) {
     facts.platforms = body.manifests.map((m) => m.platform ?? m.artifactType ?? 'unknown');
     for (const child of body.manifests.slice(0, MAX_INDEX_CHILDREN)) {
-      const inner = index.getManifest(repository, child.digest as Digest);
+      const inner = await index.getManifest(repository, child.digest as Digest);
       const innerBody = inner && readBody(inner);
       facts.size += child.size + (innerBody ? blobBytes(innerBody) : 0);
       if (innerBody) facts.pushedAt = newest(facts.pushedAt, innerBody, links);

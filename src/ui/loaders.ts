@@ -34,7 +34,7 @@ export async function loadRepositories(ctx: UiContext, caller: UiCaller, params:
 export async function checkRepository(ctx: UiContext, caller: UiCaller, name: string): Promise<void> {
   if (!isRepositoryName(name)) throw new RegistryError('NAME_INVALID', `invalid repository name: ${name.slice(0, 200)}`);
   if (!(await caller.mayPull(name))) throw denied(caller, `pull ${name}`);
-  if (!ctx.registry.storage.index.hasRepository(name)) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name } });
+  if (!(await ctx.registry.storage.index.hasRepository(name))) throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name } });
 }
 
 /** A page of a repository's tags. */
@@ -53,22 +53,25 @@ export async function loadManifest(ctx: UiContext, caller: UiCaller, name: strin
 export async function loadMirror(ctx: UiContext, caller: UiCaller): Promise<MirrorPageData> {
   if (!ctx.registry.mirror) throw new RegistryError('UNSUPPORTED', 'no mirror is configured', { status: 404 });
   if (!(await caller.mayCatalog())) throw denied(caller, 'see registry-wide statistics');
-  ctx.samples?.take();
-  const reading = readMirror(ctx.registry.mirror, true);
+  await ctx.samples?.take();
+  const reading = await readMirror(ctx.registry.mirror, true);
   const visible = await visibleSet(caller, [...(reading.images ?? []), ...(reading.evictionOrder ?? [])].map((i) => i.repository));
   const index = ctx.registry.storage.index;
   // The ledger's image size is the manifest's; the page shows the image's content (manifest, config, layers).
-  const sized = (images: CachedImageView[] | undefined, limit: number) =>
-    images
-      ?.filter((i) => visible.has(i.repository))
-      .slice(0, limit)
-      .map((i) => ({ ...i, size: imageFacts(index, i.repository, i.digest as Digest, NO_LINKS)?.size ?? i.size }));
+  const sized = async (images: CachedImageView[] | undefined, limit: number) => {
+    if (!images) return undefined;
+    const out: CachedImageView[] = [];
+    for (const i of images.filter((i) => visible.has(i.repository)).slice(0, limit)) {
+      out.push({ ...i, size: (await imageFacts(index, i.repository, i.digest as Digest, NO_LINKS))?.size ?? i.size });
+    }
+    return out;
+  };
   return {
     reading,
     samples: ctx.samples?.all() ?? [],
     budget: ctx.options.cacheMaxBytes,
-    visibleImages: sized(reading.images, MAX_SIZED_IMAGES),
-    visibleEviction: sized(reading.evictionOrder, Number.MAX_SAFE_INTEGER),
+    visibleImages: await sized(reading.images, MAX_SIZED_IMAGES),
+    visibleEviction: await sized(reading.evictionOrder, Number.MAX_SAFE_INTEGER),
   };
 }
 

@@ -59,11 +59,12 @@ type Loose = Record<string, unknown>;
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const obj = (v: unknown): Loose | undefined => (typeof v === 'object' && v !== null ? (v as Loose) : undefined);
-const call = (target: Loose | undefined, method: string, ...args: unknown[]): unknown => {
+// Awaited: the mirror's stats and ledger reads may answer later (a ledger in a shared database).
+const call = async (target: Loose | undefined, method: string, ...args: unknown[]): Promise<unknown> => {
   const fn = target?.[method];
   if (typeof fn !== 'function') return undefined;
   try {
-    return fn.apply(target, args);
+    return await fn.apply(target, args);
   } catch {
     return undefined;
   }
@@ -73,9 +74,9 @@ const call = (target: Loose | undefined, method: string, ...args: unknown[]): un
 export const MAX_LEDGER_IMAGES = 50_000;
 
 /** Reads counters and, with `ledger`, the cache's images (a full ledger query: call it rarely). */
-export function readMirror(mirror: unknown, ledger = false, evictionRows = 10): MirrorReading {
+export async function readMirror(mirror: unknown, ledger = false, evictionRows = 10): Promise<MirrorReading> {
   const m = obj(mirror);
-  const stats = obj(call(m, 'stats'));
+  const stats = obj(await call(m, 'stats'));
   const upstreamStats = obj(stats?.upstreams) ?? {};
   const listed = obj(m?.router)?.upstreams;
   const configured = Array.isArray(listed) ? listed.map(obj).filter((u): u is Loose => u !== undefined && typeof u.name === 'string') : [];
@@ -112,14 +113,14 @@ export function readMirror(mirror: unknown, ledger = false, evictionRows = 10): 
   }
   if (!ledger) return reading;
   const book = obj(m?.ledger);
-  const images = imageList(call(book, 'allImages'))?.slice(0, MAX_LEDGER_IMAGES);
+  const images = imageList(await call(book, 'allImages'))?.slice(0, MAX_LEDGER_IMAGES);
   if (images) {
     reading.images = images;
     for (const u of upstreams) {
       u.cachedImages = images.filter((i) => i.repository.startsWith(`${u.name}/`)).length;
     }
   }
-  reading.evictionOrder = imageList(call(book, 'leastRecentlyUsed', evictionRows));
+  reading.evictionOrder = imageList(await call(book, 'leastRecentlyUsed', evictionRows));
   return reading;
 }
 

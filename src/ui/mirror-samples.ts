@@ -28,14 +28,14 @@ export class MirrorSamples {
     readonly capacity = 360,
   ) {
     this.ring = new Array(capacity);
-    this.take();
-    this.timer = setInterval(() => this.take(), Math.max(100, intervalMs));
+    void this.take();
+    this.timer = setInterval(() => void this.take(), Math.max(100, intervalMs));
     this.timer.unref?.();
   }
 
-  /** Records the counters now. */
-  take(): void {
-    const counters = readMirror(this.mirror).counters;
+  /** Records the counters now (resolves once they are read). */
+  async take(): Promise<void> {
+    const counters = (await readMirror(this.mirror)).counters;
     if (!counters) return;
     this.ring[this.next] = { at: Date.now(), ...counters };
     this.next = (this.next + 1) % this.capacity;

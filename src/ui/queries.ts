@@ -7,7 +7,7 @@
 import { RegistryError } from '../errors.ts';
 import { tryParseDigest, type Digest } from '../oci/digest.ts';
 import { isRepositoryName, isTag } from '../oci/names.ts';
-import type { MetadataIndex } from '../storage/types.ts';
+import type { MaybePromise, MetadataIndex } from '../storage/types.ts';
 import type { UiCaller } from './access.ts';
 import { imageFacts, linkTimes, readBody, type DescriptorView, type ImageFacts } from './image-facts.ts';
 import type { RepositorySummaries, RepositorySummary } from './summaries.ts';
@@ -52,7 +52,9 @@ export interface RepositoryPage {
 export async function repositoryPage(index: MetadataIndex, summaries: RepositorySummaries, caller: UiCaller, page: PageRequest): Promise<RepositoryPage> {
   if (page.last !== undefined && !isRepositoryName(page.last)) throw new RegistryError('NAME_INVALID', 'query parameter last is not a repository name', { status: 400 });
   const names = await scan(page, (last, limit) => index.listRepositories({ last, limit }), caller.mayList);
-  return { items: names.items.map((name) => summaries.get(name)), next: names.next, scanned: names.scanned };
+  const items: RepositorySummary[] = [];
+  for (const name of names.items) items.push(await summaries.get(name));
+  return { items, next: names.next, scanned: names.scanned };
 }
 
 /** One tag of a repository page. */
@@ -74,23 +76,22 @@ export interface TagPage {
 export const PUSH_TIME_NOTE = 'The index records no manifest push time; shown is when the newest blob of the image was linked into the repository (a re-tag of existing content does not change it).';
 
 /** Tags of `repository` in lexical order, with digest, media type, size, platforms and push time. */
-export function tagPage(index: MetadataIndex, repository: string, page: PageRequest): Promise<TagPage> {
+export async function tagPage(index: MetadataIndex, repository: string, page: PageRequest): Promise<TagPage> {
   if (page.last !== undefined && !isTag(page.last)) throw new RegistryError('NAME_INVALID', 'query parameter last is not a tag', { status: 400 });
-  return scan(page, (last, limit) => index.listTags(repository, { last, limit })).then((tags) => {
-    const links = linkTimes(index, repository);
-    const items = tags.items.map((tag): TagRow => {
-      const digest = index.resolveTag(repository, tag);
-      if (!digest) return { tag, digest: '' };
-      return { tag, ...imageFacts(index, repository, digest, links), digest };
-    });
-    return { repository, items, next: tags.next, scanned: tags.scanned, pushTimeNote: PUSH_TIME_NOTE };
-  });
+  const tags = await scan(page, (last, limit) => index.listTags(repository, { last, limit }));
+  const links = await linkTimes(index, repository);
+  const items: TagRow[] = [];
+  for (const tag of tags.items) {
+    const digest = await index.resolveTag(repository, tag);
+    items.push(digest ? { tag, ...(await imageFacts(index, repository, digest, links)), digest } : { tag, digest: '' });
+  }
+  return { repository, items, next: tags.next, scanned: tags.scanned, pushTimeNote: PUSH_TIME_NOTE };
 }
 
 /** Walks names in order from `page.last`, keeping those matching `q` and `keep`, until a page is full or the scan bound. */
 async function scan(
   page: PageRequest,
-  list: (last: string | undefined, limit: number) => { items: string[]; more: boolean },
+  list: (last: string | undefined, limit: number) => MaybePromise<{ items: string[]; more: boolean }>,
   keep?: (name: string) => Promise<boolean>,
 ): Promise<{ items: string[]; next?: string; scanned: number }> {
   const items: string[] = [];
@@ -98,7 +99,7 @@ async function scan(
   let scanned = 0;
   const chunk = page.q || keep ? Math.max(page.n, 500) : page.n;
   for (;;) {
-    const batch = list(last, chunk);
+    const batch = await list(last, chunk);
     for (const name of batch.items) {
       scanned++;
       last = name;
@@ -147,11 +148,12 @@ export interface ManifestView extends ImageFacts {
 }
 
 /** The manifest `reference` (tag or digest) of `repository`. @throws MANIFEST_UNKNOWN, NAME_INVALID */
-export function manifestView(index: MetadataIndex, repository: string, reference: string): ManifestView {
-  const digest = reference.includes(':') ? tryParseDigest(reference) : isTag(reference) ? index.resolveTag(repository, reference) : undefined;
-  const record = digest && index.getManifest(repository, digest);
+export async function manifestView(index: MetadataIndex, repository: string, reference: string): Promise<ManifestView> {
+  const digest = reference.includes(':') ? tryParseDigest(reference) : isTag(reference) ? await index.resolveTag(repository, reference) : undefined;
+  const record = digest && (await index.getManifest(repository, digest));
   if (!digest || !record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: reference.slice(0, 200) } });
-  const facts = imageFacts(index, repository, digest, linkTimes(index, repository))!;
+  const facts = (await imageFacts(index, repository, digest, await linkTimes(index, repository)))!;
+  const stored = async (d: string) => (await index.getManifest(repository, d as Digest)) !== undefined;
   const body = readBody(record);
   const budget = { left: MAX_REFERRERS, truncated: false };
   const view: ManifestView = {
@@ -159,21 +161,21 @@ export function manifestView(index: MetadataIndex, repository: string, reference
     repository,
     isIndex: (body?.manifests.length ?? 0) > 0 || facts.platforms !== undefined,
     layers: body?.layers ?? [],
-    manifests: (body?.manifests ?? []).map((m) => ({ ...m, present: index.getManifest(repository, m.digest as Digest) !== undefined })),
+    manifests: await Promise.all((body?.manifests ?? []).map(async (m) => ({ ...m, present: await stored(m.digest) }))),
     annotations: body?.annotations ?? {},
-    referrers: referrerTree(index, repository, digest, 1, budget),
+    referrers: await referrerTree(index, repository, digest, 1, budget),
     referrersTruncated: false,
   };
   view.referrersTruncated = budget.truncated;
   if (!reference.includes(':')) view.tag = reference;
   if (body?.config) view.config = body.config;
-  if (body?.subject) view.subject = { ...body.subject, present: index.getManifest(repository, body.subject.digest as Digest) !== undefined };
+  if (body?.subject) view.subject = { ...body.subject, present: await stored(body.subject.digest) };
   return view;
 }
 
-function referrerTree(index: MetadataIndex, repository: string, subject: Digest, depth: number, budget: { left: number; truncated: boolean }): ReferrerNode[] {
+async function referrerTree(index: MetadataIndex, repository: string, subject: Digest, depth: number, budget: { left: number; truncated: boolean }): Promise<ReferrerNode[]> {
   const nodes: ReferrerNode[] = [];
-  for (const r of index.listReferrers(repository, subject)) {
+  for (const r of await index.listReferrers(repository, subject)) {
     if (budget.left <= 0) {
       budget.truncated = true;
       break;
@@ -182,8 +184,8 @@ function referrerTree(index: MetadataIndex, repository: string, subject: Digest,
     const node: ReferrerNode = { digest: r.digest, mediaType: r.mediaType, size: r.size, referrers: [] };
     if (r.artifactType) node.artifactType = r.artifactType;
     if (r.annotations) node.annotations = r.annotations;
-    if (depth < MAX_REFERRER_DEPTH) node.referrers = referrerTree(index, repository, r.digest, depth + 1, budget);
-    else if (index.listReferrers(repository, r.digest).length) budget.truncated = true;
+    if (depth < MAX_REFERRER_DEPTH) node.referrers = await referrerTree(index, repository, r.digest, depth + 1, budget);
+    else if ((await index.listReferrers(repository, r.digest)).length) budget.truncated = true;
     nodes.push(node);
   }
   return nodes;

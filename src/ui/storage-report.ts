@@ -70,9 +70,9 @@ export class StorageReports {
     let last: string | undefined;
     let partial = false;
     for (;;) {
-      const page = this.registry.listRepositories({ n: 1000, last });
+      const page = await this.registry.listRepositories({ n: 1000, last });
       for (const name of page.items) {
-        const s = this.summaries.get(name);
+        const s = await this.summaries.get(name);
         repositories.push({ name, size: s.size, sizePartial: s.sizePartial, manifests: s.manifests, tags: s.tags });
       }
       if (!page.next) break;

@@ -39,23 +39,23 @@ export class RepositorySummaries {
   constructor(private readonly index: MetadataIndex) {}
 
   /** The summary of one repository. */
-  get(name: string): RepositorySummary {
+  async get(name: string): Promise<RepositorySummary> {
     const hit = this.cache.get(name);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.summary;
-    const summary = this.compute(name);
+    const summary = await this.compute(name);
     this.cache.delete(name);
     this.cache.set(name, { at: Date.now(), summary });
     if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     return summary;
   }
 
-  private compute(name: string): RepositorySummary {
-    const tagPage = this.index.listTags(name, { limit: MAX_COUNTED_TAGS });
-    const digests = this.index.listManifestDigests(name);
+  private async compute(name: string): Promise<RepositorySummary> {
+    const tagPage = await this.index.listTags(name, { limit: MAX_COUNTED_TAGS });
+    const digests = await this.index.listManifestDigests(name);
     const blobs = new Map<string, number>();
     let size = 0;
     for (const digest of digests.slice(0, MAX_SUMMARY_MANIFESTS)) {
-      const record = this.index.getManifest(name, digest as Digest);
+      const record = await this.index.getManifest(name, digest as Digest);
       if (!record) continue;
       size += record.size;
       const body = readBody(record);
@@ -63,7 +63,7 @@ export class RepositorySummaries {
     }
     for (const bytes of blobs.values()) size += bytes;
     let lastPush: number | undefined;
-    for (const link of this.index.listBlobLinks(name)) if (link.linkedAt && (lastPush === undefined || link.linkedAt > lastPush)) lastPush = link.linkedAt;
+    for (const link of await this.index.listBlobLinks(name)) if (link.linkedAt && (lastPush === undefined || link.linkedAt > lastPush)) lastPush = link.linkedAt;
     return {
       name,
       tags: tagPage.items.length,

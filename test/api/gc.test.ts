@@ -46,8 +46,8 @@ describe('collectGarbage', () => {
     await registry.putBlob('app', enc('orphan upload'));
     await registry.putBlob('other', enc('orphan elsewhere'));
     // By digest: deleting the tag alone would leave the manifest, and its references, in place.
-    await registry.deleteManifest('app', registry.getManifest('app', 'v1').digest);
-    const manifest = registry.getManifest('other', 'v1');
+    await registry.deleteManifest('app', (await registry.getManifest('app', 'v1')).digest);
+    const manifest = await registry.getManifest('other', 'v1');
     expect(manifest).toBeDefined();
 
     const dry = await registry.collectGarbage({ graceMs: 0, dryRun: true });
@@ -80,7 +80,7 @@ describe('collectGarbage', () => {
     open();
     await image('app', 'v1', ['only in app', 'shared with other']);
     await image('other', 'v1', ['shared with other']);
-    await registry.deleteManifest('app', registry.getManifest('app', 'v1').digest);
+    await registry.deleteManifest('app', (await registry.getManifest('app', 'v1')).digest);
     const dry = await registry.collectGarbage({ graceMs: 0, dryRun: true });
     // app's config and 'only in app' lose their last link; 'shared with other' keeps the one in other.
     expect(dry).toMatchObject({ unlinked: 3, deletedBlobs: 2 });

@@ -15,8 +15,8 @@ function record(text: string): ManifestRecord {
   return { digest: digestOf(body), mediaType: OCI_MANIFEST, size: body.byteLength, body };
 }
 
-function linkedAt(index: MetadataIndex, repository: string, digest: Digest): number | undefined {
-  return index.listBlobLinks(repository).find((l) => l.digest === digest)?.linkedAt;
+async function linkedAt(index: MetadataIndex, repository: string, digest: Digest): Promise<number | undefined> {
+  return (await index.listBlobLinks(repository)).find((l) => l.digest === digest)?.linkedAt;
 }
 
 /** Registers the blob lifecycle tests (inside a contract's describe); `fresh` makes an empty index the caller cleans up. */
@@ -41,11 +41,11 @@ export function blobLifecycleContract(fresh: () => Promise<MetadataIndex>): void
       const claim = (await index.claimBlobDeletion(d, 60_000))!;
       expect(await index.holdBlob(d, 60_000)).toBeUndefined();
       expect(await index.linkBlob('r', d)).toBe(false);
-      expect(index.hasBlob('r', d)).toBe(false);
+      expect(await index.hasBlob('r', d)).toBe(false);
       await index.releaseBlob(d, claim);
       const hold = (await index.holdBlob(d, 60_000))!;
       expect(await index.linkBlob('r', d, hold)).toBe(true);
-      expect(index.hasBlob('r', d)).toBe(true);
+      expect(await index.hasBlob('r', d)).toBe(true);
       // The link consumed the hold: nothing but the link now stands in the way of a claim.
       await index.unlinkBlob('r', d);
       expect(await index.claimBlobDeletion(d, 60_000)).toBeString();
@@ -61,7 +61,7 @@ export function blobLifecycleContract(fresh: () => Promise<MetadataIndex>): void
       await sleep(5);
       expect(await index.claimBlobDeletion(d, 60_000)).toBeString();
       expect(await index.linkBlob('r', d, stale)).toBe(false);
-      expect(index.hasBlob('r', d)).toBe(false);
+      expect(await index.hasBlob('r', d)).toBe(false);
       await index.releaseBlob(d, claim); // releasing an expired claim is harmless
     });
 
@@ -69,18 +69,18 @@ export function blobLifecycleContract(fresh: () => Promise<MetadataIndex>): void
       const index = await fresh();
       const d = digestOf('touched');
       expect(await index.touchBlobLink('r', d, Date.now())).toBe(false);
-      expect(index.hasBlob('r', d)).toBe(false);
+      expect(await index.hasBlob('r', d)).toBe(false);
       await index.linkBlob('r', d);
-      const first = linkedAt(index, 'r', d)!;
+      const first = (await linkedAt(index, 'r', d))!;
       await sleep(5);
       expect(await index.touchBlobLink('r', d, first)).toBe(true);
-      expect(linkedAt(index, 'r', d)).toBe(first);
+      expect(await linkedAt(index, 'r', d)).toBe(first);
       expect(await index.touchBlobLink('r', d, first + 1)).toBe(true);
-      const touched = linkedAt(index, 'r', d)!;
+      const touched = (await linkedAt(index, 'r', d))!;
       expect(touched).toBeGreaterThan(first);
       await sleep(5);
       await index.linkBlob('r', d);
-      expect(linkedAt(index, 'r', d)!).toBeGreaterThan(touched);
+      expect((await linkedAt(index, 'r', d))!).toBeGreaterThan(touched);
     });
 
     test('putManifest advances the generation and refreshes the links it requires; a refused put changes neither', async () => {
@@ -88,31 +88,31 @@ export function blobLifecycleContract(fresh: () => Promise<MetadataIndex>): void
       const [used, other] = [digestOf('used layer'), digestOf('other layer')];
       await index.linkBlob('r', used);
       await index.linkBlob('r', other);
-      const [usedAt, otherAt] = [linkedAt(index, 'r', used)!, linkedAt(index, 'r', other)!];
-      expect(index.repositoryGeneration('r')).toBe(0);
+      const [usedAt, otherAt] = [(await linkedAt(index, 'r', used))!, (await linkedAt(index, 'r', other))!];
+      expect(await index.repositoryGeneration('r')).toBe(0);
       await sleep(5);
       await index.putManifest('r', record('{"uses":1}'), ['t'], { blobs: [used], manifests: [] });
-      expect(index.repositoryGeneration('r')).toBe(1);
-      expect(index.repositoryGeneration('elsewhere')).toBe(0);
-      expect(linkedAt(index, 'r', used)!).toBeGreaterThan(usedAt);
-      expect(linkedAt(index, 'r', other)).toBe(otherAt);
+      expect(await index.repositoryGeneration('r')).toBe(1);
+      expect(await index.repositoryGeneration('elsewhere')).toBe(0);
+      expect((await linkedAt(index, 'r', used))!).toBeGreaterThan(usedAt);
+      expect(await linkedAt(index, 'r', other)).toBe(otherAt);
       await expect(index.putManifest('r', record('{"uses":2}'), [], { blobs: [used, digestOf('missing')], manifests: [] })).rejects.toThrow();
-      expect(index.repositoryGeneration('r')).toBe(1);
+      expect(await index.repositoryGeneration('r')).toBe(1);
     });
 
     test('a conditional unlink removes a link only when older than the cutoff and no manifest was stored since', async () => {
       const index = await fresh();
       const d = digestOf('candidate');
       await index.linkBlob('r', d);
-      const at = linkedAt(index, 'r', d)!;
-      const generation = index.repositoryGeneration('r');
+      const at = (await linkedAt(index, 'r', d))!;
+      const generation = (await index.repositoryGeneration('r'));
       expect(await index.unlinkBlob('r', d, { linkedBefore: at, generation })).toBe(false);
       await index.putManifest('r', record('{"arrived":1}'), [], none);
       expect(await index.unlinkBlob('r', d, { linkedBefore: at + 1, generation })).toBe(false);
-      expect(index.hasBlob('r', d)).toBe(true);
-      expect(await index.unlinkBlob('r', d, { linkedBefore: at + 1, generation: index.repositoryGeneration('r') })).toBe(true);
-      expect(index.hasBlob('r', d)).toBe(false);
-      expect(await index.unlinkBlob('r', d, { linkedBefore: Date.now() + 1, generation: index.repositoryGeneration('r') })).toBe(false);
+      expect(await index.hasBlob('r', d)).toBe(true);
+      expect(await index.unlinkBlob('r', d, { linkedBefore: at + 1, generation: (await index.repositoryGeneration('r')) })).toBe(true);
+      expect(await index.hasBlob('r', d)).toBe(false);
+      expect(await index.unlinkBlob('r', d, { linkedBefore: Date.now() + 1, generation: (await index.repositoryGeneration('r')) })).toBe(false);
     });
   });
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SqliteMirrorLedger } from '../../src/mirror/ledger.ts';
 import { FsBlobStore } from '../../src/storage/fs-blob-store.ts';
 import { LmdbIndex } from '../../src/storage/lmdb-index.ts';
 import { MemoryBlobStore, MemoryIndex, MemoryUploadLedger } from '../../src/storage/memory.ts';
@@ -11,6 +12,7 @@ import { SqliteUploadLedger } from '../../src/storage/upload-ledger.ts';
 import { blobStoreContract } from './blob-store.contract.ts';
 import { locksContract } from './locks.contract.ts';
 import { metadataIndexContract } from './metadata-index.contract.ts';
+import { mirrorLedgerContract } from './mirror-ledger.contract.ts';
 import { uploadLedgerContract } from './upload-ledger.contract.ts';
 
 function tempDir(): { dir: string; cleanup: () => Promise<void> } {
@@ -34,6 +36,11 @@ uploadLedgerContract('SqliteUploadLedger', async () => {
   return { ledger: new SqliteUploadLedger(file), cleanup, another: () => new SqliteUploadLedger(file) };
 }, { shared: true });
 uploadLedgerContract('MemoryUploadLedger', async () => ({ ledger: new MemoryUploadLedger() }));
+mirrorLedgerContract('SqliteMirrorLedger', async () => {
+  const { dir, cleanup } = tempDir();
+  const file = path.join(dir, 'mirror.sqlite');
+  return { ledger: new SqliteMirrorLedger(file), cleanup, another: () => new SqliteMirrorLedger(file) };
+}, { shared: true });
 locksContract('SqliteLocks (one host)', async () => {
   const { dir, cleanup } = tempDir();
   const file = path.join(dir, 'locks.sqlite');

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MirrorLedger } from '../../src/mirror/ledger.ts';
+import { SqliteMirrorLedger } from '../../src/mirror/ledger.ts';
 import type { ServerProcess } from '../helpers/server.ts';
 import { startFaultProxy, type FaultProxy } from '../mirror/support/fault-proxy.ts';
 import { ACCEPT_MANIFESTS, compareGet, hasBlobFile, serveRegistry, spoolFiles, type Served } from '../mirror/support/harness.ts';
@@ -52,7 +52,7 @@ async function getDuringCrash(url: string, expected: Uint8Array, init?: RequestI
 
 /** Bytes the mirror's ledger accounts for (what eviction can reclaim). */
 function cachedBytes(root: string): number {
-  const ledger = new MirrorLedger(path.join(root, 'mirror.sqlite'));
+  const ledger = new SqliteMirrorLedger(path.join(root, 'mirror.sqlite'));
   try {
     return ledger.totalBytes();
   } finally {

@@ -24,7 +24,7 @@ beforeAll(async () => {
   await importLayout(source.registry, fx.layouts.index, 'seed/multi');
   await importLayout(source.registry, fx.layouts.image, 'seed/image');
   await importLayout(source.registry, fx.layouts.big, 'seed/big');
-  const image = source.registry.getManifest('seed/image', 'latest');
+  const image = await source.registry.getManifest('seed/image', 'latest');
   const subject = { digest: image.digest as string, body: new TextDecoder().decode(image.body), mediaType: image.mediaType, blobs: new Map() };
   signature = (await pushReferrer(source.registry, 'seed/image', subject, 'a signature of seed/image')).digest;
   await source.close({ keepData: true });
@@ -37,14 +37,14 @@ afterAll(() => {
 });
 
 /** Every manifest digest (per repository) and every blob digest a registry holds. */
-function inventory(registry: Registry): { manifests: string[]; blobs: string[]; tags: string[] } {
+async function inventory(registry: Registry): Promise<{ manifests: string[]; blobs: string[]; tags: string[] }> {
   const manifests: string[] = [];
   const blobs = new Set<string>();
   const tags: string[] = [];
-  for (const repository of registry.listRepositories().items) {
-    for (const d of registry.storage.index.listManifestDigests(repository)) manifests.push(`${repository}@${d}`);
-    for (const link of registry.storage.index.listBlobLinks(repository)) blobs.add(`${repository}@${link.digest}`);
-    for (const tag of registry.listTags(repository).items) tags.push(`${repository}:${tag}@${registry.getManifest(repository, tag).digest}`);
+  for (const repository of (await registry.listRepositories()).items) {
+    for (const d of (await registry.storage.index.listManifestDigests(repository))) manifests.push(`${repository}@${d}`);
+    for (const link of (await registry.storage.index.listBlobLinks(repository))) blobs.add(`${repository}@${link.digest}`);
+    for (const tag of (await registry.listTags(repository)).items) tags.push(`${repository}:${tag}@${(await registry.getManifest(repository, tag)).digest}`);
   }
   return { manifests: manifests.sort(), blobs: [...blobs].sort(), tags: tags.sort() };
 }
@@ -67,14 +67,14 @@ describe('export and import of an OCI image layout', () => {
     const before = openRegistry({}, source.root);
     const after = openRegistry({}, target);
     try {
-      const a = inventory(before.registry);
-      const b = inventory(after.registry);
+      const a = await inventory(before.registry);
+      const b = await inventory(after.registry);
       expect(b.tags).toEqual(a.tags);
       expect(b.manifests).toEqual(a.manifests);
       expect(b.blobs).toEqual(a.blobs);
       expect(b.manifests).toContain(`seed/image@${signature}`);
-      const subject = after.registry.getManifest('seed/image', 'latest').digest;
-      expect(after.registry.listReferrers('seed/image', subject).manifests.map((m) => m.digest as string)).toEqual([signature]);
+      const subject = (await after.registry.getManifest('seed/image', 'latest')).digest;
+      expect((await after.registry.listReferrers('seed/image', subject)).manifests.map((m) => m.digest as string)).toEqual([signature]);
       for (const ref of ['seed/multi', 'seed/image', 'seed/big']) expect(await pullCompletely(after.registry, ref, 'latest')).toBeGreaterThan(0);
     } finally {
       await before.close({ keepData: true });
@@ -97,8 +97,8 @@ describe('export and import of an OCI image layout', () => {
       const head = (repo: string) => fetch(`${server.url}/v2/${repo}/manifests/v1`, { method: 'HEAD', headers: { Accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' } });
       const check = openRegistry({}, source.root);
       try {
-        expect((await head('copied/image')).headers.get('docker-content-digest')).toBe(check.registry.getManifest('seed/image', 'latest').digest);
-        expect((await head('copied/multi')).headers.get('docker-content-digest')).toBe(check.registry.getManifest('seed/multi', 'latest').digest);
+        expect((await head('copied/image')).headers.get('docker-content-digest')).toBe((await check.registry.getManifest('seed/image', 'latest')).digest);
+        expect((await head('copied/multi')).headers.get('docker-content-digest')).toBe((await check.registry.getManifest('seed/multi', 'latest')).digest);
       } finally {
         await check.close({ keepData: true });
       }
@@ -119,7 +119,7 @@ describe('export and import of an OCI image layout', () => {
     const target = openRegistry();
     try {
       await expect(importLayout(target.registry, copy)).rejects.toThrow(`blob ${fx.image.layers[1]!.digest} in the layout does not match its digest`);
-      expect(() => target.registry.getManifest('seed/image', 'latest')).toThrow();
+      await expect(target.registry.getManifest('seed/image', 'latest')).rejects.toThrow();
       await expect(target.registry.getBlob('seed/image', fx.image.layers[1]!.digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
     } finally {
       await target.close();

@@ -49,7 +49,7 @@ describe('marina retention run', () => {
     expect(lines(real.stdout)).toEqual(lines(dry.stdout));
 
     const t = openRegistry({}, data);
-    expect(t.registry.listTags('ci/app').items).toEqual(['build-7', 'build-8', 'build-9', 'main']);
+    expect((await t.registry.listTags('ci/app')).items).toEqual(['build-7', 'build-8', 'build-9', 'main']);
     await t.close({ keepData: true });
   });
 

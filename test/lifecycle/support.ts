@@ -62,7 +62,7 @@ export async function pushReferrer(registry: Registry, repository: string, subje
 
 /** Pulls a manifest and everything it references through the library, checking every digest. */
 export async function pullCompletely(registry: Registry, repository: string, reference: string): Promise<number> {
-  const record = registry.getManifest(repository, reference);
+  const record = await registry.getManifest(repository, reference);
   let bytes = record.size;
   const json = JSON.parse(new TextDecoder().decode(record.body)) as { config?: { digest: string }; layers?: { digest: string }[]; manifests?: { digest: string }[] };
   for (const child of json.manifests ?? []) bytes += await pullCompletely(registry, repository, child.digest);

@@ -62,7 +62,7 @@ describe('Bearer token upstream', () => {
     // Only the first request went out without a token (to learn the challenge).
     expect(registryRequests.filter((r) => r.authorization === null).length).toBe(1);
     // The mirror's own count of upstream requests (token requests included) matches what the upstream saw.
-    expect(mirror.registry.mirror!.stats().upstreams['private.test']!.requests).toBe(proxy.requests.length);
+    expect((await mirror.registry.mirror!.stats()).upstreams['private.test']!.requests).toBe(proxy.requests.length);
   });
 
   test('another repository needs its own token (its own scope)', async () => {

@@ -123,7 +123,7 @@ describe('library use', () => {
         expect(sha256(new Uint8Array(await blob.arrayBuffer()))).toBe(image.layers[0]!.digest);
       }
       // The manifest and the one blob pulled (the config was never asked for).
-      expect(registry.mirror!.stats().cacheBytes).toBe(image.manifest.byteLength + image.layers[0]!.bytes.byteLength);
+      expect((await registry.mirror!.stats()).cacheBytes).toBe(image.manifest.byteLength + image.layers[0]!.bytes.byteLength);
       const down = await registry.fetch(new Request('http://r/v2/a.test/team/other/manifests/v1'));
       expect(down.status).toBe(404);
     } finally {

@@ -58,10 +58,10 @@ async function pull(tag: string, image: Image): Promise<void> {
 
 const ledger = () => mirror.registry.mirror!.ledger;
 const localBytes = local.blobs.reduce((n, b) => n + b.bytes.byteLength, 0);
-const cachedImages = () => ledger().allImages().map((i) => i.digest).sort();
-const hasManifest = (image: Image) => {
+const cachedImages = async () => (await ledger().allImages()).map((i) => i.digest).sort();
+const hasManifest = async (image: Image) => {
   try {
-    mirror.registry.getManifest('up.test/team/x', image.digest);
+    await mirror.registry.getManifest('up.test/team/x', image.digest);
     return true;
   } catch {
     return false;
@@ -69,8 +69,8 @@ const hasManifest = (image: Image) => {
 };
 
 /** The cache (ledger, and the blob files that are not the local image's) is within the budget. */
-function expectWithinBudget(): void {
-  expect(ledger().totalBytes()).toBeLessThanOrEqual(BUDGET * LOW);
+async function expectWithinBudget(): Promise<void> {
+  expect((await ledger().totalBytes())).toBeLessThanOrEqual(BUDGET * LOW);
   expect(storedBlobs(mirror.root).bytes - localBytes).toBeLessThanOrEqual(BUDGET);
 }
 
@@ -92,20 +92,20 @@ describe('cache budget', () => {
     await Bun.sleep(5);
     await pull('a2', A2);
     await pushImage(mirror.url, 'local/base', 'v1', local);
-    expect(cachedImages()).toEqual([A.digest, A2.digest, B.digest].sort());
+    expect(await cachedImages()).toEqual([A.digest, A2.digest, B.digest].sort());
     await pull('c', C);
     await mirror.registry.mirror!.idle();
-    expect(ledger().totalBytes()).toBeLessThanOrEqual(BUDGET * LOW);
-    expect(hasManifest(B)).toBe(false);
-    expect(cachedImages()).toEqual([A.digest, A2.digest, C.digest].sort());
+    expect((await ledger().totalBytes())).toBeLessThanOrEqual(BUDGET * LOW);
+    expect(await hasManifest(B)).toBe(false);
+    expect(await cachedImages()).toEqual([A.digest, A2.digest, C.digest].sort());
     const files = storedBlobs(mirror.root).digests;
     expect(files.has(B.config.digest)).toBe(false);
     // B's layer left the mirror's repository, but the local image pushed here uses it.
     expect(files.has(B.layers[0]!.digest)).toBe(true);
-    expect(mirror.registry.storage.index.hasBlob('up.test/team/x', B.layers[0]!.digest as any)).toBe(false);
+    expect((await mirror.registry.storage.index.hasBlob('up.test/team/x', B.layers[0]!.digest as any))).toBe(false);
     for (const kept of [A, A2, C]) for (const blob of kept.blobs) expect(files.has(blob.digest)).toBe(true);
-    expectWithinBudget();
-    expect(mirror.registry.mirror!.stats().evictedImages).toBe(1);
+    await expectWithinBudget();
+    expect((await mirror.registry.mirror!.stats()).evictedImages).toBe(1);
     await expectLocalIntact();
   });
 
@@ -113,15 +113,15 @@ describe('cache budget', () => {
     await pull('d', D);
     // A is the oldest now; evicting it alone brings the cache under the low watermark.
     await mirror.registry.mirror!.idle();
-    expect(ledger().totalBytes()).toBeLessThanOrEqual(BUDGET * LOW);
-    expect(hasManifest(A)).toBe(false);
-    expect(cachedImages()).toEqual([A2.digest, C.digest, D.digest].sort());
+    expect((await ledger().totalBytes())).toBeLessThanOrEqual(BUDGET * LOW);
+    expect(await hasManifest(A)).toBe(false);
+    expect(await cachedImages()).toEqual([A2.digest, C.digest, D.digest].sort());
     const files = storedBlobs(mirror.root).digests;
     // A's first layer is shared with A2, which is kept.
     expect(files.has(A.layers[0]!.digest)).toBe(true);
     expect(files.has(A.config.digest)).toBe(false);
     for (const kept of [A2, C, D]) for (const blob of kept.blobs) expect(files.has(blob.digest)).toBe(true);
-    expectWithinBudget();
+    await expectWithinBudget();
     await expectLocalIntact();
   });
 
@@ -130,14 +130,14 @@ describe('cache budget', () => {
     await pull('a', A);
     expect(proxy.blobGets(A.layers[1]!.digest).length).toBe(before + 1);
     await mirror.registry.mirror!.idle();
-    expectWithinBudget();
+    await expectWithinBudget();
   });
 
   test('evicting everything leaves exactly the pushed local content', async () => {
     const { images } = await mirror.registry.mirror!.evict(0);
     expect(images).toBeGreaterThan(0);
-    expect(ledger().totalBytes()).toBe(0);
-    expect(ledger().allImages()).toEqual([]);
+    expect((await ledger().totalBytes())).toBe(0);
+    expect((await ledger().allImages())).toEqual([]);
     expect([...storedBlobs(mirror.root).digests].sort()).toEqual(local.blobs.map((b) => b.digest).sort());
     await expectLocalIntact();
   });

@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 const blobUrl = (digest: string) => `${mirror.url}/v2/up.test/team/app/blobs/${digest}`;
-const stats = () => mirror.registry.mirror!.stats().upstreams['up.test']!;
+const stats = async () => (await mirror.registry.mirror!.stats()).upstreams['up.test']!;
 
 describe('wrong bytes upstream', () => {
   test('the clients never get a complete body, nothing is cached, and a fixed upstream is used next time', async () => {
@@ -70,7 +70,7 @@ describe('wrong bytes upstream', () => {
 
 describe('broken transfers', () => {
   test('a connection reset mid-blob is resumed with Range; the client gets correct bytes', async () => {
-    const before = stats().bytesFetched;
+    const before = (await stats()).bytesFetched;
     proxy.faults.resetBlob = { digest: resetLayer.digest, afterBytes: 3 * MiB, times: 1 };
     const r = await compareGet(blobUrl(resetLayer.digest), resetLayer.bytes);
     expect(r.error).toBeUndefined();
@@ -82,7 +82,7 @@ describe('broken transfers', () => {
     expect(resumedAt).toBeGreaterThan(0);
     expect(resumedAt).toBeLessThanOrEqual(3 * MiB);
     // Resumed, not refetched: exactly the blob's size came from upstream.
-    expect(stats().bytesFetched - before).toBe(resetLayer.bytes.byteLength);
+    expect((await stats()).bytesFetched - before).toBe(resetLayer.bytes.byteLength);
     await until(() => hasBlobFile(mirror.root, resetLayer.digest), 5000, 'blob stored');
     expect(spoolFiles(mirror.root)).toEqual([]);
   });
@@ -104,7 +104,7 @@ describe('shutdown', () => {
     const own = serveMirror({ upstreams: [{ name: 'up.test', url: proxy.url }], upstreamTimeoutMs: 60_000 });
     proxy.faults.stallBlob = { digest: closeLayer.digest, afterBytes: MiB, times: 1 };
     const pending = compareGet(`${own.url}/v2/up.test/team/app/blobs/${closeLayer.digest}`, closeLayer.bytes);
-    await until(() => own.registry.mirror!.stats().upstreams['up.test']!.bytesFetched >= MiB, 5000, 'fill started');
+    await until(async () => (await own.registry.mirror!.stats()).upstreams['up.test']!.bytesFetched >= MiB, 5000, 'fill started');
     const started = performance.now();
     await own.close({ removeData: false });
     expect(performance.now() - started).toBeLessThan(2000);

@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 /** The digests linked in a repository of the mirror's index. */
-function linked(repository: string, digest: string): boolean {
+async function linked(repository: string, digest: string): Promise<boolean> {
   return mirror.registry.storage.index.hasBlob(repository, parseDigest(digest));
 }
 
@@ -54,7 +54,7 @@ describe('a blob pushed to a local repository', () => {
     const plain = await mirror.fetch(`/v2/x/blobs/${secret.digest}`);
     expect(plain.status).toBe(404);
     await plain.body?.cancel();
-    expect(linked('up.test/x', secret.digest)).toBe(false);
+    expect(await linked('up.test/x', secret.digest)).toBe(false);
     // The upstream was asked about that repository: the answer comes from it, not from the store.
     expect(proxy.count((r) => r.path === `/v2/x/blobs/${secret.digest}`)).toBeGreaterThan(0);
   });
@@ -65,7 +65,7 @@ describe('a blob pushed to a local repository', () => {
     const mount = await mirror.fetch(`/v2/mine/blobs/uploads/?mount=${secret.digest}&from=up.test/x`, { method: 'POST' });
     expect(mount.status).toBe(202);
     await mount.body?.cancel();
-    expect(linked('mine', secret.digest)).toBe(false);
+    expect(await linked('mine', secret.digest)).toBe(false);
   });
 
   test("is gone everywhere once the original repository deletes it", async () => {
@@ -100,7 +100,7 @@ describe('a blob mirrored for one repository', () => {
       expect({ method, status: res.status }).toEqual({ method, status: 404 });
       await res.body?.cancel();
     }
-    expect(linked('other.test/team/app', digest)).toBe(false);
+    expect(await linked('other.test/team/app', digest)).toBe(false);
   });
 
   test('is not answered for another repository of the same upstream that does not have it', async () => {
@@ -108,7 +108,7 @@ describe('a blob mirrored for one repository', () => {
     const res = await mirror.fetch(`/v2/up.test/team/empty/blobs/${digest}`);
     expect(res.status).toBe(404);
     await res.body?.cancel();
-    expect(linked('up.test/team/empty', digest)).toBe(false);
+    expect(await linked('up.test/team/empty', digest)).toBe(false);
   });
 
   test('is served from the store for another repository once its upstream confirms it (no second download)', async () => {
@@ -119,7 +119,7 @@ describe('a blob mirrored for one repository', () => {
     expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(blob.digest);
     expect(proxy.blobGets(blob.digest).length).toBe(before);
     expect(proxy.count((r) => r.method === 'HEAD' && r.path === `/v2/team/lib/blobs/${blob.digest}`)).toBe(1);
-    expect(linked('up.test/team/lib', blob.digest)).toBe(true);
+    expect(await linked('up.test/team/lib', blob.digest)).toBe(true);
   });
 });
 
@@ -138,7 +138,7 @@ describe('a fill running for one repository', () => {
       expect(intruder.status).toBe(404);
       await intruder.body?.cancel();
       expect(await filling).toBe(layer.digest);
-      expect(linked('up.test/team/empty', layer.digest)).toBe(false);
+      expect(await linked('up.test/team/empty', layer.digest)).toBe(false);
     } finally {
       proxy.faults = {};
     }
@@ -161,8 +161,8 @@ describe('a fill running for one repository', () => {
       expect(proxy.blobGets(layer.digest).length).toBe(1);
       expect(proxy.count((r) => r.method === 'HEAD' && r.path === `/v2/team/two/blobs/${layer.digest}`)).toBe(1);
       const deadlineLink = Date.now() + 2000;
-      while (!linked('up.test/team/two', layer.digest) && Date.now() < deadlineLink) await Bun.sleep(5);
-      expect(linked('up.test/team/one', layer.digest) && linked('up.test/team/two', layer.digest)).toBe(true);
+      while (!(await linked('up.test/team/two', layer.digest)) && Date.now() < deadlineLink) await Bun.sleep(5);
+      expect((await linked('up.test/team/one', layer.digest)) && (await linked('up.test/team/two', layer.digest))).toBe(true);
     } finally {
       proxy.faults = {};
     }

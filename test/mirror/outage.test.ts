@@ -134,7 +134,7 @@ describe('upstream down', () => {
     expect(res.headers.get('cache-status')).toBe('marina; hit; detail=revalidated');
     await res.body?.cancel();
     await pullImage(mirror, 'up.test/team/app', 'v2', uncachedImage);
-    expect(mirror.registry.mirror!.stats().stale).toBeGreaterThan(0);
+    expect((await mirror.registry.mirror!.stats()).stale).toBeGreaterThan(0);
   });
 });
 

@@ -180,7 +180,7 @@ describe('pull through a Distribution 2.8 upstream', () => {
 
   test('50 concurrent cold GETs of one 64 MiB layer make ONE upstream request; a Range GET joins the fill', async () => {
     const layer = bigB.layers[0]!;
-    const stats0 = mirror.registry.mirror!.stats();
+    const stats0 = (await mirror.registry.mirror!.stats());
     const url = `${mirror.url}/v2/dist.test/team/big/blobs/${layer.digest}`;
     // Slow the upstream so that every client, the Range reader and the leaver meet one fill in progress.
     proxy.faults.blobBytesPerSecond = 40 * MiB;
@@ -198,7 +198,7 @@ describe('pull through a Distribution 2.8 upstream', () => {
         controller.abort();
         return got;
       })();
-      await until(() => mirror.registry.mirror!.stats().upstreams['dist.test']!.bytesFetched - stats0.upstreams['dist.test']!.bytesFetched > 4 * MiB, 10_000, 'fill progress');
+      await until(async () => (await mirror.registry.mirror!.stats()).upstreams['dist.test']!.bytesFetched - stats0.upstreams['dist.test']!.bytesFetched > 4 * MiB, 10_000, 'fill progress');
       const range = await fetch(url, { headers: { Range: 'bytes=1048576-3145727' } });
       const rangeBytes = new Uint8Array(await range.arrayBuffer());
       const results = await Promise.all(clients);
@@ -219,7 +219,7 @@ describe('pull through a Distribution 2.8 upstream', () => {
       expect(outcomes.filter((o) => o === 'marina; fwd=miss').length).toBe(1);
 
       const upstreamGets = proxy.blobGets(layer.digest);
-      const stats = mirror.registry.mirror!.stats();
+      const stats = (await mirror.registry.mirror!.stats());
       const blobRequests = stats.upstreams['dist.test']!.blobRequests - stats0.upstreams['dist.test']!.blobRequests;
       console.log(
         `50 concurrent cold GETs (+1 Range, +1 leaver) of 64 MiB: ${ms.toFixed(0)} ms; upstream blob GETs at the proxy: ${upstreamGets.length}, ` +
@@ -238,9 +238,9 @@ describe('pull through a Distribution 2.8 upstream', () => {
       proxy.faults = {};
     }
     // Served from the cache afterwards, counted as bytes served from cache.
-    const before = mirror.registry.mirror!.stats().bytesServedFromCache;
+    const before = (await mirror.registry.mirror!.stats()).bytesServedFromCache;
     const warm = await hashGet(url);
     expect(warm.digest).toBe(layer.digest);
-    expect(mirror.registry.mirror!.stats().bytesServedFromCache - before).toBe(64 * MiB);
+    expect((await mirror.registry.mirror!.stats()).bytesServedFromCache - before).toBe(64 * MiB);
   }, 60_000);
 });

@@ -115,7 +115,7 @@ describe('circuit breaker', () => {
   let mirror: Served;
   const TIMEOUT = 200;
   const missing = () => `/v2/up.test/team/app/manifests/${sha256(crypto.randomUUID())}`;
-  const circuit = () => mirror.registry.mirror!.stats().upstreams['up.test']!.circuit;
+  const circuit = async () => (await mirror.registry.mirror!.stats()).upstreams['up.test']!.circuit;
 
   beforeAll(async () => {
     proxy = await startFaultProxy(upstream.url);
@@ -141,7 +141,7 @@ describe('circuit breaker', () => {
       await value.body?.cancel();
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT - 20);
     }
-    expect(circuit()).toBe('open');
+    expect(await circuit()).toBe('open');
 
     // Open: nothing reaches the upstream; uncached content fails fast with a 503 that names it; cached is stale.
     proxy.reset();
@@ -173,7 +173,7 @@ describe('circuit breaker', () => {
     await probed.value.body?.cancel();
     expect(probed.ms).toBeGreaterThanOrEqual(TIMEOUT - 20);
     expect(proxy.requests.length).toBe(1);
-    expect(circuit()).toBe('open');
+    expect(await circuit()).toBe('open');
 
     // The cool-down doubled (800 ms): at 450 ms it is still open.
     await Bun.sleep(450);
@@ -189,7 +189,7 @@ describe('circuit breaker', () => {
     expect(recovered.status).toBe(200);
     expect(recovered.headers.get('cache-status')).toBe('marina; hit; detail=revalidated');
     await recovered.body?.cancel();
-    expect(circuit()).toBe('closed');
+    expect(await circuit()).toBe('closed');
   });
 });
 

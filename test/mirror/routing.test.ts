@@ -213,7 +213,7 @@ describe('mirror routing', () => {
 
 describe('mirror counters', () => {
   test('cache outcomes and bytes served from the cache are counted per upstream as well as in total', async () => {
-    const before = mirror.registry.mirror!.stats();
+    const before = (await mirror.registry.mirror!.stats());
     const layer = app.layers[0]!;
     // A blob this repository already holds (the routing tests pulled team/app): two hits on upstream.test only.
     const path = `/v2/upstream.test/team/app/blobs/${layer.digest}`;
@@ -222,7 +222,7 @@ describe('mirror counters', () => {
       expect(res.status).toBe(200);
       expect(new Uint8Array(await res.arrayBuffer()).byteLength).toBe(layer.bytes.byteLength);
     }
-    const after = mirror.registry.mirror!.stats();
+    const after = (await mirror.registry.mirror!.stats());
     const own = (s: typeof after, name: string) => s.upstreams[name]!;
     expect(own(after, 'upstream.test').hits - own(before, 'upstream.test').hits).toBe(2);
     expect(own(after, 'upstream.test').bytesServedFromCache - own(before, 'upstream.test').bytesServedFromCache).toBe(2 * layer.bytes.byteLength);

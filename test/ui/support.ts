@@ -47,7 +47,7 @@ export async function seedFixtures(dir: string, repos: { image: string; index: s
   await withRegistry(dir, async (registry) => {
     await importLayout(registry, fixtures.layouts.signature, repos.image);
     await importLayout(registry, fixtures.layouts.image, repos.image);
-    const image = registry.getManifest(repos.image, 'latest');
+    const image = await registry.getManifest(repos.image, 'latest');
     await registry.putManifest(repos.image, 'v1.0', image.body, image.mediaType);
     await importLayout(registry, fixtures.layouts.index, repos.index);
   });
