@@ -2,7 +2,7 @@
  * The PostgreSQL connection every PG store shares: one pool (Bun's built-in SQL client) with server-side deadlines
  * on every statement, transactions retried on serialization failures and deadlocks, and the database's clock.
  */
-import { SQL } from 'bun';
+type SQL = Bun.SQL;
 
 /** Options of {@link openPg}. */
 export interface PgOptions {
@@ -20,7 +20,7 @@ export interface PgOptions {
 /** Opens a pool. No connection is made until the first query (the migrations, at start-up). */
 export function openPg(options: PgOptions): SQL {
   const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
-  return new SQL(options.url, {
+  return new Bun.SQL(options.url, {
     max: options.max ?? 10,
     connectionTimeout: 10,
     idleTimeout: 60,
@@ -67,4 +67,21 @@ export function sqlState(error: unknown): string | undefined {
 /** int8 columns arrive as strings (Bun's default); every value Marina stores fits a double exactly. */
 export function num(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
+}
+
+/**
+ * Shares one pool between the PG stores of a node: each store gets its own `release` (its `close`), and the pool
+ * closes when the last of them is released. Releasing twice counts once.
+ */
+export function sharedPool(sql: SQL): () => () => Promise<void> {
+  let holders = 0;
+  return () => {
+    holders++;
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      if (--holders === 0) await sql.close({ timeout: 5 });
+    };
+  };
 }

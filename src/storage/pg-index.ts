@@ -4,16 +4,16 @@
  * Writes resolve after PostgreSQL's commit (synchronous_commit on: flushed to its WAL), except holds and link
  * touches, which a crash ends anyway. See pg-links.ts and pg-manifests.ts for the locking of each write.
  */
-import type { SQL } from 'bun';
+type SQL = Bun.SQL;
 import type { Digest } from '../oci/digest.ts';
 import { num, openPg, type PgOptions } from './pg-connect.ts';
 import * as links from './pg-links.ts';
 import * as manifests from './pg-manifests.ts';
 import { migrate } from './pg-migrations.ts';
-import type { ManifestRecord, ManifestRequirements, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
+import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
 
-/** MetadataIndex on PostgreSQL. */
-export class PgIndex {
+/** {@link MetadataIndex} on PostgreSQL. */
+export class PgIndex implements MetadataIndex {
   /**
    * @param sql a pool, possibly shared with the other PG stores of this node (see {@link openPg})
    * @param release what `close` does with the pool (shared pools: a reference count); nothing by default

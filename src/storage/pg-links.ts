@@ -9,7 +9,7 @@
  *   (`SELECT … FOR UPDATE`), so the unlink re-reads the generation the put advanced and refuses, or the put finds
  *   the link gone and reports it missing.
  */
-import type { SQL } from 'bun';
+type SQL = Bun.SQL;
 import type { Digest } from '../oci/digest.ts';
 import { num, transaction, type Tx } from './pg-connect.ts';
 

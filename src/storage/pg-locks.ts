@@ -11,7 +11,7 @@
  * stalls with the connection open. Waiters in one process queue on {@link ProcessLocks} first, so only one of them
  * at a time polls the table.
  */
-import type { SQL } from 'bun';
+type SQL = Bun.SQL;
 import * as os from 'node:os';
 import { LeaseLocks, LockLostError, LockTimeoutError, lockTimes } from './locks.ts';
 import { ProcessLocks } from './process-locks.ts';

@@ -5,18 +5,11 @@
  * otherwise an image added on one node while another node removes an image sharing its blobs could find its blob
  * rows deleted under it.
  */
-import type { SQL } from 'bun';
+type SQL = Bun.SQL;
+import type { CachedBlob, CachedImage, MirrorLedger } from './mirror-ledger.ts';
 import { num, transaction, type Tx } from './pg-connect.ts';
 
-/** A cached image as eviction sees it. */
-interface Image {
-  repository: string;
-  digest: string;
-  size: number;
-  lastAccess: number;
-}
-
-const imageOf = (r: { repository: string; digest: string; size: unknown; last_access: unknown }): Image => ({
+const imageOf = (r: { repository: string; digest: string; size: unknown; last_access: unknown }): CachedImage => ({
   repository: r.repository, digest: r.digest, size: num(r.size), lastAccess: num(r.last_access),
 });
 
@@ -24,8 +17,8 @@ async function lockRepository(tx: Tx, repository: string): Promise<void> {
   await tx`SELECT pg_advisory_xact_lock(2, hashtext(${repository}))`;
 }
 
-/** MirrorLedger on PostgreSQL (the `mirror_*` tables of the PG schema; see pg-migrations.ts). */
-export class PgMirrorLedger {
+/** {@link MirrorLedger} on PostgreSQL (the `mirror_*` tables of the PG schema; see pg-migrations.ts). */
+export class PgMirrorLedger implements MirrorLedger {
   /** @param release what `close` does with the pool (shared pools: a reference count); nothing by default */
   constructor(private readonly sql: SQL, private readonly release: () => Promise<void> = async () => {}) {}
 
@@ -66,7 +59,7 @@ export class PgMirrorLedger {
     return num(row.total);
   }
   /** Least recently used images first; an image's recency is its own or its newest blob's (pulling layers keeps it). */
-  async leastRecentlyUsed(limit: number): Promise<Image[]> {
+  async leastRecentlyUsed(limit: number): Promise<CachedImage[]> {
     const rows = await this.sql`SELECT i.repository, i.digest, i.size,
         greatest(i.last_access, coalesce((SELECT max(b.last_access) FROM mirror_image_blobs ib JOIN mirror_blobs b
           ON b.repository = ib.repository AND b.digest = ib.blob
@@ -74,7 +67,7 @@ export class PgMirrorLedger {
       FROM mirror_images i ORDER BY last_access, i.repository, i.digest LIMIT ${Math.max(0, limit)}`;
     return rows.map(imageOf);
   }
-  async allImages(): Promise<Image[]> {
+  async allImages(): Promise<CachedImage[]> {
     const rows = await this.sql`SELECT repository, digest, size, last_access FROM mirror_images ORDER BY repository, digest`;
     return rows.map(imageOf);
   }
@@ -97,7 +90,7 @@ export class PgMirrorLedger {
       return freed.map((d) => ({ digest: d }));
     });
   }
-  async orphanBlobs(limit: number): Promise<{ repository: string; digest: string; size: number }[]> {
+  async orphanBlobs(limit: number): Promise<CachedBlob[]> {
     const rows = await this.sql`SELECT b.repository, b.digest, b.size FROM mirror_blobs b WHERE NOT EXISTS (
         SELECT 1 FROM mirror_image_blobs ib WHERE ib.repository = b.repository AND ib.blob = b.digest)
       ORDER BY b.last_access, b.repository, b.digest LIMIT ${Math.max(0, limit)}`;

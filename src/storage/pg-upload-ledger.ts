@@ -2,9 +2,9 @@
  * The upload ledger in PostgreSQL: every node sees every open session, so a PATCH may land on any node and the
  * idle purge of one node finds sessions started on another. Each call is one statement (autocommit, durable).
  */
-import type { SQL } from 'bun';
+type SQL = Bun.SQL;
 import { num } from './pg-connect.ts';
-import type { UploadEntry } from './types.ts';
+import type { UploadEntry, UploadLedger } from './types.ts';
 
 interface Row {
   id: string;
@@ -16,7 +16,7 @@ interface Row {
 const entryOf = (r: Row): UploadEntry => ({ id: r.id, repository: r.repository, startedAt: num(r.started_at), touchedAt: num(r.touched_at) });
 
 /** UploadLedger on PostgreSQL (the `uploads` table of the PG schema; see pg-migrations.ts). */
-export class PgUploadLedger {
+export class PgUploadLedger implements UploadLedger {
   /** @param release what `close` does with the pool (shared pools: a reference count); nothing by default */
   constructor(private readonly sql: SQL, private readonly release: () => Promise<void> = async () => {}) {}
 
