@@ -10,9 +10,9 @@ import { ConfigReloader } from '../ops/reload.ts';
 import { LiveAuth } from '../ops/live-auth.ts';
 import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
-import { fsStorage, recoverUploads, s3Storage, type Storage } from '../storage/storage.ts';
-import { s3BlobStoreOptions } from '../storage/s3-config.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import { recoverUploads } from '../storage/storage.ts';
+import { redactedUrl } from '../storage/pg-storage.ts';
+import { serveStorage, withSharedMirrorLedger } from './serve-storage.ts';
 import { LmdbIndex } from '../storage/lmdb-index.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
@@ -99,7 +99,7 @@ Limits (see README "Limits"):
 Lifecycle (config file; see README "Lifecycle"): retention, retentionSchedule, quotas, warm, warmPlatforms,
   warmSchedule, warmConcurrency.
 
-Blob storage (the index, upload ledger and mirror spool stay in --data):
+Blob storage (the index and upload ledger stay in --data unless --index; the mirror spool always does):
   --blobs <s3://bucket/prefix>  keep blobs in S3 or an S3-compatible store  (env ${ENV_NAMES.blobs})
   --s3-endpoint <url>      e.g. http://127.0.0.1:8333 (default AWS; env ${ENV_NAMES.s3Endpoint}, AWS_ENDPOINT_URL, S3_ENDPOINT)
   --s3-region <name>       (default us-east-1; env ${ENV_NAMES.s3Region}, AWS_REGION, S3_REGION)
@@ -268,7 +268,8 @@ export async function serve(argv: string[]): Promise<void> {
   const workers = workerCount(config.workers);
   const worker = workerIndex();
   if (workers > 1 && config.blobs) throw new Error('--workers above 1 needs the filesystem blob store (not yet with --blobs)');
-  const storage = await blobStorage(config, data, workers > 1);
+  if (workers > 1 && config.index) throw new Error('--workers above 1 is not supported with --index yet: run one marina serve per port behind a balancer');
+  const storage = await serveStorage(config, data, workers > 1);
   const ops = createOps(config, logger, storage);
   const registry = createRegistry({
     storage,
@@ -278,7 +279,7 @@ export async function serve(argv: string[]): Promise<void> {
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
     maxManifestSize: config.maxManifestSize,
-    mirror: mirrorOptions(config, process.env),
+    mirror: withSharedMirrorLedger(mirrorOptions(config, process.env), storage),
     authorize: auth.authorize,
     logger,
     // Limits
@@ -291,7 +292,8 @@ export async function serve(argv: string[]): Promise<void> {
     ...lifecycleOptions(config),
   });
   // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists.
-  const recovered = worker === 0 ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
+  // With a shared index, other nodes' uploads are in flight: no start-up sweep (the idle-upload purge takes abandoned ones).
+  const recovered = worker === 0 && !config.index ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
   if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
   ops.attach(registry);
   const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
@@ -375,6 +377,7 @@ export async function serve(argv: string[]): Promise<void> {
     referrers: config.referrersEnabled,
     ui: config.ui ? '/ui/' : 'off',
     blobs: config.blobs ?? path.join(data, 'blobs'),
+    index: config.index ? redactedUrl(config.index) : path.join(data, 'index'),
   });
   // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
   const metricsServer = config.metricsAddr && worker === 0 ? listenMetrics(config.metricsAddr, ops, logger) : undefined;
@@ -416,23 +419,6 @@ export async function serve(argv: string[]): Promise<void> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
-}
-
-/** Filesystem blobs under the data directory, or S3 blobs (checked before listening) with the index still local. */
-async function blobStorage(config: ServeConfig, data: string, sharedByWorkers: boolean): Promise<Storage> {
-  if (!config.blobs) return fsStorage({ root: data, sync: config.sync, locks: sharedByWorkers ? 'host' : 'process' });
-  const s3 = s3BlobStoreOptions(config.blobs, {
-    endpoint: config.s3Endpoint,
-    region: config.s3Region,
-    accessKeyId: config.s3AccessKeyId,
-    secretAccessKey: config.s3SecretAccessKey,
-    virtualHostedStyle: config.s3VirtualHostedStyle,
-    partSize: config.s3PartSize,
-    redirect: config.s3Redirect,
-  }, process.env);
-  const blobs = new S3BlobStore(s3);
-  await blobs.checkAccess();
-  return s3Storage({ root: data, s3, blobs });
 }
 
 /** Names the worker that answered (`X-Marina-Worker`), so operators and tests can see the spread. */
