@@ -64,7 +64,14 @@ export async function startPostgres(options: { fsync?: boolean; timeoutMs?: numb
   }
   fs.chmodSync(dir, 0o700);
   let started = false;
+  // A test process that dies before its afterAll still takes its cluster along.
+  const onExit = () => {
+    if (started) Bun.spawnSync([...(owner ? ['runuser', '-u', owner, '--'] : []), path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], { stdout: 'ignore', stderr: 'ignore' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async () => {
+    process.off('exit', onExit);
     if (started) {
       started = false;
       await runAs(owner, [path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 40_000).catch(() => undefined);
