@@ -1,8 +1,8 @@
 /**
  * Two `marina serve` nodes sharing one PostgreSQL index (`--index postgres://…`) and one S3 bucket (SeaweedFS):
  * what one node acknowledges, the other serves at once — pushes by the test client and by crane, tag moves and
- * deletes. Real engines started here; fails (never
- * skips) when PostgreSQL, `weed` or crane is missing: `bash .ci/install-tools.sh postgres s3 clients`.
+ * deletes, and a pull-through mirror whose cache ledger both nodes share. Real engines started here; fails (never
+ * skips) when PostgreSQL, `weed`, crane or docker-registry is missing: `bash .ci/install-tools.sh postgres s3 clients upstream`.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import * as fs from 'node:fs';
@@ -13,7 +13,9 @@ import { MIGRATIONS } from '../../src/storage/pg-migrations.ts';
 import { Client, randomBytes } from '../helpers/client.ts';
 import { tempDir } from '../helpers/registry.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
+import { makeImage, pushImage } from '../mirror/support/images.ts';
 import { run, tool } from '../support/commands.ts';
+import { startDistribution, type DistributionServer } from '../support/distribution.ts';
 import { freePort } from '../support/process.ts';
 import { startPostgres, type PostgresCluster } from '../support/postgres.ts';
 import { startSeaweedFs, type SeaweedFs } from '../support/seaweedfs.ts';
@@ -133,5 +135,53 @@ describe('two nodes on one PostgreSQL index and one S3 bucket', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('two mirror nodes on one PostgreSQL index', () => {
+  let dist: DistributionServer;
+  let mirrors: ServerProcess[] = [];
+  let mirrorDirs: string[] = [];
+  let url: string;
+
+  beforeAll(async () => {
+    dist = await startDistribution();
+    url = await pg.createDatabase();
+    const env = { AWS_ACCESS_KEY_ID: weed.accessKeyId, AWS_SECRET_ACCESS_KEY: weed.secretAccessKey };
+    const args = ['--index', url, '--blobs', `s3://${BUCKET}/mirror`, '--s3-endpoint', weed.endpoint, '--mirror', `dist.test=${dist.url}`, '--mirror-freshness', '600'];
+    mirrorDirs = [tempDir('marina-mirror-a-'), tempDir('marina-mirror-b-')];
+    mirrors = await Promise.all(mirrorDirs.map((dir) => startServer(dir, args, env, 60_000)));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const m of mirrors) await m.stop();
+    await dist?.stop();
+    for (const dir of mirrorDirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a tag filled through one node is a fresh cache hit on the other, with the cache ledger in PostgreSQL', async () => {
+    const image = makeImage([randomBytes(4096)]);
+    await pushImage(dist.url, 'team/app', 'v1', image);
+    const manifestPath = '/v2/dist.test/team/app/manifests/v1';
+    const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+    const cold = await fetch(`${mirrors[0]!.url}${manifestPath}`, { headers: accept });
+    expect(cold.status).toBe(200);
+    expect(cold.headers.get('cache-status')).toBe('marina; fwd=miss');
+    expect(await bytesOf(cold)).toEqual(image.manifest);
+    // The other node has never seen it: the shared index has the manifest, the shared ledger its freshness.
+    const warm = await fetch(`${mirrors[1]!.url}${manifestPath}`, { headers: accept });
+    expect(warm.status).toBe(200);
+    expect(warm.headers.get('cache-status')).toBe('marina; hit');
+    expect(await bytesOf(warm)).toEqual(image.manifest);
+    const sql = new SQL(url, { max: 1 });
+    try {
+      const [tag] = await sql`SELECT digest FROM mirror_tags WHERE repository = 'dist.test/team/app' AND tag = 'v1'`;
+      expect(tag?.digest).toBe(image.digest);
+      const [cached] = await sql`SELECT count(*)::int4 AS n FROM mirror_images WHERE repository = 'dist.test/team/app'`;
+      expect(cached.n).toBe(1);
+    } finally {
+      await sql.close({ timeout: 1 });
+    }
+    for (const dir of mirrorDirs) expect(fs.existsSync(path.join(dir, 'mirror.sqlite'))).toBe(false);
   });
 });
