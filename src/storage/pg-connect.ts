@@ -26,6 +26,8 @@ export function openPg(options: PgOptions): SQL {
     idleTimeout: 60,
     connection: {
       application_name: 'marina',
+      // Acknowledged means committed to the WAL, whatever the server's default says (holds opt out per transaction).
+      synchronous_commit: 'on',
       statement_timeout: statementTimeoutMs,
       lock_timeout: statementTimeoutMs,
       // A node that stalls inside a transaction must not keep its row locks: the server ends the session.

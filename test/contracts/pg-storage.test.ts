@@ -194,6 +194,35 @@ describe('PgIndex', () => {
   });
 });
 
+describe('PostgreSQL durability', () => {
+  test('a manifest put, a link and an upload entry are in the WAL when their promises resolve: a crash right after loses none', async () => {
+    const url = await pg.createDatabase();
+    const index = await PgIndex.open({ url });
+    const m = record('{"durable":true}');
+    const blob = digestOf('durable layer');
+    const sql = openPg({ url, max: 1 });
+    const ledger = new PgUploadLedger(sql);
+    await index.linkBlob('team/durable', blob, undefined, 7);
+    await index.putManifest('team/durable', m, ['v1'], { blobs: [blob], manifests: [] });
+    await ledger.add({ id: 'u-durable', repository: 'team/durable', startedAt: 1, touchedAt: 1 });
+    // At once: an asynchronous commit would still sit in the WAL buffers, which an immediate shutdown throws away.
+    await pg.crashAndRestart();
+    await index.close().catch(() => undefined);
+    await sql.close({ timeout: 0 }).catch(() => undefined);
+    const after = await PgIndex.open({ url });
+    const afterSql = openPg({ url, max: 1 });
+    try {
+      expect(await after.resolveTag('team/durable', 'v1')).toBe(m.digest);
+      expect(await after.getManifest('team/durable', m.digest)).toEqual(m);
+      expect(await after.blobLink('team/durable', blob)).toEqual({ size: 7 });
+      expect(await new PgUploadLedger(afterSql).get('u-durable')).toEqual({ id: 'u-durable', repository: 'team/durable', startedAt: 1, touchedAt: 1 });
+    } finally {
+      await after.close();
+      await afterSql.close({ timeout: 1 });
+    }
+  });
+});
+
 describe('PgUploadLedger', () => {
   test('a session added on one node is seen, touched and removed from another; a duplicate id is refused', async () => {
     const url = await pg.createDatabase();

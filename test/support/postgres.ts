@@ -22,6 +22,11 @@ export interface PostgresCluster {
    * instead of the cluster's C collation, to prove byte-order listings do not depend on it.
    */
   createDatabase(options?: { icuLocale?: string }): Promise<string>;
+  /**
+   * Stops the server as a crash would (immediate shutdown: no checkpoint, WAL records not yet written are lost) and
+   * starts it again, which replays the WAL. Open client connections break.
+   */
+  crashAndRestart(): Promise<void>;
   /** The server log so far (for failure messages). */
   log(): string;
   /** Stops the server (immediate shutdown) and removes the cluster directory. */
@@ -88,10 +93,11 @@ export async function startPostgres(options: { fsync?: boolean; timeoutMs?: numb
       // Tests crash no machine: without fsync a cluster's commits cost no disk flush on a shared CI box.
       `-c fsync=${options.fsync ? 'on' : 'off'}`, '-c max_connections=200', '-c shared_buffers=32MB',
     ];
-    await runAs(owner, [path.join(bin, 'pg_ctl'), '-D', data, '-l', logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-o', settings.join(' '), 'start'], timeoutMs + 5000);
+    const start = () => runAs(owner, [path.join(bin, 'pg_ctl'), '-D', data, '-l', logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-o', settings.join(' '), 'start'], timeoutMs + 5000);
+    await start();
     started = true;
     const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
-    const admin = new SQL(url(), { max: 1, connectionTimeout: 10 });
+    let admin = new SQL(url(), { max: 1, connectionTimeout: 10 });
     let databases = 0;
     return {
       port,
@@ -102,6 +108,12 @@ export async function startPostgres(options: { fsync?: boolean; timeoutMs?: numb
         if (icu !== undefined && !/^[A-Za-z-]{2,20}$/.test(icu)) throw new Error(`not an ICU locale name: ${icu}`);
         await admin.unsafe(icu === undefined ? `CREATE DATABASE "${name}"` : `CREATE DATABASE "${name}" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${icu}'`);
         return url(name);
+      },
+      async crashAndRestart() {
+        await admin.close({ timeout: 0 }).catch(() => undefined);
+        await runAs(owner, [path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 40_000);
+        await start();
+        admin = new SQL(url(), { max: 1, connectionTimeout: 10 });
       },
       log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
       async stop() {
