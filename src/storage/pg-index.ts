@@ -4,13 +4,14 @@
  * Writes resolve after PostgreSQL's commit (synchronous_commit on: flushed to its WAL), except holds and link
  * touches, which a crash ends anyway. See pg-links.ts and pg-manifests.ts for the locking of each write.
  */
-type SQL = Bun.SQL;
 import type { Digest } from '../oci/digest.ts';
 import { num, openPg, type PgOptions } from './pg-connect.ts';
 import * as links from './pg-links.ts';
 import * as manifests from './pg-manifests.ts';
 import { migrate } from './pg-migrations.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
+
+type SQL = Bun.SQL;
 
 /** {@link MetadataIndex} on PostgreSQL. */
 export class PgIndex implements MetadataIndex {

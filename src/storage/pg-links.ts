@@ -8,10 +8,14 @@
  * - GC's unlink against a manifest put in the same repository: both lock the repository's row first
  *   (`SELECT … FOR UPDATE`), so the unlink re-reads the generation the put advanced and refuses, or the put finds
  *   the link gone and reports it missing.
+ *
+ * Expiries of holds and claims are on the database's clock (`marina_now_ms()`); link times are the writing node's
+ * `Date.now()`, as garbage collection compares them with its own cutoff.
  */
-type SQL = Bun.SQL;
 import type { Digest } from '../oci/digest.ts';
 import { num, transaction, type Tx } from './pg-connect.ts';
+
+type SQL = Bun.SQL;
 
 /** Serializes hold, claim and link checks of one digest across every node until the transaction ends. */
 export async function lockDigest(tx: Tx, digest: Digest): Promise<void> {
@@ -93,7 +97,9 @@ export async function claimBlobDeletion(sql: SQL, digest: Digest, ttlMs: number)
     const token = crypto.randomUUID();
     await tx`INSERT INTO blob_holds (digest, token, kind, until) VALUES (${digest}, ${token}, 'delete', marina_now_ms() + ${ttlMs})`;
     return token;
-  }, { durable: false });
+    // Durable, unlike a hold: the database may crash while the collector lives on and deletes the file, and a claim
+    // lost with it would let another node link the blob meanwhile. A lost hold is noticed (linkBlob answers false).
+  });
 }
 
 /** Ends a hold or a claim. */

@@ -11,11 +11,12 @@
  * stalls with the connection open. Waiters in one process queue on {@link ProcessLocks} first, so only one of them
  * at a time polls the table.
  */
-type SQL = Bun.SQL;
 import * as os from 'node:os';
 import { LeaseLocks, LockLostError, LockTimeoutError, lockTimes } from './locks.ts';
 import { ProcessLocks } from './process-locks.ts';
 import type { Lease, LockOptions } from './types.ts';
+
+type SQL = Bun.SQL;
 
 /** Rows of leases that ran out this long ago are removed at start-up (keys nobody used again). */
 const STALE_ROW_MS = 60 * 60_000;

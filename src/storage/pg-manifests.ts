@@ -8,11 +8,12 @@
  * reports the blob missing), and the manifests it requires (`FOR KEY SHARE`: a concurrent delete of one waits).
  * The requirements are checked after those locks, so what is checked is what is committed.
  */
-type SQL = Bun.SQL;
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { num, transaction } from './pg-connect.ts';
 import type { ManifestRecord, ManifestRequirements, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
+
+type SQL = Bun.SQL;
 
 interface ManifestRow {
   media_type: string;

@@ -7,8 +7,9 @@
  * Every name, tag, digest and key column is `COLLATE "C"`: listings page in byte order, as LMDB's keys do, whatever
  * collation the database was created with (a locale collation would order `a-b` and `a_b` by language rules).
  */
-type SQL = Bun.SQL;
 import { transaction } from './pg-connect.ts';
+
+type SQL = Bun.SQL;
 
 /** One schema step. Never edit a released one: add the next. */
 export interface Migration {

@@ -5,9 +5,10 @@
  * otherwise an image added on one node while another node removes an image sharing its blobs could find its blob
  * rows deleted under it.
  */
-type SQL = Bun.SQL;
 import type { CachedBlob, CachedImage, MirrorLedger } from './mirror-ledger.ts';
 import { num, transaction, type Tx } from './pg-connect.ts';
+
+type SQL = Bun.SQL;
 
 const imageOf = (r: { repository: string; digest: string; size: unknown; last_access: unknown }): CachedImage => ({
   repository: r.repository, digest: r.digest, size: num(r.size), lastAccess: num(r.last_access),

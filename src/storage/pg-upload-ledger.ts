@@ -2,9 +2,10 @@
  * The upload ledger in PostgreSQL: every node sees every open session, so a PATCH may land on any node and the
  * idle purge of one node finds sessions started on another. Each call is one statement (autocommit, durable).
  */
-type SQL = Bun.SQL;
 import { num } from './pg-connect.ts';
 import type { UploadEntry, UploadLedger } from './types.ts';
+
+type SQL = Bun.SQL;
 
 interface Row {
   id: string;
