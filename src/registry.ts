@@ -147,7 +147,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     deleteBlob: (repository, digest) => blobs.deleteBlob(core, parseRepositoryName(repository), parseDigest(digest)),
     putManifest: (repository, reference, body, mediaType, tags) =>
       manifests.putManifest(core, parseRepositoryName(repository), reference, typeof body === 'string' ? new TextEncoder().encode(body) : body, mediaType, tags),
-    getManifest: (repository, reference) => manifests.getManifest(core, parseRepositoryName(repository), reference),
+    getManifest: async (repository, reference) => manifests.getManifest(core, parseRepositoryName(repository), reference),
     deleteManifest: (repository, reference) => manifests.deleteManifest(core, parseRepositoryName(repository), reference),
     listTags: (repository, query = {}) => listings.listTags(core, parseRepositoryName(repository), query),
     listRepositories: (query = {}) => listings.listRepositories(core, query),
@@ -160,6 +160,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     mirror,
     async close() {
       clearInterval(purgeTimer);
+      // A purge in flight finishes before its stores close (with a network ledger it is still waiting for answers).
+      await purging?.catch(() => undefined);
       await mirror?.close();
       if (mirrored?.tempDir) fs.rmSync(mirrored.tempDir, { recursive: true, force: true });
       await storage.blobs.close();

@@ -1,7 +1,8 @@
 /** Blob reads and deletes within a repository. */
 import { RegistryError } from '../errors.ts';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
-import type { BlobInfo } from '../storage/types.ts';
+import { andThen } from '../storage/maybe.ts';
+import type { BlobInfo, MaybePromise } from '../storage/types.ts';
 import { commitBlob, deleteUnlinkedBlob, LINK_TOUCH_INTERVAL_MS } from './blob-lifecycle.ts';
 import { emit, type CoreContext } from './context.ts';
 import { assertDeletable } from './guards.ts';
@@ -42,9 +43,11 @@ export async function readBlob(ctx: CoreContext, repository: string, digest: Dig
 }
 
 /** The repository's own blob: one index read (the link carries the size, so the store need not stat the file). */
-async function readLinked(ctx: CoreContext, repository: string, digest: Digest, head: boolean, through: ReadThrough | undefined): Promise<BlobRead | undefined> {
-  const link = await ctx.index.blobLink(repository, digest);
-  if (!link) return undefined;
+function readLinked(ctx: CoreContext, repository: string, digest: Digest, head: boolean, through: ReadThrough | undefined): MaybePromise<BlobRead | undefined> {
+  return andThen(ctx.index.blobLink(repository, digest), (link) => link && readLink(ctx, repository, digest, link, head, through));
+}
+
+async function readLink(ctx: CoreContext, repository: string, digest: Digest, link: { size?: number }, head: boolean, through: ReadThrough | undefined): Promise<BlobRead | undefined> {
   if (head) {
     const size = link.size ?? (await ctx.blobs.stat(digest))?.size;
     if (size === undefined) return undefined;

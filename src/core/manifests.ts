@@ -3,7 +3,8 @@ import { RegistryError } from '../errors.ts';
 import { digestOf, digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { parseManifest, type ReferencedSize } from '../oci/manifest.ts';
 import { parseTag } from '../oci/names.ts';
-import type { ManifestRecord } from '../storage/types.ts';
+import { andThen } from '../storage/maybe.ts';
+import type { ManifestRecord, MaybePromise } from '../storage/types.ts';
 import { emit, manifestLockKey, type CoreContext } from './context.ts';
 import { assertDeletable, assertWritable } from './guards.ts';
 import { lookupReference, parseReference } from './references.ts';
@@ -18,13 +19,23 @@ export interface PutManifestResult {
   subject?: Digest;
 }
 
-/** The manifest a tag or digest names in `repository`. @throws MANIFEST_UNKNOWN */
-export async function getManifest(ctx: CoreContext, repository: string, reference: string): Promise<ManifestRecord> {
+/**
+ * The manifest a tag or digest names in `repository`; synchronous when the index answers synchronously (the hot
+ * path of every pull). @throws MANIFEST_UNKNOWN
+ */
+export function getManifest(ctx: CoreContext, repository: string, reference: string): MaybePromise<ManifestRecord> {
   const ref = lookupReference(reference);
-  const digest = ref === undefined ? undefined : ref.kind === 'digest' ? ref.digest : await ctx.index.resolveTag(repository, ref.tag);
-  const record = digest ? await ctx.index.getManifest(repository, digest) : undefined;
-  if (!record) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
-  return record;
+  if (ref === undefined) throw unknownManifest(reference);
+  const found = (record: ManifestRecord | undefined) => {
+    if (!record) throw unknownManifest(reference);
+    return record;
+  };
+  if (ref.kind === 'digest') return andThen(ctx.index.getManifest(repository, ref.digest), found);
+  return andThen(ctx.index.resolveTag(repository, ref.tag), (digest) => andThen(digest ? ctx.index.getManifest(repository, digest) : undefined, found));
+}
+
+function unknownManifest(reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
 }
 
 /**
@@ -32,23 +43,25 @@ export async function getManifest(ctx: CoreContext, repository: string, referenc
  * read-through source (a mirrored repository), as that source answers (it decides freshness). Emits onPull for GETs.
  * @throws MANIFEST_UNKNOWN
  */
-export async function readManifest(
+export function readManifest(
   ctx: CoreContext,
   repository: string,
   reference: string,
   options: { accept?: string | null; head?: boolean; through?: ReadThrough } = {},
-): Promise<{ record: ManifestRecord; outcome?: CacheOutcome }> {
-  let result: { record: ManifestRecord; outcome?: CacheOutcome };
+): MaybePromise<{ record: ManifestRecord; outcome?: CacheOutcome }> {
+  const served = (result: { record: ManifestRecord; outcome?: CacheOutcome }) => {
+    if (!options.head) notePull(ctx, repository, reference, result.record);
+    return result;
+  };
   if (options.through) {
-    if (!lookupReference(reference)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference } });
-    result = await options.through.manifest(reference);
-  } else {
-    const stored = await getManifest(ctx, repository, reference);
-    // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
-    result = { record: reference.includes(':') ? stored : await negotiate(ctx, repository, stored, options.accept ?? null) };
+    if (!lookupReference(reference)) throw unknownManifest(reference);
+    return options.through.manifest(reference).then(served);
   }
-  if (!options.head) notePull(ctx, repository, reference, result.record);
-  return result;
+  const record = andThen(getManifest(ctx, repository, reference), (stored) =>
+    // Only a tag may resolve to another representation: content asked for by digest must be that digest's bytes.
+    reference.includes(':') ? stored : negotiate(ctx, repository, stored, options.accept ?? null),
+  );
+  return andThen(record, (r) => served({ record: r }));
 }
 
 /** Emits the pull event for a manifest served to a client. */

@@ -5,18 +5,19 @@
  */
 import { INDEX_TYPES, IMAGE_MANIFEST_TYPES } from '../oci/media-types.ts';
 import { tryParseDigest } from '../oci/digest.ts';
-import type { ManifestRecord } from '../storage/types.ts';
+import { andThen } from '../storage/maybe.ts';
+import type { ManifestRecord, MaybePromise } from '../storage/types.ts';
 import type { CoreContext } from './context.ts';
 
 /** The record to serve for an Accept header. */
-export async function negotiate(ctx: CoreContext, repository: string, record: ManifestRecord, accept: string | null): Promise<ManifestRecord> {
+export function negotiate(ctx: CoreContext, repository: string, record: ManifestRecord, accept: string | null): MaybePromise<ManifestRecord> {
   if (!accept || !INDEX_TYPES.has(record.mediaType)) return record;
   const accepted = acceptedTypes(accept);
   const wantsIndex = accepted.some((t) => t === record.mediaType || t === '*/*' || t === 'application/*' || INDEX_TYPES.has(t));
   const wantsImage = accepted.some((t) => IMAGE_MANIFEST_TYPES.has(t));
   if (wantsIndex || !wantsImage) return record;
   const child = defaultPlatformChild(record);
-  return (child && (await ctx.index.getManifest(repository, child))) || record;
+  return child ? andThen(ctx.index.getManifest(repository, child), (found) => found ?? record) : record;
 }
 
 /** Longest Accept value read; clients send a handful of media types, a few hundred characters in all. */

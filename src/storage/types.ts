@@ -1,13 +1,12 @@
 /**
  * Storage contracts. The core depends only on these; `test/contracts/` holds the suites every implementation must pass.
- * "Not found" is `undefined`; anything else that goes wrong is thrown.
+ * "Not found" is `undefined`; anything else that goes wrong is thrown (or, for an answer that is a promise, rejects).
  */
 import type { Digest, DigestAlgorithm } from '../oci/digest.ts';
 
 /**
  * What a storage read returns: a value at once (an embedded store such as LMDB or SQLite) or a promise (a network
- * store). Callers `await` it, or use `settle` from `core/maybe.ts` on hot paths that must stay synchronous for
- * embedded stores.
+ * store). Callers `await` it; hot paths that must not pay a tick for an embedded store use `andThen` (`maybe.ts`).
  */
 export type MaybePromise<T> = T | Promise<T>;
 

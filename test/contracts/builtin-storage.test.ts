@@ -14,6 +14,7 @@ import { locksContract } from './locks.contract.ts';
 import { metadataIndexContract } from './metadata-index.contract.ts';
 import { mirrorLedgerContract } from './mirror-ledger.contract.ts';
 import { uploadLedgerContract } from './upload-ledger.contract.ts';
+import { deferred, INDEX_READS, MIRROR_LEDGER_METHODS, UPLOAD_LEDGER_METHODS } from '../support/deferred-stores.ts';
 
 function tempDir(): { dir: string; cleanup: () => Promise<void> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marina-contract-'));
@@ -30,16 +31,30 @@ metadataIndexContract('LmdbIndex', async () => {
   return { index: new LmdbIndex({ dir }), cleanup };
 });
 metadataIndexContract('MemoryIndex', async () => ({ index: new MemoryIndex() }));
+// The suites themselves must await every answer, or a network store could not pass them.
+metadataIndexContract('MemoryIndex answering later', async () => ({ index: deferred(new MemoryIndex(), INDEX_READS) }));
 uploadLedgerContract('SqliteUploadLedger', async () => {
   const { dir, cleanup } = tempDir();
   const file = path.join(dir, 'ledger.sqlite');
   return { ledger: new SqliteUploadLedger(file), cleanup, another: () => new SqliteUploadLedger(file) };
 }, { shared: true });
 uploadLedgerContract('MemoryUploadLedger', async () => ({ ledger: new MemoryUploadLedger() }));
+uploadLedgerContract('SqliteUploadLedger answering later', async () => {
+  const { dir, cleanup } = tempDir();
+  const file = path.join(dir, 'ledger.sqlite');
+  const later = (ledger: SqliteUploadLedger) => deferred(ledger, UPLOAD_LEDGER_METHODS);
+  return { ledger: later(new SqliteUploadLedger(file)), cleanup, another: () => later(new SqliteUploadLedger(file)) };
+}, { shared: true });
 mirrorLedgerContract('SqliteMirrorLedger', async () => {
   const { dir, cleanup } = tempDir();
   const file = path.join(dir, 'mirror.sqlite');
   return { ledger: new SqliteMirrorLedger(file), cleanup, another: () => new SqliteMirrorLedger(file) };
+}, { shared: true });
+mirrorLedgerContract('SqliteMirrorLedger answering later', async () => {
+  const { dir, cleanup } = tempDir();
+  const file = path.join(dir, 'mirror.sqlite');
+  const later = (ledger: SqliteMirrorLedger) => deferred(ledger, MIRROR_LEDGER_METHODS);
+  return { ledger: later(new SqliteMirrorLedger(file)), cleanup, another: () => later(new SqliteMirrorLedger(file)) };
 }, { shared: true });
 locksContract('SqliteLocks (one host)', async () => {
   const { dir, cleanup } = tempDir();

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { createLogger } from '../../src/logger.ts';
 import type { RegistryOptions } from '../../src/options.ts';
 import { createRegistry, type Registry } from '../../src/registry.ts';
-import { fsStorage } from '../../src/storage/storage.ts';
+import { fsStorage, type Storage } from '../../src/storage/storage.ts';
+import { deferStores, deferred, INDEX_READS, UPLOAD_LEDGER_METHODS } from '../support/deferred-stores.ts';
 import { Client } from './client.ts';
 
 /** A registry on a temporary data directory, with a client bound to it. */
@@ -21,6 +22,13 @@ export interface TestRegistry {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
+/** The stores of a test registry: fs + LMDB, with reads answering later under MARINA_TEST_DEFERRED_STORES=1. */
+export function testStorage(root: string): Storage {
+  const storage = fsStorage({ root, sync: false });
+  if (!deferStores) return storage;
+  return { ...storage, index: deferred(storage.index, INDEX_READS), ledger: deferred(storage.ledger, UPLOAD_LEDGER_METHODS) };
+}
+
 /** A fresh temporary directory under the OS temp dir. */
 export function tempDir(prefix = 'marina-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -28,7 +36,7 @@ export function tempDir(prefix = 'marina-test-'): string {
 
 /** Opens a registry (fsync off, logs silent) on `root`, or on a new temporary directory. */
 export function openRegistry(options: Omit<RegistryOptions, 'storage'> = {}, root = tempDir()): TestRegistry {
-  const registry = createRegistry({ logger: createLogger('silent'), ...options, storage: fsStorage({ root, sync: false }) });
+  const registry = createRegistry({ logger: createLogger('silent'), ...options, storage: testStorage(root) });
   let closed = false;
   return {
     registry,

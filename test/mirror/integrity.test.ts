@@ -48,7 +48,7 @@ describe('wrong bytes upstream', () => {
     expect(proxy.blobGets(corruptLayer.digest).length).toBe(1);
     expect(hasBlobFile(mirror.root, corruptLayer.digest)).toBe(false);
     expect(spoolFiles(mirror.root)).toEqual([]);
-    expect(mirror.registry.mirror!.ledger.totalBytes()).toBe(0);
+    expect(await mirror.registry.mirror!.ledger.totalBytes()).toBe(0);
 
     // Still corrupt: a new request tries again (a failed fill is not joined) and fails again.
     proxy.faults.blobBytesPerSecond = undefined;

@@ -79,7 +79,7 @@ describe('stale-while-revalidate', () => {
     // Reads keep being answered at once; one of them (once the hanging revalidation of the last test has given up)
     // starts the revalidation that brings the new image in.
     await until(async () => (await digestOf(await getManifest(mirror, 'up.test/team/app', 'v1'))) === second.digest, 5000, 'background revalidation');
-    expect(String(mirror.registry.storage.index.resolveTag('up.test/team/app', 'v1'))).toBe(second.digest);
+    expect(String(await mirror.registry.storage.index.resolveTag('up.test/team/app', 'v1'))).toBe(second.digest);
   });
 });
 

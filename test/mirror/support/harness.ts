@@ -8,8 +8,9 @@ import { createLogger } from '../../../src/logger.ts';
 import type { MirrorOptions } from '../../../src/mirror/options.ts';
 import type { RegistryOptions } from '../../../src/options.ts';
 import { createRegistry, type Registry } from '../../../src/registry.ts';
-import { fsStorage } from '../../../src/storage/storage.ts';
-import { tempDir } from '../../helpers/registry.ts';
+import { SqliteMirrorLedger } from '../../../src/mirror/ledger.ts';
+import { tempDir, testStorage } from '../../helpers/registry.ts';
+import { deferStores, deferred, MIRROR_LEDGER_METHODS } from '../../support/deferred-stores.ts';
 import { sha256 } from './images.ts';
 
 /** A registry served over HTTP in this process. */
@@ -33,7 +34,10 @@ export type TestMirrorOptions = Omit<MirrorOptions, 'spoolDir' | 'ledgerFile'> &
 
 /** Serves a registry (a plain one, or a mirror when `options.mirror` is set) on a temporary data directory. */
 export function serveRegistry(options: Omit<RegistryOptions, 'storage'> = {}, root = tempDir('marina-mirror-test-')): Served {
-  const registry = createRegistry({ logger: createLogger('silent'), ...options, storage: fsStorage({ root, sync: false }) });
+  const mirror = options.mirror && deferStores && !options.mirror.ledger
+    ? { ...options.mirror, ledger: deferred(new SqliteMirrorLedger(options.mirror.ledgerFile ?? path.join(root, 'mirror.sqlite')), MIRROR_LEDGER_METHODS) }
+    : options.mirror;
+  const registry = createRegistry({ logger: createLogger('silent'), ...options, mirror, storage: testStorage(root) });
   const seen: Served['seen'] = [];
   const server = Bun.serve({
     hostname: '127.0.0.1',
