@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, four times:
+# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, five times:
 # OCI_VERSION=1.1 and OCI_VERSION=dev against an open server, and OCI_VERSION=1.1 against a second server with
 # access control on (htpasswd users + Marina's token service; the suite logs in with OCI_USERNAME/OCI_PASSWORD and
-# follows the Bearer challenges), and OCI_VERSION=1.1 against `serve --workers 2`. Every API switch on and every
+# follows the Bearer challenges), OCI_VERSION=1.1 against `serve --workers 2`, and OCI_VERSION=1.1 against
+# `serve --index postgres://…` (metadata in a throwaway PostgreSQL cluster). Every API switch on and every
 # data set but `sparse`.
 # Fails unless every run reports Pass with no FAIL, Error or Skip under `apis:` or `data:` in results.yaml.
 set -euo pipefail
@@ -63,6 +64,15 @@ AUTH_PORT=$PORT
 start_server "$OUT/server-workers.log" --data "$WORK/data-workers" --workers 2
 WORKERS_PORT=$PORT
 
+# The open registry on the PostgreSQL index (`serve --index postgres://…`, a throwaway cluster that lives as long as
+# this script: the coprocess stops and removes it when its stdin closes).
+bash .ci/install-tools.sh postgres >/dev/null
+coproc PG { exec bun test/support/postgres-cli.ts; }
+SERVER_PIDS+=("$PG_PID")
+read -r -t 90 PG_URL <&"${PG[0]}" || { echo "conformance: the PostgreSQL cluster did not start"; exit 1; }
+start_server "$OUT/server-pg.log" --data "$WORK/data-pg" --index "$PG_URL"
+PG_PORT=$PORT
+
 # Every switch on; every data set on except sparse (it expects manifests with missing blobs to be accepted).
 common_env=(
   OCI_TLS=disabled
@@ -84,6 +94,7 @@ runs=(
   "dev dev $OPEN_PORT"
   "auth-token-1.1 1.1 $AUTH_PORT OCI_USERNAME=$AUTH_USER OCI_PASSWORD=$AUTH_PASSWORD"
   "workers-2-1.1 1.1 $WORKERS_PORT"
+  "postgres-1.1 1.1 $PG_PORT"
 )
 for spec in "${runs[@]}"; do
   read -r name version port extra <<<"$spec"
