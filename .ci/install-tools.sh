@@ -3,7 +3,7 @@
 # benchmarks use. Idempotent: a tool already present at its pinned version is
 # skipped, so a second run is a fast no-op.
 #
-# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops|browser|s3]...
+# Usage: bash .ci/install-tools.sh [all|conformance|clients|upstream|bench|ops|browser|s3|postgres]...
 #        (default: all; several groups may be given)
 #
 #   conformance  OCI distribution-spec conformance binary      -> $BIN/conformance
@@ -18,6 +18,9 @@
 #                web page tests                                 -> /usr/bin/chromium
 #   s3           SeaweedFS (S3-compatible object store), built
 #                from its downloaded Go module                  -> $BIN/weed
+#   postgres     PostgreSQL server (Debian postgresql; the tests start
+#                throwaway clusters; the system service is kept
+#                stopped and disabled)           -> /usr/lib/postgresql/*/bin
 #
 # Go and Rust binaries go to $MARINA_TOOLS_DIR/bin (default /opt/marina-tools/bin);
 # Debian binaries go to /usr/bin. Callers put the tools first on PATH with:
@@ -87,18 +90,18 @@ die()  { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
 SUMMARY=()
 summary() { SUMMARY+=("$(printf '%-16s %s' "$1" "$2")"); }
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 
 GROUPS_WANTED=()
 for a in "$@"; do
   case "$a" in
-    all) GROUPS_WANTED+=(conformance clients upstream bench ops browser s3) ;;
-    conformance|clients|upstream|bench|ops|browser|s3) GROUPS_WANTED+=("$a") ;;
+    all) GROUPS_WANTED+=(conformance clients upstream bench ops browser s3 postgres) ;;
+    conformance|clients|upstream|bench|ops|browser|s3|postgres) GROUPS_WANTED+=("$a") ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown group '$a'" ;;
   esac
 done
-[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops browser s3)
+[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(conformance clients upstream bench ops browser s3 postgres)
 want() { local g; for g in "${GROUPS_WANTED[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
 
 SUDO=
@@ -374,9 +377,32 @@ group_s3() {
   go_summary weed "$BIN/weed" version
 }
 
+pg_bin_dir() { # the newest installed server's bin directory, or nothing
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && dirname "$d"
+}
+
+group_postgres() {
+  # Fast path: a server binary is already there (no dpkg or apt work at all).
+  if [ -z "$(pg_bin_dir)" ]; then
+    apt_ensure postgresql
+    # Tests start their own clusters; the package's default cluster service must not run or start at boot.
+    $SUDO update-rc.d postgresql disable >/dev/null 2>&1 || true
+    if command -v deb-systemd-helper >/dev/null; then
+      $SUDO deb-systemd-helper disable postgresql.service >/dev/null 2>&1 || true
+    fi
+  fi
+  local bin
+  bin=$(pg_bin_dir) || true
+  [ -n "$bin" ] || die "postgres missing after installing postgresql"
+  id postgres >/dev/null 2>&1 || die "the postgresql package created no 'postgres' user"
+  summary postgres "$("$bin/postgres" --version)  [$bin]"
+}
+
 # ---------------------------------------------------------------------------
 declare -A GROUP_TIME=()
-for g in conformance clients upstream bench ops browser s3; do
+for g in conformance clients upstream bench ops browser s3 postgres; do
   want "$g" || continue
   t0=$SECONDS
   log "== group $g"
@@ -388,7 +414,7 @@ done
 echo "# marina tools (groups: ${GROUPS_WANTED[*]})"
 for l in "${SUMMARY[@]}"; do echo "$l"; done
 times=""
-for g in conformance clients upstream bench ops browser s3; do
+for g in conformance clients upstream bench ops browser s3 postgres; do
   [ -n "${GROUP_TIME[$g]:-}" ] && times+=" $g=${GROUP_TIME[$g]}s"
 done
 echo "# group wall time:$times"

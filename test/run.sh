@@ -7,7 +7,7 @@ export PATH="${MARINA_TOOLS_DIR:-/opt/marina-tools}/bin:$PWD/node_modules/.bin:$
 if [ "${MARINA_SKIP_TOOL_INSTALL:-}" != "1" ]; then
   # bench: wrk for test/bench (the generators' status counting); oha is left to the benchmark itself.
   # conformance: test/integration/s3-workers.test.ts runs the official suite against serve --workers 2 on S3.
-  MARINA_TOOLS_SKIP_OHA=1 bash .ci/install-tools.sh clients upstream ops browser bench s3 conformance
+  MARINA_TOOLS_SKIP_OHA=1 bash .ci/install-tools.sh clients upstream ops browser bench s3 conformance postgres
 fi
 echo "== typecheck =="
 tsc --noEmit -p .

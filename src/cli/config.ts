@@ -152,6 +152,9 @@ export const ServeConfigSchema = Type.Object(
     s3VirtualHostedStyle: Type.Optional(Type.Boolean({ description: 'bucket in the host name instead of the path' })),
     s3PartSize: Type.Optional(Type.Integer({ minimum: 5 * 1024 * 1024, maximum: 5 * 1024 * 1024 * 1024, description: 'multipart upload part size in bytes' })),
     s3Redirect: Type.Optional(Type.Boolean({ description: 'answer blob GETs with a 307 to a presigned S3 URL' })),
+    // PostgreSQL metadata (src/storage/pg-*.ts): index, upload ledger and locks shared by every node.
+    index: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', maxLength: 2048, description: 'where metadata lives: postgres://user@host:port/db (default: LMDB in <data>/index)' })),
+    indexPoolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'PostgreSQL connections per process' })),
   },
   { additionalProperties: false },
 );
@@ -268,6 +271,8 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   s3VirtualHostedStyle: 'MARINA_S3_VIRTUAL_HOSTED_STYLE',
   s3PartSize: 'MARINA_S3_PART_SIZE',
   s3Redirect: 'MARINA_S3_REDIRECT',
+  index: 'MARINA_INDEX',
+  indexPoolSize: 'MARINA_INDEX_POOL_SIZE',
 };
 
 /** Reads a config file: `.toml` with Bun's TOML parser, anything else as JSON. */

@@ -11,12 +11,13 @@ export const GC_HELP = `Usage: marina gc [options]
 
 Removes blob links that no manifest of their repository references, then blobs that no repository links, from
 the storage 'marina serve' would use with the same options: the data directory, and with --blobs s3://… (or
-'blobs' in the --config file, or MARINA_BLOBS) the S3 bucket. Links used within the grace period (pushed,
+'blobs' in the --config file, or MARINA_BLOBS) the S3 bucket, with --index postgres://… (or MARINA_INDEX) the
+PostgreSQL index. Links used within the grace period (pushed,
 mounted, found by a HEAD, named by a manifest put) and blobs written within it (file or S3 object time) are
 kept, so pushes in progress are safe. It can run beside servers on the same data directory: each
 removal is re-checked inside the index's write transaction, and a file is deleted only while no push holds it.
 
-Options (and the storage options of 'marina serve': --data, --config, --blobs, --s3-endpoint, --s3-region):
+Options (and the storage options of 'marina serve': --data, --config, --blobs, --s3-endpoint, --s3-region, --index):
   --data <dir>        data directory (default ./data, env MARINA_DATA)
   --blobs <s3://bucket/prefix>  blobs in S3; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
   --grace <seconds>   keep links used and files written within this (default 3600); longer than your slowest

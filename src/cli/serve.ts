@@ -11,7 +11,8 @@ import { LiveAuth } from '../ops/live-auth.ts';
 import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
 import { recoverUploads } from '../storage/storage.ts';
-import { openStorage } from './storage-config.ts';
+import { redactedUrl } from '../storage/pg-storage.ts';
+import { openStorage, withSharedMirrorLedger } from './storage-config.ts';
 import { LmdbIndex } from '../storage/lmdb-index.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
 import { isUploadRequest } from '../http/body-reader.ts';
@@ -110,7 +111,7 @@ Limits (see README "Limits"):
 Lifecycle (config file; see README "Lifecycle"): retention, retentionSchedule, quotas, warm, warmPlatforms,
   warmSchedule, warmConcurrency.
 
-Blob storage (the index, upload ledger and mirror spool stay in --data):
+Blob storage (the index and upload ledger stay in --data unless --index; the mirror spool always does):
   --blobs <s3://bucket/prefix>  keep blobs in S3 or an S3-compatible store  (env ${ENV_NAMES.blobs})
   --s3-endpoint <url>      e.g. http://127.0.0.1:8333 (default AWS; env ${ENV_NAMES.s3Endpoint}, AWS_ENDPOINT_URL, S3_ENDPOINT)
   --s3-region <name>       (default us-east-1; env ${ENV_NAMES.s3Region}, AWS_REGION, S3_REGION)
@@ -118,6 +119,11 @@ Blob storage (the index, upload ledger and mirror spool stay in --data):
   --s3-redirect            answer blob GETs with a 307 to a presigned S3 URL  (env ${ENV_NAMES.s3Redirect})
                            Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or S3_*), or the config keys
                            s3AccessKeyId/s3SecretAccessKey; AWS_SESSION_TOKEN when set.
+
+Metadata (default: LMDB index, SQLite upload ledger and in-process locks under --data):
+  --index <postgres://user[:password]@host:port/db>  keep the index, upload ledger and locks in PostgreSQL,
+                           shared by every node pointed at it; migrated at start-up  (env ${ENV_NAMES.index})
+  --index-pool-size <n>    PostgreSQL connections per process (default 10, env ${ENV_NAMES.indexPoolSize})
   -h, --help               show this help
 
 Precedence: flags > environment > config file > defaults.
@@ -193,6 +199,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       's3-region': { type: 'string' },
       's3-part-size': { type: 'string' },
       's3-redirect': { type: 'boolean' },
+      index: { type: 'string' },
+      'index-pool-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -259,6 +267,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     s3Region: values['s3-region'],
     s3PartSize: values['s3-part-size'],
     s3Redirect: values['s3-redirect'] ? true : undefined,
+    index: values.index,
+    indexPoolSize: values['index-pool-size'],
   };
   return resolveConfig(file ? readConfigFile(file) : {}, readEnv(env), flags);
 }
@@ -277,6 +287,7 @@ export async function serve(argv: string[]): Promise<void> {
   // --- workers ---
   const workers = workerCount(config.workers);
   const worker = workerIndex();
+  if (workers > 1 && config.index) throw new Error('--workers above 1 is not supported with --index yet: run one marina serve per port behind a balancer');
   // Other processes write this data directory too: our workers, or independent nodes (`--locks host`).
   const shared = workers > 1 || config.locks === 'host';
   const storage = await openStorage(config, { shared });
@@ -289,7 +300,7 @@ export async function serve(argv: string[]): Promise<void> {
     readOnly: config.readOnly,
     referrersEnabled: config.referrersEnabled,
     maxManifestSize: config.maxManifestSize,
-    mirror: mirrorOptions(config, process.env),
+    mirror: withSharedMirrorLedger(mirrorOptions(config, process.env), storage),
     authorize: auth.authorize,
     logger,
     // Limits
@@ -302,9 +313,10 @@ export async function serve(argv: string[]): Promise<void> {
     maxUploadSessionsPerUser: config.maxUploadSessionsPerUser,
     ...lifecycleOptions(config),
   });
-  // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists. A node
-  // of several (`--locks host`) never does: the others may be live; the idle-upload purge removes its leftovers.
-  const recovered = worker === 0 && config.locks !== 'host' ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
+  // Start-up recovery takes every unclaimed partial file: only the primary runs it, before any worker exists.
+  // Other nodes' uploads may be in flight with a shared index (`--index`) or a shared directory (`--locks host`):
+  // no start-up sweep then (the idle-upload purge takes abandoned ones).
+  const recovered = worker === 0 && !config.index && config.locks !== 'host' ? await recoverUploads(registry.storage) : { partialFiles: 0, staleSessions: 0 };
   if (recovered.partialFiles || recovered.staleSessions) logger.info('removed partial uploads left by an earlier run', { ...recovered });
   ops.attach(registry);
   const reloader = new ConfigReloader(config, () => serveConfig(argv, process.env) as ServeConfig, logger);
@@ -399,6 +411,7 @@ export async function serve(argv: string[]): Promise<void> {
     referrers: config.referrersEnabled,
     ui: config.ui ? '/ui/' : 'off',
     blobs: config.blobs ?? path.join(data, 'blobs'),
+    index: config.index ? redactedUrl(config.index) : path.join(data, 'index'),
   });
   // After the startup line: tools (and tests) read the registry's address from the first "listening on" line.
   const metricsServer = config.metricsAddr && worker === 0 ? listenMetrics(config.metricsAddr, ops, logger) : undefined;

@@ -1,13 +1,17 @@
 /**
  * The stores a command runs on, from the same settings as `marina serve` (flags, MARINA_* variables, config file):
- * filesystem blobs under the data directory, or S3 blobs (`blobs: s3://bucket/prefix`) with the index, upload
- * ledger and locks still in the data directory. `serve`, `gc` and `retention run` all open storage here, so a
- * command never looks at a different blob store than the server it tidies up after.
+ * filesystem blobs and LMDB under the data directory (the default), S3 blobs (`blobs: s3://bucket/prefix`), and
+ * PostgreSQL metadata shared by many nodes (`index: postgres://…`) with either blob store. `serve`, `gc` and
+ * `retention run` all open storage here, so a command never looks at other stores than the server it tidies up
+ * after. Remote stores are checked first, so a wrong credential stops a command at start-up with the reason.
  */
 import * as path from 'node:path';
+import { FsBlobStore } from '../storage/fs-blob-store.ts';
+import { pgStorage, type PgStorage } from '../storage/pg-storage.ts';
 import { fsStorage, s3Storage, type Storage } from '../storage/storage.ts';
 import { s3BlobStoreOptions } from '../storage/s3-config.ts';
 import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import type { RegistryOptions } from '../options.ts';
 import type { ServeConfig } from './config.ts';
 
 /** Options of {@link openStorage}. */
@@ -22,8 +26,24 @@ export interface OpenStorageOptions {
 export async function openStorage(config: ServeConfig, options: OpenStorageOptions = {}): Promise<Storage> {
   const data = path.resolve(config.data);
   const locks = options.shared ? 'host' : 'process';
-  if (!config.blobs) return fsStorage({ root: data, sync: config.sync, locks });
-  const s3 = s3BlobStoreOptions(config.blobs, {
+  const s3 = config.blobs ? await s3Blobs(config, config.blobs, options.env ?? process.env) : undefined;
+  if (config.index) {
+    const blobs = s3?.blobs ?? new FsBlobStore({ root: data, sync: config.sync });
+    return pgStorage({ url: config.index, blobs, root: data, poolSize: config.indexPoolSize });
+  }
+  if (!s3) return fsStorage({ root: data, sync: config.sync, locks });
+  return s3Storage({ root: data, s3: s3.options, blobs: s3.blobs, locks });
+}
+
+/** The mirror's options with its cache ledger in the shared database when the index is there. */
+export function withSharedMirrorLedger(mirror: RegistryOptions['mirror'], storage: Storage): RegistryOptions['mirror'] {
+  if (!mirror || !('mirrorLedger' in storage)) return mirror;
+  return { ...mirror, ledger: (storage as PgStorage).mirrorLedger() };
+}
+
+/** The S3 blob store of `blobs`, its access checked. */
+async function s3Blobs(config: ServeConfig, location: string, env: Record<string, string | undefined>) {
+  const options = s3BlobStoreOptions(location, {
     endpoint: config.s3Endpoint,
     region: config.s3Region,
     accessKeyId: config.s3AccessKeyId,
@@ -31,8 +51,8 @@ export async function openStorage(config: ServeConfig, options: OpenStorageOptio
     virtualHostedStyle: config.s3VirtualHostedStyle,
     partSize: config.s3PartSize,
     redirect: config.s3Redirect,
-  }, options.env ?? process.env);
-  const blobs = new S3BlobStore(s3);
+  }, env);
+  const blobs = new S3BlobStore(options);
   await blobs.checkAccess();
-  return s3Storage({ root: data, s3, blobs, locks });
+  return { options, blobs };
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, six times:
+# Runs the official OCI distribution-spec conformance suite against a fresh `marina serve`, seven times:
 # OCI_VERSION=1.1 and OCI_VERSION=dev against an open server, and OCI_VERSION=1.1 against a second server with
 # access control on (htpasswd users + Marina's token service; the suite logs in with OCI_USERNAME/OCI_PASSWORD and
-# follows the Bearer challenges), OCI_VERSION=1.1 against `serve --workers 2`, and OCI_VERSION=1.1 and dev through a
+# follows the Bearer challenges), OCI_VERSION=1.1 against `serve --workers 2`, OCI_VERSION=1.1 against
+# `serve --index postgres://…` (metadata in a throwaway PostgreSQL cluster), and OCI_VERSION=1.1 and dev through a
 # round-robin balancer in front of three `serve --locks host` nodes. Every API switch on and every data set but
 # `sparse`.
 # Fails unless every run reports Pass with no FAIL, Error or Skip under `apis:` or `data:` in results.yaml.
@@ -64,6 +65,15 @@ AUTH_PORT=$PORT
 start_server "$OUT/server-workers.log" --data "$WORK/data-workers" --workers 2
 WORKERS_PORT=$PORT
 
+# The open registry on the PostgreSQL index (`serve --index postgres://…`, a throwaway cluster that lives as long as
+# this script: the coprocess stops and removes it when its stdin closes).
+bash .ci/install-tools.sh postgres >/dev/null
+coproc PG { exec bun test/support/postgres-cli.ts; }
+SERVER_PIDS+=("$PG_PID")
+read -r -t 90 PG_URL <&"${PG[0]}" || { echo "conformance: the PostgreSQL cluster did not start"; exit 1; }
+start_server "$OUT/server-pg.log" --data "$WORK/data-pg" --index "$PG_URL"
+PG_PORT=$PORT
+
 # Three independent nodes (`--locks host`, each on its own port, one data directory) behind a round-robin balancer
 # that sends each request to the next node (test/support/balancer.ts): every step of the suite may cross nodes.
 NODE_URLS=()
@@ -98,6 +108,7 @@ runs=(
   "dev dev $OPEN_PORT"
   "auth-token-1.1 1.1 $AUTH_PORT OCI_USERNAME=$AUTH_USER OCI_PASSWORD=$AUTH_PASSWORD"
   "workers-2-1.1 1.1 $WORKERS_PORT"
+  "postgres-1.1 1.1 $PG_PORT"
   "nodes-3-1.1 1.1 $BALANCER_PORT"
   "nodes-3-dev dev $BALANCER_PORT"
 )

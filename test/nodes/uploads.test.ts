@@ -39,7 +39,7 @@ for (const mode of STORAGE_MODES) describe(`three nodes behind a round-robin bal
         expect(String(digestOf(new Uint8Array(await blob.arrayBuffer())))).toBe(layer.digest);
       }
     }
-  });
+  }, 60_000);
 
   test('a chunked upload whose every PATCH lands on another node than the one before completes with the right digest', async () => {
     const start = nodes.balancer.log.length;
@@ -72,7 +72,7 @@ for (const mode of STORAGE_MODES) describe(`three nodes behind a round-robin bal
       expect(got.status).toBe(200);
       expect(digestOf(new Uint8Array(await got.arrayBuffer()))).toBe(digest);
     }
-  });
+  }, 60_000);
 
   test('a chunked upload refuses a PATCH on a second node that skips bytes the first one acknowledged', async () => {
     const location = await client.startUpload('spread/gap');
@@ -87,7 +87,7 @@ for (const mode of STORAGE_MODES) describe(`three nodes behind a round-robin bal
     expect(skip.headers.get('range')).toBe('0-999');
     const last = nodes.balancer.log.slice(-2);
     expect(last[0]!.node).not.toBe(last[1]!.node);
-  });
+  }, 60_000);
 
   test('a PATCH on another node than the one before costs a re-hash of the upload so far: measured', async () => {
     const chunk = 1024 * 1024;
@@ -142,5 +142,5 @@ for (const mode of STORAGE_MODES) describe(`three nodes behind a round-robin bal
       const [p, g] = nodes.balancer.log.slice(-2);
       expect(p!.node).not.toBe(g!.node);
     }
-  });
+  }, 60_000);
 });

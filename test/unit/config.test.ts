@@ -231,3 +231,24 @@ describe('locks setting', () => {
     expect(() => serveConfig(['--locks', 'cluster'], {})).toThrow(/locks/);
   });
 });
+
+describe('PostgreSQL index settings', () => {
+  test('come from a file, the environment or flags, flags first; the default keeps LMDB', () => {
+    expect(SERVE_DEFAULTS.index).toBeUndefined();
+    const file = write('index.toml', 'index = "postgres://marina@db:5432/file"\nindexPoolSize = 4\n');
+    expect(serveConfig(['--config', file], {})).toMatchObject({ index: 'postgres://marina@db:5432/file', indexPoolSize: 4 });
+    expect(serveConfig(['--config', file], { MARINA_INDEX: 'postgresql://marina@db/env', MARINA_INDEX_POOL_SIZE: '20' })).toMatchObject({
+      index: 'postgresql://marina@db/env',
+      indexPoolSize: 20,
+    });
+    expect(serveConfig(['--index', 'postgres://marina@db/flag', '--index-pool-size', '2'], { MARINA_INDEX: 'postgres://marina@db/env' })).toMatchObject({
+      index: 'postgres://marina@db/flag',
+      indexPoolSize: 2,
+    });
+  });
+
+  test('refuse an index that is not a postgres:// URL and a pool of no connections', () => {
+    expect(failure(() => serveConfig(['--index', 'mysql://db/marina'], {}))).toContain('index');
+    expect(failure(() => serveConfig(['--index', 'postgres://db/marina', '--index-pool-size', '0'], {}))).toContain('indexPoolSize');
+  });
+});
