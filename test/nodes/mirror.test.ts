@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { startDistribution, type DistributionServer } from '../support/distribution.ts';
-import { startNodes, type Nodes } from '../support/nodes.ts';
+import { FS_AND_PG_S3, startNodes, type Nodes } from '../support/nodes.ts';
 import { startFaultProxy, type FaultProxy } from '../mirror/support/fault-proxy.ts';
 import { makeImage, pushImage, randomBytes, type Image } from '../mirror/support/images.ts';
 
@@ -36,27 +36,31 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-describe('the mirror on three nodes', () => {
+for (const mode of FS_AND_PG_S3) describe(`the mirror on three nodes (${mode.name})`, () => {
   let dist: DistributionServer;
   let proxy: FaultProxy;
   let nodes: Nodes;
+  let engines: { stop(): Promise<void> } | undefined;
   let big: Image;
   let second: Image;
 
   beforeAll(async () => {
+    const started = await mode.start();
+    engines = started;
     dist = await startDistribution();
     big = makeImage([randomBytes(64 * MiB)], { label: 'nodes-big' });
     await pushImage(dist.url, 'team/big', 'v1', big);
     second = makeImage([randomBytes(32 * MiB)], { label: 'nodes-second' });
     await pushImage(dist.url, 'team/second', 'v1', second);
     proxy = await startFaultProxy(dist.url);
-    nodes = await startNodes({ args: ['--mirror', `dist.test=${proxy.url}`] });
-  }, 60_000);
+    nodes = await startNodes({ storage: started.storage, args: ['--mirror', `dist.test=${proxy.url}`] });
+  }, 180_000);
   afterAll(async () => {
     await nodes?.stop();
     await proxy?.stop();
     await dist?.stop();
-  });
+    await engines?.stop();
+  }, 60_000);
 
   test('20 concurrent cold GETs of one 64 MiB layer spread over the nodes make ONE upstream GET', async () => {
     const layer = big.layers[0]!;
@@ -83,7 +87,7 @@ describe('the mirror on three nodes', () => {
     const ownerTtfb = results.filter((r) => r.node === owner).map((r) => r.ttfbMs);
     const otherTtfb = results.filter((r) => r.node !== owner).map((r) => r.ttfbMs);
     console.log(
-      `20 cold GETs of 64 MiB over 3 nodes: ${ms.toFixed(0)} ms, upstream blob GETs ${proxy.blobGets(layer.digest).length}; ` +
+      `[${mode.name}] 20 cold GETs of 64 MiB over 3 nodes: ${ms.toFixed(0)} ms, upstream blob GETs ${proxy.blobGets(layer.digest).length}; ` +
         `time to first byte on the filling node (${ownerTtfb.length} clients): median ${median(ownerTtfb).toFixed(0)} ms, max ${Math.max(...ownerTtfb).toFixed(0)} ms; ` +
         `on the other nodes (${otherTtfb.length}): median ${median(otherTtfb).toFixed(0)} ms, max ${Math.max(...otherTtfb).toFixed(0)} ms`,
     );
@@ -122,6 +126,6 @@ describe('the mirror on three nodes', () => {
     for (const r of results.filter((r) => r.node === String(victim) || r.node === null)) expect(r.equal).toBe(false);
     // One GET from the dead node, one from the node that took over.
     expect(proxy.blobGets(layer.digest).length).toBe(2);
-    console.log(`filling node ${victim} killed mid-fill: the other nodes' ${survivors.length} clients had the 32 MiB blob ${tookOverMs.toFixed(0)} ms later; upstream GETs ${proxy.blobGets(layer.digest).length}`);
+    console.log(`[${mode.name}] filling node ${victim} killed mid-fill: the other nodes' ${survivors.length} clients had the 32 MiB blob ${tookOverMs.toFixed(0)} ms later; upstream GETs ${proxy.blobGets(layer.digest).length}`);
   }, 60_000);
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { digestOf } from '../../src/oci/digest.ts';
 import { Client, OCI_MANIFEST, randomBytes, type Pushed } from '../helpers/client.ts';
-import { startNodes, STORAGE_MODES, type Nodes } from '../support/nodes.ts';
+import { FS_AND_PG_S3, startNodes, type Nodes } from '../support/nodes.ts';
 
 const MiB = 1024 * 1024;
 
@@ -21,7 +21,7 @@ async function withRetry<T>(step: () => Promise<T>, attempts = 4): Promise<T> {
   }
 }
 
-for (const mode of STORAGE_MODES) describe(`a node killed with SIGKILL mid-push (${mode.name})`, () => {
+for (const mode of FS_AND_PG_S3) describe(`a node killed with SIGKILL mid-push (${mode.name})`, () => {
   let nodes: Nodes;
   let client: Client;
   let engines: { stop(): Promise<void> } | undefined;

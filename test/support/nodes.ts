@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { tempDir } from '../helpers/registry.ts';
 import { startServer, type ServerProcess } from '../helpers/server.ts';
 import { startBalancer, type Balancer } from './balancer.ts';
+import { startPostgres } from './postgres.ts';
 import { startSeaweedFs } from './seaweedfs.ts';
 
 /** Nodes and the balancer in front of them. */
@@ -32,6 +33,9 @@ export type NodesStorage =
   | { kind: 'shared-dir'; args?: string[]; env?: Record<string, string> }
   | { kind: 'remote'; args: string[]; env?: Record<string, string> };
 
+/** The name of the storage mode of nodes that could be on different machines (S3 blobs, PostgreSQL index). */
+export const PG_S3 = 'blobs in S3 (SeaweedFS), index in PostgreSQL, a data directory per node';
+
 /** A way of sharing storage that tests run over, with the engines it needs started and stopped. */
 export interface StorageMode {
   name: string;
@@ -40,8 +44,9 @@ export interface StorageMode {
 }
 
 /**
- * The storage modes the node tests run over: one data directory with filesystem blobs, and one data directory with
- * the blobs in an S3 bucket (a real SeaweedFS).
+ * The storage modes the node tests run over: one data directory with filesystem blobs; one data directory with the
+ * blobs in an S3 bucket (a real SeaweedFS); and S3 blobs with the index, ledgers and locks in PostgreSQL (a
+ * throwaway cluster), each node with its own data directory — nodes that could be on different machines.
  */
 export const STORAGE_MODES: StorageMode[] = [
   { name: 'one data directory', start: async () => ({ storage: { kind: 'shared-dir' }, stop: async () => undefined }) },
@@ -60,7 +65,33 @@ export const STORAGE_MODES: StorageMode[] = [
       return { storage: { kind: 'shared-dir', args, env }, stop: () => weed.stop() };
     },
   },
+  {
+    name: PG_S3,
+    async start() {
+      const [pg, weed] = await Promise.allSettled([startPostgres(), startSeaweedFs()]);
+      const stop = async () => {
+        if (weed.status === 'fulfilled') await weed.value.stop();
+        if (pg.status === 'fulfilled') await pg.value.stop();
+      };
+      try {
+        if (pg.status === 'rejected') throw pg.reason;
+        if (weed.status === 'rejected') throw weed.reason;
+        await weed.value.createBucket('nodes');
+        const index = await pg.value.createDatabase();
+        const w = weed.value;
+        const env = { AWS_ACCESS_KEY_ID: w.accessKeyId, AWS_SECRET_ACCESS_KEY: w.secretAccessKey, AWS_REGION: w.region };
+        const args = ['--index', index, '--blobs', `s3://nodes/${crypto.randomUUID().slice(0, 8)}`, '--s3-endpoint', w.endpoint, '--s3-part-size', '5MiB'];
+        return { storage: { kind: 'remote', args, env }, stop };
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+    },
+  },
 ];
+
+/** The modes of nodes on one host sharing a directory with filesystem blobs, and of nodes on S3 + PostgreSQL. */
+export const FS_AND_PG_S3 = STORAGE_MODES.filter((m) => m.name === 'one data directory' || m.name === PG_S3);
 
 /** Options of {@link startNodes}. */
 export interface NodesOptions {
