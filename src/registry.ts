@@ -116,6 +116,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
       minBodyRate: options.minBodyRate ?? DEFAULTS.minBodyRate,
+      releaseBodyChunks: options.releaseBodyChunks ?? false,
     },
   });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;

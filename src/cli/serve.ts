@@ -275,6 +275,8 @@ export async function serve(argv: string[]): Promise<void> {
     // Limits
     bodyIdleTimeoutMs: config.bodyIdleTimeout * 1000,
     minBodyRate: config.minBodyRate,
+    // Every body here comes from Bun.serve's sockets: its chunks are the registry's to free once written.
+    releaseBodyChunks: true,
     uploadIdleTimeoutMs: config.uploadIdleTimeout * 1000,
     maxUploadSize: config.maxUploadSize,
     maxUploadSessions: config.maxUploadSessions,
