@@ -19,7 +19,7 @@ import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
-import { isPath, isRegistryPath, isTokenPath } from './url-paths.ts';
+import { isPath, isRegistryPath, isTokenPath, isV2Path } from './url-paths.ts';
 import { VERSION } from './version.ts';
 import { createWebUi, isUiPath } from '../ui/routes.ts';
 import { splitUrl } from '../http/paths.ts';
@@ -318,6 +318,8 @@ export async function serve(argv: string[]): Promise<void> {
     // Only auth (logs, rate limits) and request logs read the address; asking Bun for it was a tenth of an open
     // manifest GET.
     if (auth.authorize || auth.tokenEndpoint || ops.settings.accessLog || logger.enabled('debug')) rememberClientAddress(request, server.requestIP(request)?.address);
+    // Registry paths first, with no other path tests: none of the endpoints below lives under /v2.
+    if (isV2Path(request.url) && !isUploadRequest(request.method, request.url)) return registry.fetch(request);
     const operations = ops.route(request, metricsHere, metricsGuard);
     if (operations) return operations;
     if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
