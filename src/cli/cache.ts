@@ -20,8 +20,7 @@ Inspects or trims the mirror cache kept in a data directory. Takes the same opti
   warm <ref>...            pull images through the mirror into the cache (see 'marina cache warm --help')
 
 A blob file is deleted only while no repository links it and no push or fill holds it, checked inside the index's
-write transaction. Known issue: with lmdb-js 3.5.6, a second process opening the index while a server commits can
-undo an acknowledged write (README, garbage collection); until that is fixed, prune with the server stopped.
+write transaction, so pruning beside a live server is safe.
 `;
 
 /** Runs `marina cache …`. */

@@ -116,6 +116,8 @@ export const ServeConfigSchema = Type.Object(
     rateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'requests a caller may make at once' })),
     mirrorRateLimit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'mirrored-repository requests per second per caller' })),
     mirrorRateBurst: Type.Optional(Type.Integer({ minimum: 1, description: 'mirrored-repository requests a caller may make at once' })),
+    allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 256, description: 'host names to answer besides loopback names and IP literals (*.example.com for subdomains)' })),
+    trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 256, description: 'reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client' })),
     // --- end access control ---
     // Server limits (slow clients, upload sessions and sizes).
     // Bun's timer moves in 4 s steps; at 4 s or less it cuts transfers that are still moving (measured), and 0 would
@@ -230,6 +232,8 @@ export const ENV_NAMES: Record<keyof ServeConfig, string> = {
   tlsCert: 'MARINA_TLS_CERT',
   tlsKey: 'MARINA_TLS_KEY',
   rateLimit: 'MARINA_RATE_LIMIT',
+  trustedProxies: 'MARINA_TRUSTED_PROXIES',
+  allowedHosts: 'MARINA_ALLOWED_HOSTS',
   rateBurst: 'MARINA_RATE_BURST',
   mirrorRateLimit: 'MARINA_MIRROR_RATE_LIMIT',
   mirrorRateBurst: 'MARINA_MIRROR_RATE_BURST',
@@ -276,7 +280,7 @@ export function readEnv(env: Record<string, string | undefined>): Record<string,
   if (typeof out.mirrors === 'string') out.mirrors = out.mirrors.split(',').filter(Boolean).map(parseMirrorSpec);
   // Lifecycle lists: rules as JSON, image and platform lists comma-separated.
   for (const key of ['retention', 'quotas'] as const) if (typeof out[key] === 'string') out[key] = parseJsonSetting(ENV_NAMES[key], out[key]);
-  for (const key of ['warm', 'warmPlatforms'] as const) if (typeof out[key] === 'string') out[key] = out[key].split(',').map((v) => v.trim()).filter(Boolean);
+  for (const key of ['warm', 'warmPlatforms', 'trustedProxies', 'allowedHosts'] as const) if (typeof out[key] === 'string') out[key] = out[key].split(',').map((v) => v.trim()).filter(Boolean);
   return out;
 }
 

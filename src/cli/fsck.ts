@@ -17,8 +17,7 @@ With --repair it fixes what can be fixed without losing pushed content: corrupt 
 <data>/lost+found/ and the links to them (and to missing files) removed, so clients upload those blobs again;
 blobs a manifest references but its repository does not link are linked; garbage older than the grace period is
 removed. Manifests and tags are never deleted: a manifest whose content is gone is reported for a re-push.
-Run it with the server stopped: with lmdb-js 3.5.6 a second process opening the index while a server commits can
-undo an acknowledged write (README, garbage collection).
+Without --repair it may run beside a live server; run --repair with the server stopped.
 
 Options:
   --data <dir>        data directory (default ./data, env MARINA_DATA)

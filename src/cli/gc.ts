@@ -21,8 +21,8 @@ Options:
                       remove nothing
   -h, --help          show this help
 
-Known issue: with lmdb-js 3.5.6, a second process opening the index while a server commits can undo an
-acknowledged write (README, garbage collection). Until that is fixed, run gc with the server stopped.
+Opening the index beside a live server waits, at most 10 s, for the commits in flight (README, garbage
+collection: why lmdb-js needs this).
 `;
 
 /** Runs `marina gc`. */

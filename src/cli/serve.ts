@@ -16,6 +16,8 @@ import { isUploadRequest } from '../http/body-reader.ts';
 import { mirrorOptions } from './mirror-config.ts';
 import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
+import { TrustedProxies } from '../auth/trusted-proxies.ts';
+import { hostGuard } from '../http/allowed-hosts.ts';
 import { isPath, isRegistryPath, isTokenPath, isV2Path } from './url-paths.ts';
 import { VERSION } from './version.ts';
 import { isUiPath } from '../ui/paths.ts';
@@ -78,6 +80,11 @@ Access control (without these flags the registry is open to anyone who can reach
   --rate-burst <n>         requests at once per caller         (default 2 × rate)
   --mirror-rate-limit <n>  requests per second per caller to mirrored repositories
   --mirror-rate-burst <n>  their burst                         (default 2 × rate)
+  --allowed-hosts <list>   host names to answer (comma-separated; *.example.com for subdomains) besides
+                           loopback names and IP literals; on a loopback address only those are answered, against
+                           DNS rebinding (env ${ENV_NAMES.allowedHosts})
+  --trusted-proxies <list> reverse proxies (addresses, CIDR ranges; comma-separated) whose X-Forwarded-For
+                           names the client for rate limits and logs (env ${ENV_NAMES.trustedProxies})
 
 Limits (see README "Limits"):
   --idle-timeout <s>       close a connection that sends and receives nothing this long; also bounds the
@@ -159,6 +166,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
       'rate-burst': { type: 'string' },
       'mirror-rate-limit': { type: 'string' },
       'mirror-rate-burst': { type: 'string' },
+      'trusted-proxies': { type: 'string' },
+      'allowed-hosts': { type: 'string' },
       // Limits
       'idle-timeout': { type: 'string' },
       'body-idle-timeout': { type: 'string' },
@@ -221,6 +230,8 @@ export function serveConfig(argv: string[], env: Record<string, string | undefin
     rateBurst: values['rate-burst'],
     mirrorRateLimit: values['mirror-rate-limit'],
     mirrorRateBurst: values['mirror-rate-burst'],
+    trustedProxies: values['trusted-proxies']?.split(',').map((v) => v.trim()).filter(Boolean),
+    allowedHosts: values['allowed-hosts']?.split(',').map((v) => v.trim()).filter(Boolean),
     // Limits
     idleTimeout: values['idle-timeout'],
     bodyIdleTimeout: values['body-idle-timeout'],
@@ -315,10 +326,17 @@ export async function serve(argv: string[]): Promise<void> {
   const metricsGuard = auth.protects && auth.authorize ? catalogGuard(auth.authorize) : undefined;
   let ui: import('../ui/routes.ts').WebUi | undefined;
   const webUi = () => (ui ??= (require('../ui/routes.ts') as typeof import('../ui/routes.ts')).createWebUi({ registry, authorize: auth.authorize, cacheMaxBytes: config.cacheMax, realm: config.tokenService, logger }));
+  const proxies = config.trustedProxies?.length ? new TrustedProxies(config.trustedProxies) : undefined;
+  const checkHost = hostGuard({ onLoopback: isLoopback(config.host), allowed: config.allowedHosts });
   const handler = (request: Request, server: Bun.Server<undefined>): Response | Promise<Response> => {
+    const misdirected = checkHost?.(request);
+    if (misdirected) return misdirected;
     // Only auth (logs, rate limits) and request logs read the address; asking Bun for it was a tenth of an open
     // manifest GET.
-    if (auth.authorize || auth.tokenEndpoint || ops.settings.accessLog || logger.enabled('debug')) rememberClientAddress(request, server.requestIP(request)?.address);
+    if (auth.authorize || auth.tokenEndpoint || ops.settings.accessLog || logger.enabled('debug')) {
+      const peer = server.requestIP(request)?.address;
+      rememberClientAddress(request, proxies ? proxies.clientOf(peer, request.headers.get('x-forwarded-for')) : peer);
+    }
     // Registry paths first, with no other path tests: none of the endpoints below lives under /v2.
     if (isV2Path(request.url) && !isUploadRequest(request.method, request.url)) return registry.fetch(request);
     const operations = ops.route(request, metricsHere, metricsGuard);

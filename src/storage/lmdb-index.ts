@@ -13,6 +13,7 @@ import { decodeManifestRecord, encodeManifestRecord } from './manifest-codec.ts'
 import { type BlobHold, LmdbBlobHolds } from './lmdb-blob-holds.ts';
 import { ReadCache } from './read-cache.ts';
 import { linkSize, linkTime, linkValue, type LinkValue } from './lmdb-links.ts';
+import { LmdbOpenGate } from './lmdb-open-gate.ts';
 import { LmdbReferrers } from './lmdb-referrers.ts';
 import { referrerOf } from './records.ts';
 import type { ManifestRecord, ManifestRequirements, MetadataIndex, Page, ReferrerDescriptor, ReferrerRange } from './types.ts';
@@ -62,24 +63,45 @@ export class LmdbIndex implements MetadataIndex {
   // --- cross-process read cache (serve --workers) ---
   private readonly meta: Database<number, string>;
   private readonly shared: boolean;
+  /** Keeps this process's commits apart from other processes opening the index (lmdb-open-gate.ts). */
+  private readonly gate: LmdbOpenGate;
   /** The cache generation the read caches were filled under. */
   private cachedGeneration = -1;
 
   constructor(options: LmdbIndexOptions) {
     fs.mkdirSync(options.dir, { recursive: true });
     quietLmdb();
-    this.root = open({ path: path.join(options.dir, 'index.mdb'), maxDbs: 16, mapSize: 2 ** 34 });
-    const db = <V>(name: string) => this.root.openDB<V, Key>({ name });
-    this.tags = db('tags');
-    this.tagsByDigest = db('tags-by-digest');
-    this.manifests = this.root.openDB<Uint8Array, Key>({ name: 'manifests', encoding: 'binary' });
-    this.links = db('links');
-    this.linksByDigest = db('links-by-digest');
-    this.repositories = this.root.openDB<true, string>({ name: 'repositories' });
-    this.generations = this.root.openDB<number, string>({ name: 'generations' });
-    this.holds = new LmdbBlobHolds(db<BlobHold>('blob-holds'));
-    this.referrers = new LmdbReferrers(this.root);
-    this.meta = this.root.openDB<number, string>({ name: 'meta' });
+    const gateFile = path.resolve(options.dir, 'open-gate.sqlite');
+    // Opening (and creating the tables, a commit) while no other process commits: see lmdb-open-gate.ts.
+    const opened = LmdbOpenGate.whileOpening(gateFile, () => {
+      const root = open({ path: path.join(options.dir, 'index.mdb'), maxDbs: 16, mapSize: 2 ** 34 });
+      const db = <V>(name: string) => root.openDB<V, Key>({ name });
+      return {
+        root,
+        tags: db<Digest>('tags'),
+        tagsByDigest: db<true>('tags-by-digest'),
+        manifests: root.openDB<Uint8Array, Key>({ name: 'manifests', encoding: 'binary' }),
+        links: db<LinkValue>('links'),
+        linksByDigest: db<true>('links-by-digest'),
+        repositories: root.openDB<true, string>({ name: 'repositories' }),
+        generations: root.openDB<number, string>({ name: 'generations' }),
+        holds: new LmdbBlobHolds(db<BlobHold>('blob-holds')),
+        referrers: new LmdbReferrers(root),
+        meta: root.openDB<number, string>({ name: 'meta' }),
+      };
+    });
+    this.gate = new LmdbOpenGate(gateFile);
+    this.root = opened.root;
+    this.tags = opened.tags;
+    this.tagsByDigest = opened.tagsByDigest;
+    this.manifests = opened.manifests;
+    this.links = opened.links;
+    this.linksByDigest = opened.linksByDigest;
+    this.repositories = opened.repositories;
+    this.generations = opened.generations;
+    this.holds = opened.holds;
+    this.referrers = opened.referrers;
+    this.meta = opened.meta;
     this.shared = options.shared ?? false;
   }
 
@@ -299,6 +321,7 @@ export class LmdbIndex implements MetadataIndex {
 
   async close(): Promise<void> {
     await this.root.close();
+    this.gate.close();
   }
 
   /**
@@ -324,11 +347,23 @@ export class LmdbIndex implements MetadataIndex {
    * `cached`: the write changes tags or manifests, which the read caches hold.
    */
   private async write<T>(fn: () => T, { durable = true, cached = false }: { durable?: boolean; cached?: boolean } = {}): Promise<T> {
-    if (!cached) {
-      const result = await this.root.transaction(fn);
-      if (durable) await this.root.flushed;
-      return result;
+    const leave = await this.gate.enter();
+    let result: T;
+    try {
+      result = await this.transaction(fn, cached);
+    } catch (error) {
+      leave();
+      throw error;
     }
+    // The gate stays shut to openers until the commit is flushed, durable or not (lmdb-open-gate.ts).
+    const flushed = Promise.resolve(this.root.flushed).finally(leave);
+    if (durable) await flushed;
+    else flushed.catch(() => {});
+    return result;
+  }
+
+  private async transaction<T>(fn: () => T, cached: boolean): Promise<T> {
+    if (!cached) return this.root.transaction(fn);
     // Before and after: no read may see the cache from before this write once the write is visible.
     this.forgetCached();
     // A failed commit (full disk) carries its real cause separately; bring it back for the error mapping.
@@ -338,7 +373,6 @@ export class LmdbIndex implements MetadataIndex {
       return value;
     }).catch(rethrowCommitFailure);
     this.forgetCached();
-    if (durable) await this.root.flushed;
     return result;
   }
 
