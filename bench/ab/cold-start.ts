@@ -2,7 +2,7 @@
  * Cold start of `marina serve` (spawn to the first 200 on /v2/, polled every 2 ms) from several entry files,
  * rounds interleaved, on one data directory made once (`--blobs N` bulk blobs of 1 KiB linked into one repository
  * and `--tags N` tags, written through the library). Entries: `src` (this checkout's sources), `bundle` (a
- * `bun build --bytecode` bundle built into a temporary directory), `tree:DIR` (another checkout's sources).
+ * `bun build --bytecode` bundle built into a temporary directory), `tree:DIR` (another checkout's sources), `bundle:DIR` (another checkout's bundle).
  * Usage: bun bench/ab/cold-start.ts [--entries src,bundle] [--rounds 10] [--blobs 2000] [--tags 500]
  */
 import * as fs from 'node:fs';
@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBundle } from '../../bin/build-bundle.ts';
+import { cpuSeconds } from '../lib/proc-stats.ts';
 import { freePort, ServerProcess } from '../lib/server-process.ts';
 
 const { values } = parseArgs({ options: { entries: { type: 'string', default: 'src,bundle' }, rounds: { type: 'string', default: '10' }, blobs: { type: 'string', default: '2000' }, tags: { type: 'string', default: '500' } } });
@@ -43,26 +44,36 @@ const data = path.join(work, 'data');
   await registry.close();
 }
 
+let entriesBuilt = 0;
 const entries = await Promise.all(
   values.entries.split(',').map(async (name) => {
     if (name === 'bundle') return { name, file: await buildBundle(path.join(work, 'dist')) };
+    if (name.startsWith('bundle:')) {
+      const { buildBundle: build } = (await import(path.join(name.slice(7), 'bin/build-bundle.ts'))) as { buildBundle: typeof buildBundle };
+      return { name, file: await build(path.join(work, `dist-${entriesBuilt++}`)) };
+    }
     if (name.startsWith('tree:')) return { name, file: path.join(name.slice(5), 'src/cli/main.ts') };
     return { name, file: path.join(root, 'src/cli/main.ts') };
   }),
 );
 const samples = new Map<string, number[]>(entries.map((e) => [e.name, []]));
+// CPU time of the server until it answered (10 ms ticks): less disturbed by other work on the machine than wall time.
+const cpu = new Map<string, number[]>(entries.map((e) => [e.name, []]));
 for (let r = -1; r < Number(values.rounds); r++) {
   for (const e of r % 2 ? entries : [...entries].reverse()) {
     const port = await freePort();
     const argv = [process.execPath, e.file, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data', data, '--log-level', 'warn'];
     const server = await ServerProcess.start({ argv, logFile: path.join(work, 'server.log'), cores: '' }, `http://127.0.0.1:${port}/v2/`);
     if (r >= 0) samples.get(e.name)!.push(server.readyMs);
+    if (r >= 0) cpu.get(e.name)!.push(cpuSeconds(server.pid) * 1000);
     await server.stop();
   }
 }
 console.log(`cold start to the first 200, ${values.blobs} blobs, ${values.tags} tags, ${values.rounds} rounds, load ${os.loadavg()[0]!.toFixed(2)}`);
 for (const [name, xs] of samples) {
   const s = [...xs].sort((a, b) => a - b);
-  console.log(`${name}: median ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms [${s[0]!.toFixed(1)}–${s.at(-1)!.toFixed(1)}]`);
+  const c = cpu.get(name)!;
+  const mean = c.reduce((a, b) => a + b, 0) / c.length;
+  console.log(`${name}: median ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms [${s[0]!.toFixed(1)}–${s.at(-1)!.toFixed(1)}], server CPU until ready mean ${mean.toFixed(0)} ms`);
 }
 fs.rmSync(work, { recursive: true, force: true });

@@ -12,6 +12,13 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChild } from '../lib/child.ts';
 import { cpuSeconds } from '../lib/proc-stats.ts';
+
+/** User and system CPU seconds of a process (all threads). */
+function cpuSplit(pid: number): [number, number] {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(f[11]) / 100, Number(f[12]) / 100];
+}
 import { freePort, ServerProcess } from '../lib/server-process.ts';
 import type { PushLoad } from '../load/push-load.ts';
 import type { LoadResult } from '../load/types.ts';
@@ -42,6 +49,7 @@ interface Running {
   base: string;
   rates: number[];
   cpuPerImage: number[];
+  sysPerImage: number[];
 }
 
 async function start(name: string, i: number): Promise<Running> {
@@ -52,7 +60,7 @@ async function start(name: string, i: number): Promise<Running> {
   const argv = name === 'limit' ? [process.execPath, ...bunFlags, path.join(here, 'targets/limit-server.ts'), '--port', String(port), '--dir', dir] : marina(name.startsWith('tree:') ? name.slice(5) : self);
   const base = `http://127.0.0.1:${port}`;
   const server = await ServerProcess.start({ argv, logFile: path.join(work, `s${i}.log`), cores: serverCores ?? '' }, `${base}/v2/`);
-  return { name, server, base, rates: [], cpuPerImage: [] };
+  return { name, server, base, rates: [], cpuPerImage: [], sysPerImage: [] };
 }
 
 const running: Running[] = [];
@@ -73,21 +81,23 @@ try {
         image: { layers: Number(values.layers), layerSize: Number(values['layer-kib']) * 1024, nonce: `${t.name}-${r}-${Date.now()}` },
       };
       const cpu0 = cpuSeconds(t.server.pid);
+      const sys0 = cpuSplit(t.server.pid)[1];
       const out = await runChild([process.execPath, path.join(here, 'load/push-load.ts'), JSON.stringify(load)], loadCores ?? '', (load.capSec + 30) * 1000);
       const result = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as LoadResult;
       if (result.errors) throw new Error(`${t.name}: ${result.errors} errors: ${result.firstError}`);
       if (r < 0) continue; // warm-up
       t.rates.push(result.requests / result.seconds);
       t.cpuPerImage.push(((cpuSeconds(t.server.pid) - cpu0) * 1000) / result.requests);
+      t.sysPerImage.push(((cpuSplit(t.server.pid)[1] - sys0) * 1000) / result.requests);
     }
   }
   const fmt = (xs: number[], d = 1) => {
     const s = [...xs].sort((a, b) => a - b);
     return `${s[Math.floor(s.length / 2)]!.toFixed(d)} [${s[0]!.toFixed(d)}–${s.at(-1)!.toFixed(d)}]`;
   };
-  console.log('| server | images/s | server CPU ms / image |');
-  console.log('| --- | ---: | ---: |');
-  for (const t of running) console.log(`| ${t.name} | ${fmt(t.rates)} | ${fmt(t.cpuPerImage, 2)} |`);
+  console.log('| server | images/s | server CPU ms / image | of which system |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const t of running) console.log(`| ${t.name} | ${fmt(t.rates)} | ${fmt(t.cpuPerImage, 2)} | ${fmt(t.sysPerImage, 2)} |`);
 } finally {
   for (const t of running) await t.server.stop();
   fs.rmSync(work, { recursive: true, force: true });

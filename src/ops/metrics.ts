@@ -5,7 +5,7 @@
  * is read when Prometheus scrapes.
  */
 import * as fs from 'node:fs';
-import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from './prom.ts';
 import type { RequestRecord } from '../http/dispatch.ts';
 import type { GcReport } from '../core/gc.ts';
 import type { StorageCensus } from './storage-census.ts';

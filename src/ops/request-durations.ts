@@ -4,7 +4,7 @@
  * hashing (a label child still validates and hashes on every `observe`, a tenth of a manifest GET's server cost).
  * A series is looked up once per label set and kept; an observation is then a bucket search and three additions.
  */
-import type { Registry } from 'prom-client';
+import type { Registry } from './prom.ts';
 
 /** Label values of one series. */
 export interface DurationLabels {
