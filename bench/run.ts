@@ -3,7 +3,7 @@
  * and v3 (when installed) and the Bun limits, side by side on the same data, and writes
  * bench/results/<name>.{md,json,svg}.
  *
- *   bun bench/run.ts            full matrix, pinned + unpinned (≈ 2 h on 2 cores; run it on a quiet machine)
+ *   bun bench/run.ts            full matrix, pinned + unpinned (≤ 40 min on 2 cores; run it on a quiet machine)
  *                               → results/latest.*, README section updated
  *   bun bench/run.ts --quick    CI smoke test (< 3 min) → results/quick.*; fails only if the harness or Marina fails
  *   bun bench/run.ts --target-url <url> [marina bench options]   any registry (see `marina bench --help`)
@@ -11,7 +11,8 @@
  * A full run exits non-zero when any figure fails its cross-check (two load generators > 25% apart); a quick
  * run reports such cases as failed but, on a shared CI machine, does not fail on them.
  *
- * Options: --targets marina,dist2,dist3,limit  --only <scenario,…>  --generator auto|bun  --no-cross-check
+ * Options: --targets marina,dist2,dist3,limit (full default: marina,dist3,limit)  --only <scenario,…>
+ *          --all-cases (also the cases the full profile leaves out)  --generator auto|bun  --no-cross-check
  *          --placement pinned|unpinned|both (full: both, quick: pinned)  --no-pin (= --placement unpinned)
  *          --marina-workers <n> (passes `--workers n` to `marina serve` for every main-matrix case)  --keep
  *          --workdir <dir>  --out <dir>  --name <name>  --budget <sec>  --profile-marina <dir>  --no-readme
@@ -72,6 +73,7 @@ const { values: opts } = parseArgs({
     'no-pin': { type: 'boolean' },
     placement: { type: 'string' },
     'no-cross-check': { type: 'boolean' },
+    'all-cases': { type: 'boolean' },
     'marina-workers': { type: 'string' },
     s3: { type: 'boolean' },
     rounds: { type: 'string' },
@@ -112,6 +114,7 @@ if (opts.rounds !== undefined) {
   profile.heavyRounds = rounds;
 }
 if (opts.s3 && !profile.scaleOut.s3) profile.scaleOut = { ...profile.scaleOut, s3: QUICK_S3 };
+if (opts['all-cases']) profile.skipCases = [];
 if (opts['no-pin']) profile.placements = ['unpinned'];
 if (opts.placement) {
   if (!['pinned', 'unpinned', 'both'].includes(opts.placement)) throw new Error('--placement is pinned, unpinned or both');
@@ -130,7 +133,7 @@ const name = opts.name ?? (profile.name === 'full' ? 'latest' : 'quick');
 const deadline = performance.now() + (profile.budgetSec - (profile.name === 'full' ? 40 : 8)) * 1000;
 const warnings: string[] = [];
 const tools = findTools({ ...(opts.dist2 ? { dist2: opts.dist2 } : {}), ...(opts.dist3 ? { dist3: opts.dist3 } : {}) });
-const wanted = new Set((opts.targets ?? 'marina,dist2,dist3,limit').split(','));
+const wanted = new Set(opts.targets?.split(',') ?? profile.targets);
 
 const targets: Target[] = [];
 const env = { workdir, pinning };
@@ -209,21 +212,27 @@ try {
     // Last: its heaviest cases (8 × 1 GiB) are what the time caps cut first.
     blobPushScenario(scenarioEnv),
   ];
-  const scenarios = all.filter((s) => !only || only.has(s.id));
-  progress.plan(plannedMeasurements(scenarios, targets) * profile.placements.length);
+  const leftOut = new Set(profile.skipCases);
+  const scenarios = all.filter((s) => !only || only.has(s.id)).map((s) => ({ ...s, cases: s.cases.filter((c) => !leftOut.has(c.id)) }));
+  // An unpinned placement after the pinned one: the peer comparison on one case per shape (see Profile.unpinned).
+  const unpinnedScenarios = scenarios.map((s) => ({ ...s, cases: s.cases.filter((c) => profile.unpinned.cases.some((id) => id === s.id || id === c.id)) })).filter((s) => s.cases.length);
+  const unpinnedTargets = targets.filter((t) => profile.unpinned.targets.includes(t.id));
+  const subset = (i: number, placement: Placement) => i > 0 && placement === 'unpinned';
+  progress.plan(profile.placements.reduce((n, p, i) => n + (subset(i, p) ? plannedMeasurements(unpinnedScenarios, unpinnedTargets) : plannedMeasurements(scenarios, targets)), 0));
   const cases: CaseResult[] = [];
   const placements: string[] = [];
   for (const [i, placement] of profile.placements.entries()) {
+    const here = subset(i, placement) ? unpinnedTargets : targets;
     if (i > 0) {
       // Every server restarts free to use every core (as users run them), and so do the load generators.
       await Promise.allSettled(targets.map((t) => t.stop()));
       if (placement === 'unpinned' && pinning.enabled) unpin(pinning);
       generatorEnv.cores = pinning.load;
-      for (const target of targets) await target.start();
+      for (const target of here) await target.start();
     }
     placements.push(`${placement}: ${pinning.description}`);
-    progress.note(`placement ${placement}: ${pinning.description}`);
-    const measured = await runScenarios(scenarios, targets, { deadline, scenarioCapSec: profile.scenarioCapSec }, progress);
+    progress.note(`placement ${placement}: ${pinning.description}${here.length < targets.length ? `; ${here.map((t) => t.label).join(', ')}` : ''}`);
+    const measured = await runScenarios(subset(i, placement) ? unpinnedScenarios : scenarios, here, { deadline, scenarioCapSec: profile.scenarioCapSec }, progress);
     cases.push(...measured.map((c) => (placement === 'pinned' && pinning.enabled ? { ...c, placement } : { ...c, id: `${c.id}@unpinned`, title: `${c.title} (unpinned)`, placement: 'unpinned' as const })));
   }
   // Scale-out (issue #11): 1 vs N workers vs Distribution v3, and S3 vs filesystem blobs; unpinned, after the matrix.

@@ -51,6 +51,13 @@ export interface RegistryOptions extends LifecycleOptions {
    * @default 1024 (1 KiB/s: 60 KiB per minute with the default window)
    */
   minBodyRate?: number;
+  /**
+   * Free each upload body chunk's memory as soon as it is written, instead of leaving dead chunks to the garbage
+   * collector (8 concurrent pushes otherwise held 100+ MiB of them). Only for request bodies whose chunks nothing
+   * else holds, such as those Bun.serve reads from a socket (`marina serve` turns it on); leave it off when your
+   * code hands the registry streams that enqueue buffers it keeps using. @default false
+   */
+  releaseBodyChunks?: boolean;
   /** Decides who may pull, push and delete. @default everyone may do everything */
   authorize?: Authorize;
   /** Push, pull and delete notifications. */

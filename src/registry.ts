@@ -17,7 +17,7 @@ import * as referrers from './core/referrers.ts';
 import * as uploads from './core/uploads.ts';
 import { createDispatcher } from './http/dispatch.ts';
 import { Mirror } from './mirror/mirror.ts';
-import { registryPlugin } from './http/plugin.ts';
+import type { registryPlugin } from './http/plugin.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { digestOf, parseDigest } from './oci/digest.ts';
 import { parseRepositoryName } from './oci/names.ts';
@@ -117,6 +117,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       chunkMinLength: options.chunkMinLength ?? DEFAULTS.chunkMinLength,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
       minBodyRate: options.minBodyRate ?? DEFAULTS.minBodyRate,
+      releaseBodyChunks: options.releaseBodyChunks ?? false,
     },
   });
   const idleMs = options.uploadIdleTimeoutMs ?? DEFAULTS.uploadIdleTimeoutMs;
@@ -128,9 +129,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   }, Math.max(1000, Math.min(idleMs, 60 * 60 * 1000)));
   purgeTimer.unref();
 
+  let plugin: ReturnType<typeof registryPlugin> | undefined;
   return {
     fetch,
-    plugin: registryPlugin(fetch),
+    // Built on first use: it loads Elysia, which `registry.fetch` (and `marina serve`'s registry paths) never need.
+    get plugin() {
+      return (plugin ??= (require('./http/plugin.ts') as typeof import('./http/plugin.ts')).registryPlugin(fetch));
+    },
     storage,
     logger,
     settings,

@@ -37,7 +37,7 @@ measures. Pushes stay in the registry (the API has no portable way to delete blo
 
 Options:
   --quick                   small sizes, 1 s windows, one round (about a minute); default: the full profile
-                            (5 s windows after a warm-up, 3 rounds)
+                            (5 s windows after a warm-up, 2 rounds)
   --username <user>         credentials (env MARINA_BENCH_USERNAME); Basic or the Bearer token flow, as the
   --password <password>     registry asks (env MARINA_BENCH_PASSWORD; prefer the env var over the flag)
   --trusted-realm <host>    a token realm on another host that may receive the credentials (repeatable)

@@ -34,11 +34,11 @@ export function httpCase(env: ScenarioEnv, options: HttpCaseOptions): Case {
     unit: options.unit,
     higherIsBetter: true,
     rounds: options.rounds,
-    async measure(target) {
+    async measure(target, round) {
       const load = loadOf(target);
       const primary = chooseGenerator(load, options.bodySize, env.generators);
       const sample = sampleOf(await runLoad(load, primary, env.generators), options.unit);
-      const second = env.generators.crossCheck ? crossGenerator(load, primary, env.generators) : undefined;
+      const second = crossChecks(env, round) ? crossGenerator(load, primary, env.generators) : undefined;
       if (second) {
         const cross = await runLoad(load, second, env.generators);
         sample.cross = { load: cross, value: sampleOf(cross, options.unit).value };
@@ -47,6 +47,11 @@ export function httpCase(env: ScenarioEnv, options: HttpCaseOptions): Case {
     },
     warmup: (target) => warm(env, loadOf(target)),
   };
+}
+
+/** Whether the second generator measures in this round (the first `crossCheckRounds` rounds of a cross-checked run). */
+export function crossChecks(env: ScenarioEnv, round: number): boolean {
+  return Boolean(env.generators.crossCheck) && round <= env.profile.crossCheckRounds;
 }
 
 /** The primary value of a load result in a unit. */

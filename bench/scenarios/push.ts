@@ -5,6 +5,7 @@ import { MiB, sizeId, sizeLabel } from '../lib/units.ts';
 import type { PushLoad } from '../load/push-load.ts';
 import type { LoadResult } from '../load/types.ts';
 import type { Target } from '../targets/types.ts';
+import { crossChecks } from './http-case.ts';
 import type { Case, Sample, Scenario, ScenarioEnv } from './types.ts';
 
 const PUSH_LOAD = new URL('../load/push-load.ts', import.meta.url).pathname;
@@ -39,7 +40,7 @@ export function blobPushScenario(env: ScenarioEnv): Scenario {
       unit: 'MiB/s',
       higherIsBetter: true,
       rounds: big ? 1 : profile.heavyRounds,
-      async measure(target: Target): Promise<Sample> {
+      async measure(target: Target, round: number): Promise<Sample> {
         cached ??= blobs();
         const load: PushLoad = {
           baseUrl: target.baseUrl,
@@ -56,7 +57,7 @@ export function blobPushScenario(env: ScenarioEnv): Scenario {
         const result = await runPush(env, load);
         const sample: Sample = { value: result.bytes / MiB / result.seconds, load: result, extra: { pushesPerSec: result.requests / result.seconds } };
         // The cross-check pushes the same blobs again through Bun's fetch, once the first pushes are forgotten.
-        if (env.generators.crossCheck && size <= CROSS_CHECK_MAX_PUSH) {
+        if (crossChecks(env, round) && size <= CROSS_CHECK_MAX_PUSH) {
           target.forgetBlobs(cached.digests);
           const cross = await runPush(env, { ...load, transport: 'fetch' });
           sample.cross = { load: cross, value: cross.bytes / MiB / cross.seconds };
@@ -109,7 +110,7 @@ export function imagePushScenario(env: ScenarioEnv): Scenario {
           };
           const result = await runPush(env, load);
           const sample: Sample = { value: result.requests / result.seconds, load: result, extra: { MiBps: result.bytes / MiB / result.seconds } };
-          if (env.generators.crossCheck) {
+          if (crossChecks(env, round)) {
             const cross = await runPush(env, { ...load, transport: 'fetch', image: { ...load.image!, nonce: `${load.image!.nonce}-x` } });
             sample.cross = { load: cross, value: cross.requests / cross.seconds };
           }

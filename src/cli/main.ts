@@ -1,12 +1,4 @@
 /** The `marina` command: dispatches to subcommands. */
-import { bench } from './bench.ts';
-import { cache } from './cache.ts';
-import { fsck } from './fsck.ts';
-import { gc } from './gc.ts';
-import { importCommand } from './import.ts';
-import { retention } from './retention.ts';
-import { usage } from './usage.ts';
-import { serve } from './serve.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `marina ${VERSION} — a fast OCI container registry
@@ -27,16 +19,17 @@ Commands:
 Run 'marina <command> --help' for a command's options.
 `;
 
-// A command resolves to its exit status, or to nothing for 0.
+// A command resolves to its exit status, or to nothing for 0. Each loads its own code when run, so `serve` starts
+// without the others' modules.
 const COMMANDS: Record<string, (argv: string[]) => Promise<void | number>> = {
-  serve,
-  cache,
-  gc,
-  fsck,
-  bench,
-  import: importCommand,
-  retention,
-  usage,
+  serve: async (argv) => (await import('./serve.ts')).serve(argv),
+  cache: async (argv) => (await import('./cache.ts')).cache(argv),
+  gc: async (argv) => (await import('./gc.ts')).gc(argv),
+  fsck: async (argv) => (await import('./fsck.ts')).fsck(argv),
+  bench: async (argv) => (await import('./bench.ts')).bench(argv),
+  import: async (argv) => (await import('./import.ts')).importCommand(argv),
+  retention: async (argv) => (await import('./retention.ts')).retention(argv),
+  usage: async (argv) => (await import('./usage.ts')).usage(argv),
   version: async (argv) => void process.stdout.write(argv.includes('--help') || argv.includes('-h') ? 'Usage: marina version\n\nPrints the version.\n' : `${VERSION}\n`),
 };
 

@@ -1,5 +1,4 @@
 /** `marina serve`: run the registry over HTTP until SIGTERM/SIGINT, then drain in-flight requests and close. */
-import { Elysia } from 'elysia';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, withoutCredentials } from '../logger.ts';
@@ -11,7 +10,7 @@ import { LiveAuth } from '../ops/live-auth.ts';
 import { catalogGuard } from '../ops/metrics-guard.ts';
 import { createRegistry } from '../registry.ts';
 import { recoverUploads } from '../storage/storage.ts';
-import { redactedUrl } from '../storage/pg-storage.ts';
+import { redactedUrl } from '../storage/redacted-url.ts';
 import { openStorage, withSharedMirrorLedger } from './storage-config.ts';
 import { LmdbIndex } from '../storage/lmdb-index.ts';
 import { parseMirrorSpec, readConfigFile, readEnv, resolveConfig, ENV_NAMES, type ServeConfig } from './config.ts';
@@ -21,9 +20,9 @@ import { isLoopback, serverAuth } from './auth-config.ts';
 import { rememberClientAddress } from '../auth/client-address.ts';
 import { TrustedProxies } from '../auth/trusted-proxies.ts';
 import { hostGuard } from '../http/allowed-hosts.ts';
-import { isPath, isRegistryPath, isTokenPath } from './url-paths.ts';
+import { isPath, isRegistryPath, isTokenPath, isV2Path } from './url-paths.ts';
 import { VERSION } from './version.ts';
-import { createWebUi, isUiPath } from '../ui/routes.ts';
+import { isUiPath } from '../ui/paths.ts';
 import { splitUrl } from '../http/paths.ts';
 import { lifecycleOptions, scheduleMs } from './lifecycle-config.ts';
 import { scheduleRetention, scheduleWarm, type Schedule } from './lifecycle-schedule.ts';
@@ -306,6 +305,8 @@ export async function serve(argv: string[]): Promise<void> {
     // Limits
     bodyIdleTimeoutMs: config.bodyIdleTimeout * 1000,
     minBodyRate: config.minBodyRate,
+    // Every body here comes from Bun.serve's sockets: its chunks are the registry's to free once written.
+    releaseBodyChunks: true,
     uploadIdleTimeoutMs: config.uploadIdleTimeout * 1000,
     maxUploadSize: config.maxUploadSize,
     maxUploadSessions: config.maxUploadSessions,
@@ -340,12 +341,16 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const warm = warmEndpoint({ fetch: (r) => registry.fetch(r), authorize: auth.authorize, platforms: config.warmPlatforms, concurrency: config.warmConcurrency, logger });
   // --- end lifecycle schedules ---
-  const app = new Elysia().use(registry.plugin);
+  // Loaded on first use, not at start: Elysia answers only paths no handler below claims, and the web page only
+  // its own (each took tens of milliseconds of a cold start to load).
+  let app: { fetch(request: Request): Response | Promise<Response> } | undefined;
+  const elysia = () => (app ??= new (require('elysia') as typeof import('elysia')).Elysia().use(registry.plugin));
   const metricsHere = !config.metricsAddr;
   // With access control on, /metrics on the registry's address asks the same question as /v2/_catalog (a
   // registry-wide read); health stays open for probes, and a metricsAddr listener is for internal networks.
   const metricsGuard = auth.protects && auth.authorize ? catalogGuard(auth.authorize) : undefined;
-  const ui = config.ui ? createWebUi({ registry, authorize: auth.authorize, cacheMaxBytes: config.cacheMax, realm: config.tokenService, logger }) : undefined;
+  let ui: import('../ui/routes.ts').WebUi | undefined;
+  const webUi = () => (ui ??= (require('../ui/routes.ts') as typeof import('../ui/routes.ts')).createWebUi({ registry, authorize: auth.authorize, cacheMaxBytes: config.cacheMax, realm: config.tokenService, logger }));
   const proxies = config.trustedProxies?.length ? new TrustedProxies(config.trustedProxies) : undefined;
   const checkHost = hostGuard({ onLoopback: isLoopback(config.host), allowed: config.allowedHosts });
   const handler = (request: Request, server: Bun.Server<undefined>): Response | Promise<Response> => {
@@ -357,13 +362,15 @@ export async function serve(argv: string[]): Promise<void> {
       const peer = server.requestIP(request)?.address;
       rememberClientAddress(request, proxies ? proxies.clientOf(peer, request.headers.get('x-forwarded-for')) : peer);
     }
+    // Registry paths first, with no other path tests: none of the endpoints below lives under /v2.
+    if (isV2Path(request.url) && !isUploadRequest(request.method, request.url)) return registry.fetch(request);
     const operations = ops.route(request, metricsHere, metricsGuard);
     if (operations) return operations;
     if (auth.tokenEndpoint && isTokenPath(request.url)) return auth.tokenEndpoint(request);
     if (isPath(request.url, WARM_PATH)) return warm(request);
-    if (ui && isUiPath(splitUrl(request.url).pathname)) return ui.fetch(request);
+    if (config.ui && isUiPath(splitUrl(request.url).pathname)) return webUi().fetch(request);
     // The registry's own paths skip Elysia's router (the plugin would route them to the same handler).
-    const handle = (r: Request) => (isRegistryPath(r.url) ? registry.fetch(r) : app.fetch(r));
+    const handle = (r: Request) => (isRegistryPath(r.url) ? registry.fetch(r) : elysia().fetch(r));
     // Limits: upload steps run without Bun's idle timer (it would cut slow-but-steady bodies and long commits);
     // their bodies have Marina's own idle deadline. Bun keeps the per-request value for the rest of the
     // connection, so it is put back before the response goes out: the next request head is bounded again.

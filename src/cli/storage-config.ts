@@ -7,10 +7,8 @@
  */
 import * as path from 'node:path';
 import { FsBlobStore } from '../storage/fs-blob-store.ts';
-import { pgStorage, type PgStorage } from '../storage/pg-storage.ts';
+import type { PgStorage } from '../storage/pg-storage.ts';
 import { fsStorage, s3Storage, type Storage } from '../storage/storage.ts';
-import { s3BlobStoreOptions } from '../storage/s3-config.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import type { RegistryOptions } from '../options.ts';
 import type { ServeConfig } from './config.ts';
 
@@ -29,6 +27,8 @@ export async function openStorage(config: ServeConfig, options: OpenStorageOptio
   const s3 = config.blobs ? await s3Blobs(config, config.blobs, options.env ?? process.env) : undefined;
   if (config.index) {
     const blobs = s3?.blobs ?? new FsBlobStore({ root: data, sync: config.sync });
+    // Remote stores load only when configured: the embedded default starts without them (cold start).
+    const { pgStorage } = await import('../storage/pg-storage.ts');
     return pgStorage({ url: config.index, blobs, root: data, poolSize: config.indexPoolSize });
   }
   if (!s3) return fsStorage({ root: data, sync: config.sync, locks });
@@ -43,6 +43,8 @@ export function withSharedMirrorLedger(mirror: RegistryOptions['mirror'], storag
 
 /** The S3 blob store of `blobs`, its access checked. */
 async function s3Blobs(config: ServeConfig, location: string, env: Record<string, string | undefined>) {
+  const { s3BlobStoreOptions } = await import('../storage/s3-config.ts');
+  const { S3BlobStore } = await import('../storage/s3-blob-store.ts');
   const options = s3BlobStoreOptions(location, {
     endpoint: config.s3Endpoint,
     region: config.s3Region,

@@ -24,7 +24,11 @@ export function isTokenPath(url: string): boolean {
  * 4 characters (Elysia 1.4 mis-routes those).
  */
 export function isRegistryPath(url: string): boolean {
-  if (shortAuthority(url)) return true;
+  return shortAuthority(url) || isV2Path(url);
+}
+
+/** True for `/v2`, `/v2/…` and `/v2?…`. */
+export function isV2Path(url: string): boolean {
   const slash = pathStart(url);
   if (!url.startsWith('/v2', slash)) return false;
   const next = url.charCodeAt(slash + 3);

@@ -5,6 +5,7 @@
  * where it did not.
  */
 import { RegistryError } from '../errors.ts';
+import { releasesChunks, releasingChunks } from '../storage/stream-writer.ts';
 import type { CoreContext } from './context.ts';
 
 /** A body as core operations take it. */
@@ -80,7 +81,7 @@ export function capUploadBody(ctx: CoreContext, body: Body, current: number, dec
   }
   if (declared !== undefined) return body;
   let total = current;
-  return body.pipeThrough(
+  const capped = body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         total += chunk.byteLength;
@@ -89,6 +90,8 @@ export function capUploadBody(ctx: CoreContext, body: Body, current: number, dec
       },
     }),
   );
+  // The same chunks pass through: whether the sink may free them is unchanged.
+  return releasesChunks(body) ? releasingChunks(capped) : capped;
 }
 
 function tooLarge(limit: number): RegistryError {

@@ -79,7 +79,8 @@ export async function startUpload(ctx: CoreContext, repository: string, input: S
     try {
       if (input.body) {
         await session.append(capUploadBody(ctx, input.body, 0, input.length), input.length);
-        await ctx.ledger.touch(session.id, Date.now());
+        // A monolithic upload is committed (or discarded) next: no ledger write for a session about to go.
+        if (!input.digest) await ctx.ledger.touch(session.id, Date.now());
       }
       if (input.digest) {
         const blob = await commitAndLink(ctx, repository, session, input.digest);
@@ -119,7 +120,8 @@ export async function finishUpload(ctx: CoreContext, repository: string, id: str
   const blob = await ctx.locks.run(`upload:${id}`, async (lease) => {
     const session = await sessionOf(ctx, repository, id);
     lease.check();
-    if (options.body) await appendChecked(ctx, session, options.body, options);
+    // The session is removed from the ledger on commit: touched only if it outlives a failed one.
+    if (options.body) await appendChecked(ctx, session, options.body, options, false);
     try {
       // A lease that ran out during a slow last chunk may have let another request in: do not publish then.
       lease.check();
@@ -127,6 +129,7 @@ export async function finishUpload(ctx: CoreContext, repository: string, id: str
     } catch (error) {
       // A digest mismatch ends the upload, as in Distribution: a retried PUT must not append its chunk twice.
       if (isRegistryError(error) && error.code === 'DIGEST_INVALID') await discard(ctx, session);
+      else if (options.body) touchQuietly(ctx, session.id);
       throw error;
     }
   });
@@ -177,7 +180,7 @@ export function rangeError(size: number, message: string): RegistryError {
   });
 }
 
-async function appendChecked(ctx: CoreContext, session: UploadSession, body: Body, options: { range?: ByteRange; length?: number }): Promise<void> {
+async function appendChecked(ctx: CoreContext, session: UploadSession, body: Body, options: { range?: ByteRange; length?: number }, touch = true): Promise<void> {
   let expected = options.length;
   if (options.range) {
     if (options.range.start !== session.size) {
@@ -191,7 +194,7 @@ async function appendChecked(ctx: CoreContext, session: UploadSession, body: Bod
   }
   assertUploadFits(ctx, session.size, expected);
   await session.append(capUploadBody(ctx, body, session.size, expected), expected);
-  await ctx.ledger.touch(session.id, Date.now());
+  if (touch) await ctx.ledger.touch(session.id, Date.now());
 }
 
 async function commitAndLink(ctx: CoreContext, repository: string, session: UploadSession, digest: Digest): Promise<BlobInfo> {
@@ -216,6 +219,14 @@ async function sessionOf(ctx: CoreContext, repository: string, id: string): Prom
   const session = entry?.repository === repository ? await ctx.blobs.resumeUpload(id) : undefined;
   if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { id } });
   return session;
+}
+
+/** Touches a session on a failure path, where the failure itself is what the client must see. */
+function touchQuietly(ctx: CoreContext, id: string): void {
+  // A ledger may answer later (a promise) or throw at once: neither may hide the failure being answered.
+  void Promise.resolve()
+    .then(() => ctx.ledger.touch(id, Date.now()))
+    .catch(() => undefined);
 }
 
 async function discard(ctx: CoreContext, session: UploadSession): Promise<void> {

@@ -13,6 +13,8 @@ export interface HttpSettings {
   bodyIdleTimeoutMs: number;
   /** Fewest bytes per second an upload body must average over each `bodyIdleTimeoutMs` window (408 below). */
   minBodyRate: number;
+  /** Upload bodies' chunks belong to the registry alone: free each once written (see RegistryOptions). */
+  releaseBodyChunks?: boolean;
 }
 
 /** The per-request bundle passed to handlers. */

@@ -4,6 +4,7 @@ import { RegistryError } from '../errors.ts';
 import { isDigestAlgorithm, parseDigest, type Digest } from '../oci/digest.ts';
 import { parseRepositoryName } from '../oci/names.ts';
 import { parseContentRange, type ByteRange } from '../oci/range.ts';
+import { releasingChunks } from '../storage/stream-writer.ts';
 import { withBodyDeadline } from './body-reader.ts';
 import { paths, type Route } from './paths.ts';
 import { bodyOf, declaredLength, type Exchange } from './request.ts';
@@ -90,7 +91,9 @@ function sessionHeaders(name: string, state: UploadState): Headers {
 /** The request body with the deadlines every upload body gets. */
 function uploadBody(x: Exchange): ReadableStream<Uint8Array> | undefined {
   const body = bodyOf(x.request);
-  return body && withBodyDeadline(body, { idleMs: x.http.bodyIdleTimeoutMs, minBytesPerSecond: x.http.minBodyRate });
+  if (!body) return undefined;
+  const bounded = withBodyDeadline(body, { idleMs: x.http.bodyIdleTimeoutMs, minBytesPerSecond: x.http.minBodyRate });
+  return x.http.releaseBodyChunks ? releasingChunks(bounded) : bounded;
 }
 
 function optionalDigest(value: string | null): Digest | undefined {

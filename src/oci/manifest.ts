@@ -34,7 +34,9 @@ const ManifestShape = Type.Object({
   annotations: Type.Optional(ANNOTATIONS),
 });
 
-const checkShape = TypeCompiler.Compile(ManifestShape);
+// Compiled on the first manifest parsed, not at start: code generation is a few milliseconds of a cold start.
+let compiled: ReturnType<typeof TypeCompiler.Compile<typeof ManifestShape>> | undefined;
+const shapeCheck = () => (compiled ??= TypeCompiler.Compile(ManifestShape));
 
 /** Deepest JSON nesting accepted: a manifest needs 5 (descriptor → platform → features), annotations add none. */
 export const MAX_MANIFEST_DEPTH = 32;
@@ -88,6 +90,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     throw invalid('manifest is not valid UTF-8 JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('manifest must be a JSON object');
+  const checkShape = shapeCheck();
   if (!checkShape.Check(json)) {
     const first = checkShape.Errors(json).First();
     throw invalid(first ? `${first.path || '/'}: ${first.message}` : 'manifest does not match the image-spec schema');

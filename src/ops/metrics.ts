@@ -5,12 +5,13 @@
  * is read when Prometheus scrapes.
  */
 import * as fs from 'node:fs';
-import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from './prom.ts';
 import type { RequestRecord } from '../http/dispatch.ts';
 import type { GcReport } from '../core/gc.ts';
 import type { StorageCensus } from './storage-census.ts';
 import { receivedBytes } from './access-log.ts';
 import { cacheOutcome } from './cache-status.ts';
+import { RequestDurations, type DurationSeries } from './request-durations.ts';
 
 /** Where scrape-time values come from; each is optional so the metrics work for any registry shape. */
 export interface MetricSources {
@@ -43,7 +44,7 @@ const BROKEN_ON_BUN = /^nodejs_eventloop_lag/;
 /** The metrics of one server process. */
 export class Metrics {
   readonly registry = new PromRegistry();
-  private readonly duration: Histogram<'route' | 'method' | 'status'>;
+  private readonly duration: RequestDurations;
   private readonly bytesOut: Counter<'route'>;
   private readonly bytesIn: Counter<'route'>;
   private readonly uploadsInProgress: Gauge;
@@ -52,7 +53,7 @@ export class Metrics {
   private readonly gcFreed: Counter;
   private readonly gcBlobs: Counter;
   private readonly gcLast: Gauge;
-  private readonly children = new Map<string, { observe(v: number): void }>();
+  private readonly children = new Map<string, DurationSeries>();
   private readonly outChildren = new Map<string, { inc(v: number): void }>();
   private readonly inChildren = new Map<string, { inc(v: number): void }>();
 
@@ -61,13 +62,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     for (const m of this.registry.getMetricsAsArray()) if (BROKEN_ON_BUN.test(m.name)) this.registry.removeSingleMetric(m.name);
 
-    this.duration = new Histogram({
-      name: 'marina_http_request_duration_seconds',
-      help: 'Time to response headers by route kind, method and status (its _count is the request count)',
-      labelNames: ['route', 'method', 'status'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
+    this.duration = new RequestDurations(DURATION_BUCKETS, this.registry);
     this.bytesOut = new Counter({ name: 'marina_http_response_bytes_total', help: 'Response body bytes served (Content-Length; HEAD excluded)', labelNames: ['route'], registers });
     this.bytesIn = new Counter({ name: 'marina_http_request_bytes_total', help: 'Request body bytes received (Content-Length, or counted for chunked bodies)', labelNames: ['route'], registers });
     this.uploadsInProgress = new Gauge({ name: 'marina_uploads_in_progress', help: 'Upload requests (POST/PATCH/PUT of blob uploads) being received now', registers });
@@ -89,13 +84,13 @@ export class Metrics {
     const { route, method } = record;
     const status = response.status;
     const key = `${route} ${method} ${status}`;
-    let child = this.children.get(key);
-    if (!child) {
+    let series = this.children.get(key);
+    if (!series) {
       // Unknown methods would be unbounded label values; they all become OTHER.
-      child = this.duration.labels(route, KNOWN_METHODS.has(method) ? method : 'OTHER', String(status));
-      this.children.set(key, child);
+      series = this.duration.series(route, KNOWN_METHODS.has(method) ? method : 'OTHER', String(status));
+      this.children.set(key, series);
     }
-    child.observe(seconds);
+    this.duration.observe(series, seconds);
     if (method !== 'HEAD') {
       const out = Number(response.headers.get('content-length'));
       if (out > 0) this.child(this.outChildren, this.bytesOut, route).inc(out);

@@ -3,7 +3,7 @@
  * own filters and queue. Plugged into the registry as its `events`; reconfigurable live (queues of endpoints that
  * stay keep their events).
  */
-import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
+import { Counter, Gauge, type Registry as PromRegistry } from './prom.ts';
 import type { RegistryEvent, RegistryEvents } from '../core/context.ts';
 import type { Logger } from '../logger.ts';
 import { toNotification, type EventAction, type EventSource } from './envelope.ts';

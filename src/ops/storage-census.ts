@@ -4,8 +4,8 @@
  * per `intervalSeconds`, in the background, yielding to requests every few hundred entries, and scrapes report the
  * last finished count with its timestamp. `intervalSeconds: 0` counts on every scrape and waits (tests, tiny stores).
  */
-import { Gauge } from 'prom-client';
-import type { Registry as PromRegistry } from 'prom-client';
+import { Gauge } from './prom.ts';
+import type { Registry as PromRegistry } from './prom.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** One finished count. */

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openPg, sharedPool } from './pg-connect.ts';
+import { redactedUrl } from './redacted-url.ts';
 import { PgIndex } from './pg-index.ts';
 import { PgLocks } from './pg-locks.ts';
 import { migrate } from './pg-migrations.ts';
@@ -60,13 +61,5 @@ export async function pgStorage(options: PgStorageOptions): Promise<PgStorage> {
   };
 }
 
-/** The URL without its password, for logs and errors. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
-}
+
+export { redactedUrl } from './redacted-url.ts';

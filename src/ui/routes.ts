@@ -27,10 +27,7 @@ export interface WebUi {
   close(): Promise<void>;
 }
 
-/** True for the paths the web page answers: `/`, `/ui` and everything under `/ui/`. */
-export function isUiPath(pathname: string): boolean {
-  return pathname === '/' || pathname === '/ui' || pathname.startsWith('/ui/');
-}
+export { isUiPath } from './paths.ts';
 
 const ASSETS: Record<string, [string, string]> = {
   'marina.css': ['text/css; charset=utf-8', STYLESHEET],
