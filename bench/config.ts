@@ -116,7 +116,7 @@ export const FULL: Profile = {
     workers: 2,
     connections: 64,
     imagePush: true,
-    s3: { blobGet: { sizes: [1 * MiB, 64 * MiB], concurrency: [1, 16] }, push: pushMatrix([64 * MiB], [1, 4]) },
+    s3: { blobGet: { sizes: [1 * KiB, 1 * MiB], concurrency: [1, 16] }, push: pushMatrix([64 * MiB], [1, 4]) },
   },
 };
 
