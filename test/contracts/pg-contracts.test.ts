@@ -4,29 +4,22 @@
  * One throwaway cluster for the file, a fresh database per test. Fails (never skips) when PostgreSQL is not
  * installed: `bash .ci/install-tools.sh postgres`.
  */
-import { afterAll, beforeAll } from 'bun:test';
 import type { SQL } from 'bun';
 import { openPg } from '../../src/storage/pg-connect.ts';
 import { PgIndex } from '../../src/storage/pg-index.ts';
 import { migrate } from '../../src/storage/pg-migrations.ts';
 import { PgMirrorLedger } from '../../src/storage/pg-mirror-ledger.ts';
 import { PgUploadLedger } from '../../src/storage/pg-upload-ledger.ts';
-import { startPostgres, type PostgresCluster } from '../support/postgres.ts';
+import { postgresForThisFile } from '../support/postgres.ts';
 import { metadataIndexContract } from './metadata-index.contract.ts';
 import { mirrorLedgerContract } from './mirror-ledger.contract.ts';
 import { uploadLedgerContract } from './upload-ledger.contract.ts';
 
-let pg: PostgresCluster;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const pg = postgresForThisFile();
 
 /** A migrated database, and a way to open pools on it (each store closes its own). */
 async function database(): Promise<{ url: string; pool: () => SQL }> {
-  const url = await pg.createDatabase();
+  const url = await pg().createDatabase();
   const first = openPg({ url, max: 2 });
   await migrate(first);
   await first.close({ timeout: 1 });

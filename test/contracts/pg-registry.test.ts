@@ -3,7 +3,7 @@
  * write survives a crash of the database right after it, and registries sharing one database (two nodes) see and
  * collect each other's content. Fails (never skips) when PostgreSQL is not installed: `bash .ci/install-tools.sh postgres`.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,15 +17,9 @@ import { PgIndex } from '../../src/storage/pg-index.ts';
 import { pgStorage } from '../../src/storage/pg-storage.ts';
 import { PgUploadLedger } from '../../src/storage/pg-upload-ledger.ts';
 import type { ManifestRecord } from '../../src/storage/types.ts';
-import { startPostgres, type PostgresCluster } from '../support/postgres.ts';
+import { postgresForThisFile } from '../support/postgres.ts';
 
-let pg: PostgresCluster;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const pg = postgresForThisFile();
 
 function record(text: string): ManifestRecord {
   const body = new TextEncoder().encode(text);
@@ -34,7 +28,7 @@ function record(text: string): ManifestRecord {
 
 describe('PostgreSQL durability', () => {
   test('a manifest put, a link and an upload entry are in the WAL when their promises resolve: a crash right after loses none', async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const index = await PgIndex.open({ url });
     const m = record('{"durable":true}');
     const blob = digestOf('durable layer');
@@ -44,7 +38,7 @@ describe('PostgreSQL durability', () => {
     await index.putManifest('team/durable', m, ['v1'], { blobs: [blob], manifests: [] });
     await ledger.add({ id: 'u-durable', repository: 'team/durable', startedAt: 1, touchedAt: 1 });
     // At once: an asynchronous commit would still sit in the WAL buffers, which an immediate shutdown throws away.
-    await pg.crashAndRestart();
+    await pg().crashAndRestart();
     await index.close().catch(() => undefined);
     await sql.close({ timeout: 0 }).catch(() => undefined);
     const after = await PgIndex.open({ url });
@@ -63,7 +57,7 @@ describe('PostgreSQL durability', () => {
 
 describe('registries on pgStorage', () => {
   test('two registries sharing a database and a blob directory: one pushes, the other deletes and collects garbage', async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'marina-pg-registry-'));
     const open = async () => createRegistry({ storage: await pgStorage({ url, root, blobs: new FsBlobStore({ root, sync: false }) }), logger: createLogger('silent') });
     const [a, b] = [await open(), await open()];

@@ -4,7 +4,7 @@
  * index's locking closes (GC's unlink against a manifest put, a hold against a deletion claim).
  * Fails (never skips) when PostgreSQL is not installed: `bash .ci/install-tools.sh postgres`.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { RegistryError } from '../../src/errors.ts';
 import { digestOf, type Digest } from '../../src/oci/digest.ts';
 import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
@@ -14,15 +14,9 @@ import { MIGRATIONS, migrate, schemaVersion } from '../../src/storage/pg-migrati
 import { PgMirrorLedger } from '../../src/storage/pg-mirror-ledger.ts';
 import { PgUploadLedger } from '../../src/storage/pg-upload-ledger.ts';
 import type { ManifestRecord } from '../../src/storage/types.ts';
-import { startPostgres, type PostgresCluster } from '../support/postgres.ts';
+import { postgresForThisFile } from '../support/postgres.ts';
 
-let pg: PostgresCluster;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const pg = postgresForThisFile();
 
 function record(text: string, extra: Partial<ManifestRecord> = {}): ManifestRecord {
   const body = new TextEncoder().encode(text);
@@ -31,14 +25,14 @@ function record(text: string, extra: Partial<ManifestRecord> = {}): ManifestReco
 
 /** Two nodes: two pools on one database. */
 async function twoNodes(): Promise<[PgIndex, PgIndex, () => Promise<void>]> {
-  const url = await pg.createDatabase();
+  const url = await pg().createDatabase();
   const [a, b] = await Promise.all([PgIndex.open({ url }), PgIndex.open({ url })]);
   return [a, b, async () => void (await Promise.all([a.close(), b.close()]))];
 }
 
 describe('PostgreSQL schema migrations', () => {
   test('nodes starting together apply each migration exactly once', async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const pools = Array.from({ length: 4 }, () => openPg({ url, max: 2 }));
     try {
       const applied = await Promise.all(pools.map((sql) => migrate(sql)));
@@ -54,7 +48,7 @@ describe('PostgreSQL schema migrations', () => {
   });
 
   test('a failing migration leaves nothing of itself, and a database from a newer Marina is refused', async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const sql = openPg({ url, max: 1 });
     try {
       const broken = [...MIGRATIONS, { version: 99, name: 'broken', statements: ['CREATE TABLE half_done (x int)', 'SELECT no_such_function()'] }];
@@ -72,7 +66,7 @@ describe('PostgreSQL schema migrations', () => {
 
 describe('PgIndex', () => {
   test('tags and repositories page in byte order even in a database with a language collation', async () => {
-    const url = await pg.createDatabase({ icuLocale: 'en-US' });
+    const url = await pg().createDatabase({ icuLocale: 'en-US' });
     const index = await PgIndex.open({ url });
     try {
       const tags = ['a_b', 'B', 'a.b', 'Z', 'a', 'a-b', '0', 'b'];
@@ -196,7 +190,7 @@ describe('PgIndex', () => {
 
 describe('PgUploadLedger', () => {
   test('a session added on one node is seen, touched and removed from another; a duplicate id is refused', async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const sqlA = openPg({ url, max: 2 });
     const sqlB = openPg({ url, max: 2 });
     await migrate(sqlA);
@@ -223,7 +217,7 @@ describe('PgUploadLedger', () => {
 
 describe('PgMirrorLedger', () => {
   test('an image cached on one node is seen by another; removing it frees only the blobs no other image uses', async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const sqlA = openPg({ url, max: 2 });
     const sqlB = openPg({ url, max: 2 });
     await migrate(sqlA);

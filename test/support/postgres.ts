@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'bun:test';
 import { SQL } from 'bun';
 import { freePort } from './process.ts';
 
@@ -126,4 +127,19 @@ export async function startPostgres(options: { fsync?: boolean; timeoutMs?: numb
     await stop();
     throw new Error(`starting PostgreSQL failed: ${(error as Error).message}\n${log}`);
   }
+}
+
+/** One cluster for the calling test file: started before its tests, stopped after them; call the result to reach it. */
+export function postgresForThisFile(): () => PostgresCluster {
+  let pg: PostgresCluster | undefined;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+  return () => {
+    if (!pg) throw new Error('the PostgreSQL cluster of this file has not started');
+    return pg;
+  };
 }
