@@ -32,7 +32,8 @@ import { buildDataSet } from './data/dataset.ts';
 import { describeMachine } from './lib/machine.ts';
 import { pinSelf, planPinning, unpin } from './lib/pinning.ts';
 import { Progress } from './lib/progress.ts';
-import { findTools, versionLine } from './lib/tools.ts';
+import { generatorVersions } from './load/generators.ts';
+import { findTools } from './lib/tools.ts';
 import { duration } from './lib/units.ts';
 import { evaluateGoals } from './report/goals.ts';
 import type { CaseResult, RunResults } from './report/results.ts';
@@ -154,9 +155,8 @@ if (wanted.has('limit')) targets.push(new BunLimitTarget(env));
 const generatorEnv = { tools, cores: pinning.load, bunOnly: opts.generator === 'bun', crossCheck: profile.crossCheck };
 if (!tools.wrk && !generatorEnv.bunOnly) warnings.push('wrk not found: small GETs use the bundled Bun client');
 if (!tools.oha && !generatorEnv.bunOnly) warnings.push('oha not found: HEAD uses the bundled Bun client');
-const generators: Record<string, string> = { bun: `bundled client on Bun ${Bun.version}` };
-if (tools.wrk && !generatorEnv.bunOnly) generators.wrk = versionLine(tools.wrk, ['-v']).split(' ').slice(0, 2).join(' ');
-if (tools.oha && !generatorEnv.bunOnly) generators.oha = versionLine(tools.oha);
+if (!tools.curl && !generatorEnv.bunOnly) warnings.push('curl not found: big bodies and random ranges are measured by wrk and the bundled Bun client, which saturate their core first');
+const generators = generatorVersions(tools, generatorEnv.bunOnly);
 
 let stopping = false;
 const stopAll = async () => {

@@ -9,6 +9,8 @@ export const TOOLS_BIN = path.join(process.env.MARINA_TOOLS_DIR ?? '/opt/marina-
 export interface Tools {
   wrk?: string;
   oha?: string;
+  /** curl (Debian's): the second generator for loads bound by bytes. */
+  curl?: string;
   /** CNCF Distribution 2.8 (Debian's docker-registry). */
   dist2?: string;
   /** CNCF Distribution v3. */
@@ -29,10 +31,12 @@ export function findTools(overrides: Partial<Tools> = {}): Tools {
   const tools: Tools = {};
   const wrk = overrides.wrk ?? find('wrk');
   const oha = overrides.oha ?? find('oha');
+  const curl = overrides.curl ?? find('curl');
   const dist2 = overrides.dist2 ?? find('docker-registry');
   const dist3 = overrides.dist3 ?? find('registry-v3');
   if (wrk) tools.wrk = wrk;
   if (oha) tools.oha = oha;
+  if (curl) tools.curl = curl;
   if (dist2) tools.dist2 = dist2;
   if (dist3) tools.dist3 = dist3;
   return tools;

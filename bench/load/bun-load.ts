@@ -8,8 +8,9 @@
  * was transferred; only responses completed inside the window count as requests and give latencies.
  */
 import { LatencyRecorder } from '../lib/stats.ts';
-import { openConnection, requestTarget } from './http1.ts';
+import { openConnection } from './http1.ts';
 import type { HttpLoad, LoadResult } from './types.ts';
+import { nextLink } from './walk-pages.ts';
 
 /** Runs the load in this process. */
 export async function runBunLoad(load: HttpLoad): Promise<LoadResult> {
@@ -97,13 +98,6 @@ export async function runBunLoad(load: HttpLoad): Promise<LoadResult> {
   for (const c of connections) c.close();
   await Promise.allSettled(loops);
   return { generator: load.transport === 'fetch' ? 'bun-fetch' : 'bun', requests, errors, bytes, seconds, ...latencies.summary(), ...(firstError ? { firstError } : {}) };
-}
-
-/** The target of `Link: <…>; rel="next"`, if any. */
-function nextLink(link: string | undefined): string | undefined {
-  if (!link) return undefined;
-  const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link);
-  return m ? requestTarget(m[1]!.startsWith('/') || m[1]!.includes('://') ? m[1]! : `/${m[1]!}`) : undefined;
 }
 
 if (import.meta.main) {

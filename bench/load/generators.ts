@@ -1,23 +1,25 @@
 /**
  * Picks a load generator for each load and runs it pinned to the load cores:
  * - wrk for GETs of small bodies (fastest; C)
- * - oha for HEAD (wrk stalls on HEAD responses)
- * - the bundled Bun client for everything else, and for everything when wrk/oha are absent or `--generator bun`:
- *   link walks, and bodies of 64 MiB and more, where it counts partial transfers inside the window.
+ * - oha for HEAD (wrk stalls on HEAD responses) and for bodies from {@link BANDWIDTH_BODY} on; curl for those
+ *   with a random Range, and for bodies from {@link LARGE_BODY} on (whole transfers)
+ * - the bundled Bun client for everything else, and for everything when the tools are absent or `--generator
+ *   bun`: link walks, and big bodies without curl, where it counts partial transfers inside the window.
  *
  * Every figure can be cross-checked by a second, independent generator ({@link crossGenerator}): the case fails
  * when the two disagree by more than {@link CROSS_CHECK_TOLERANCE}.
  */
 import * as path from 'node:path';
 import { runChild } from '../lib/child.ts';
-import type { Tools } from '../lib/tools.ts';
+import { type Tools, versionLine } from '../lib/tools.ts';
+import { LARGE_BODY, runCurl } from './curl.ts';
 import { runOha } from './oha.ts';
 import type { GeneratorId, HttpLoad, LoadResult } from './types.ts';
+import { pagesToWalks, walkPages } from './walk-pages.ts';
 import { runWrk } from './wrk.ts';
 
 const BUN_LOAD = path.join(import.meta.dir, 'bun-load.ts');
-/** From this response size on, bandwidth (partial transfers included) matters more than request rate. */
-export const LARGE_BODY = 64 * 1024 * 1024;
+export { LARGE_BODY };
 
 /** What generator selection depends on. */
 export interface GeneratorEnv {
@@ -33,28 +35,52 @@ export interface GeneratorEnv {
 /** Largest disagreement between two generators on one figure: max/min − 1. Beyond it, the case fails. */
 export const CROSS_CHECK_TOLERANCE = 0.25;
 
+/**
+ * From this response size on, a load is bound by bytes, not requests. On loopback a server sends several GiB/s,
+ * and wrk (8 KiB reads) and the bundled client saturate their own core first (2–3.4 GiB/s here, while the kernel's
+ * loopback counter saw 5.3 GiB/s with oha); so oha and curl, which read big buffers, measure these loads.
+ */
+export const BANDWIDTH_BODY = 256 * 1024;
+
 /** The generator for a load, given the size of one response body. */
 export function chooseGenerator(load: HttpLoad, bodySize: number, env: GeneratorEnv): GeneratorId {
-  if (env.bunOnly || load.walk || load.drainSec || bodySize >= LARGE_BODY) return 'bun';
-  if (load.method === 'HEAD') return env.tools.oha && !load.randomRange && load.paths.length === 1 ? 'oha' : 'bun';
+  if (env.bunOnly || load.walk || load.drainSec) return 'bun';
+  // Bodies too big to complete several times in a window: curl runs whole transfers; the bundled client (which
+  // counts the bytes of transfers still in flight when the window closes) where curl is missing.
+  if (bodySize >= LARGE_BODY) return env.tools.curl && load.method === 'GET' ? 'curl' : 'bun';
+  const ohaCan = Boolean(env.tools.oha) && single(load);
+  if (load.method === 'HEAD') return ohaCan ? 'oha' : 'bun';
+  if (bodySize >= BANDWIDTH_BODY) {
+    if (ohaCan) return 'oha';
+    if (env.tools.curl) return 'curl';
+  }
   if (env.tools.wrk) return 'wrk';
-  if (env.tools.oha && !load.randomRange && load.paths.length === 1) return 'oha';
-  return 'bun';
+  return ohaCan ? 'oha' : 'bun';
 }
 
 /**
- * The second generator for a load, independent of `primary`: the bundled socket client against wrk or oha; wrk
- * (or oha) against the bundled client; the bundled client on Bun's fetch where nothing else can run the load
- * (link walks, HEAD without oha). Undefined for generators that have no twin (the push clients).
+ * The second generator for a load, independent of `primary`: curl against oha (and the bundled client) where bytes
+ * bound the load; the bundled socket client against wrk, oha or curl elsewhere; wrk on the pages of one walk
+ * against the bundled client's walks; the bundled client on Bun's fetch where nothing else can run the load.
+ * Undefined for generators that have no twin (the push clients).
  */
 export function crossGenerator(load: HttpLoad, primary: GeneratorId, env: GeneratorEnv): GeneratorId | undefined {
-  const single = !load.randomRange && load.paths.length === 1 && !load.walk && !load.drainSec;
-  if (primary === 'wrk' || primary === 'oha') return 'bun';
+  const bytesBound = (load.bodySize ?? 0) >= BANDWIDTH_BODY && load.method === 'GET';
+  if (primary === 'oha' && bytesBound && env.tools.curl) return 'curl';
+  if (primary === 'wrk' || primary === 'oha' || primary === 'curl') return 'bun';
   if (primary !== 'bun') return undefined;
   if (env.bunOnly) return 'bun-fetch';
-  if (load.method === 'GET' && env.tools.wrk && !load.walk && !load.drainSec) return 'wrk';
-  if (env.tools.oha && single) return 'oha';
+  if (load.method === 'HEAD') return env.tools.oha && single(load) ? 'oha' : 'bun-fetch';
+  if (load.walk) return env.tools.wrk ? 'wrk' : 'bun-fetch';
+  if (bytesBound && env.tools.curl) return 'curl';
+  if (env.tools.wrk && !load.drainSec) return 'wrk';
+  if (env.tools.oha && single(load)) return 'oha';
   return 'bun-fetch';
+}
+
+/** One URL, no random Range, no walk: what oha can run. */
+function single(load: HttpLoad): boolean {
+  return !load.randomRange && load.paths.length === 1 && !load.walk && !load.drainSec;
 }
 
 /** max/min − 1 of two figures (Infinity when one is zero and the other is not). */
@@ -68,10 +94,16 @@ export function disagreement(a: number, b: number): number {
 /** Runs a load with the given generator. */
 export async function runLoad(load: HttpLoad, generator: GeneratorId, env: GeneratorEnv): Promise<LoadResult> {
   switch (generator) {
-    case 'wrk':
-      return runWrk(env.tools.wrk!, load, env.cores);
+    case 'wrk': {
+      if (!load.walk) return runWrk(env.tools.wrk!, load, env.cores);
+      const pages = await walkPages(load);
+      const perPage: HttpLoad = { ...load, walk: false, drainSec: undefined, paths: pages };
+      return pagesToWalks(await runWrk(env.tools.wrk!, perPage, env.cores), pages.length);
+    }
     case 'oha':
       return runOha(env.tools.oha!, load, env.cores);
+    case 'curl':
+      return runCurl(env.tools.curl!, load, env.cores, { expectedBytesPerSec: load.expectedBytesPerSec });
     case 'bun':
     case 'bun-fetch': {
       const withTransport: HttpLoad = { ...load, transport: generator === 'bun-fetch' ? 'fetch' : 'socket' };
@@ -83,4 +115,14 @@ export async function runLoad(load: HttpLoad, generator: GeneratorId, env: Gener
     default:
       throw new Error(`${generator} is not an HTTP load generator`);
   }
+}
+
+/** The generators a run can use, by id, with their versions (for the report). */
+export function generatorVersions(tools: Tools, bunOnly: boolean): Record<string, string> {
+  const out: Record<string, string> = { bun: `bundled clients on Bun ${Bun.version} (raw sockets; fetch for some cross-checks)` };
+  if (bunOnly) return out;
+  if (tools.wrk) out.wrk = versionLine(tools.wrk, ['-v']).split(' ').slice(0, 2).join(' ');
+  if (tools.oha) out.oha = versionLine(tools.oha);
+  if (tools.curl) out.curl = versionLine(tools.curl).split(' ').slice(0, 2).join(' ');
+  return out;
 }

@@ -1,7 +1,7 @@
 /** The load generators' common contract: what to send, and what came back. */
 
 /** Which program produced a number. */
-export type GeneratorId = 'wrk' | 'oha' | 'bun' | 'bun-fetch' | 'bun-push' | 'fetch-push';
+export type GeneratorId = 'wrk' | 'oha' | 'curl' | 'bun' | 'bun-fetch' | 'bun-push' | 'fetch-push';
 
 /** A request-loop load: `connections` clients sending requests back to back for `durationSec`. */
 export interface HttpLoad {
@@ -29,6 +29,8 @@ export interface HttpLoad {
   drainSec?: number;
   /** Size of one response body (a hint: wrk counts statuses exactly only for small bodies). */
   bodySize?: number;
+  /** Bytes per second the first generator measured: sizes the second one's whole-transfer runs (curl). */
+  expectedBytesPerSec?: number;
   /** HTTP implementation of the bundled client: raw sockets (default) or Bun's fetch (the cross-check). */
   transport?: 'socket' | 'fetch';
 }

@@ -28,6 +28,8 @@ export function httpCase(env: ScenarioEnv, options: HttpCaseOptions): Case {
     const load = options.load(target);
     return { ...load, headers: { ...target.headers, ...load.headers }, bodySize: options.bodySize };
   };
+  // Bytes/s each target reached in its warm-up: sizes whole-transfer runs (curl on bodies of 64 MiB and more).
+  const warmRates = new Map<string, number>();
   return {
     id: options.id,
     title: options.title,
@@ -35,17 +37,22 @@ export function httpCase(env: ScenarioEnv, options: HttpCaseOptions): Case {
     higherIsBetter: true,
     rounds: options.rounds,
     async measure(target, round) {
-      const load = loadOf(target);
+      const load = { ...loadOf(target), expectedBytesPerSec: warmRates.get(target.baseUrl) };
       const primary = chooseGenerator(load, options.bodySize, env.generators);
       const sample = sampleOf(await runLoad(load, primary, env.generators), options.unit);
       const second = crossChecks(env, round) ? crossGenerator(load, primary, env.generators) : undefined;
       if (second) {
-        const cross = await runLoad(load, second, env.generators);
+        const first = sample.load;
+        const expectedBytesPerSec = first && first.seconds > 0 ? first.bytes / first.seconds : undefined;
+        const cross = await runLoad({ ...load, expectedBytesPerSec }, second, env.generators);
         sample.cross = { load: cross, value: sampleOf(cross, options.unit).value };
       }
       return sample;
     },
-    warmup: (target) => warm(env, loadOf(target)),
+    async warmup(target) {
+      const r = await warm(env, loadOf(target));
+      if (r && r.seconds > 0 && r.bytes > 0) warmRates.set(target.baseUrl, r.bytes / r.seconds);
+    },
   };
 }
 
@@ -61,8 +68,8 @@ export function sampleOf(result: LoadResult, unit: RateUnit): Sample {
   return { value, load: result };
 }
 
-/** A short unmeasured load with the bundled client (warms JITs, caches and connection pools). */
-export async function warm(env: ScenarioEnv, load: HttpLoad): Promise<void> {
-  if (env.profile.warmupSec <= 0) return;
-  await runLoad({ ...load, durationSec: env.profile.warmupSec, maxRequests: 1_000_000, drainSec: load.drainSec ? 5 : undefined }, 'bun', env.generators);
+/** A short unmeasured load with the bundled client (warms JITs, caches and connection pools); what it measured. */
+export async function warm(env: ScenarioEnv, load: HttpLoad): Promise<LoadResult | undefined> {
+  if (env.profile.warmupSec <= 0) return undefined;
+  return runLoad({ ...load, durationSec: env.profile.warmupSec, maxRequests: 1_000_000, drainSec: load.drainSec ? 5 : undefined }, 'bun', env.generators);
 }
