@@ -11,7 +11,7 @@
 #                crane, oras, regctl (go install)               -> $BIN/{crane,oras,regctl}
 #   upstream     Debian docker-registry (CNCF Distribution 2.8) -> /usr/bin/docker-registry
 #                (its system service is kept stopped and disabled)
-#   bench        wrk, hyperfine (Debian); oha (cargo install);
+#   bench        wrk, hyperfine, curl (Debian); oha (cargo install);
 #                CNCF Distribution v3 registry                  -> $BIN/{oha,registry-v3}
 #   ops          promtool (Debian prometheus; service disabled)  -> /usr/bin/promtool
 #   browser      chromium (Debian), driven headless by playwright-core in the
@@ -331,7 +331,7 @@ group_upstream() {
 }
 
 group_bench() {
-  apt_ensure wrk hyperfine
+  apt_ensure wrk hyperfine curl
   go_tool registry-v3 "$DIST3_MOD/cmd/registry" "$DIST3_MOD" "$DIST3_VER" \
     "-X $DIST3_MOD/version.version=$DIST3_VER -X $DIST3_MOD/version.mainpkg=$DIST3_MOD"
 
