@@ -8,6 +8,8 @@ import type { BodySource, Connection, ResponseInfo } from './http1.ts';
 
 /** Request bodies up to this size are built in memory; larger ones stream with an explicit Content-Length. */
 const IN_MEMORY_BODY = 256 * 1024 * 1024;
+/** Responses with a Content-Length up to this size are read whole instead of streamed. */
+const SMALL_RESPONSE = 64 * 1024;
 
 /** A "connection" over fetch: one request at a time, keep-alive from fetch's pool. */
 export class FetchConnection implements Connection {
@@ -38,7 +40,14 @@ export class FetchConnection implements Connection {
     const res = await fetch(new URL(target, this.base), { method, headers: h, body: payload, redirect: 'manual', signal: this.abort.signal, duplex: 'half' } as RequestInit);
     const info: ResponseInfo = { status: res.status, headers: new Map(), bodyBytes: 0 };
     res.headers.forEach((v, k) => info.headers.set(k.toLowerCase(), v));
-    if (res.body) {
+    const length = Number(res.headers.get('content-length') ?? Number.NaN);
+    if (length <= SMALL_RESPONSE) {
+      // Small answers (push steps, manifests, errors) in one read: a stream's per-chunk promises would make this
+      // client, not the server, the bottleneck of request-bound loads.
+      const n = (await res.arrayBuffer()).byteLength;
+      info.bodyBytes = n;
+      this.onBytes(n);
+    } else if (res.body) {
       for await (const chunk of res.body) {
         info.bodyBytes += chunk.byteLength;
         this.onBytes(chunk.byteLength);
