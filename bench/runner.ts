@@ -100,7 +100,15 @@ async function probe(scenario: Scenario, target: Target): Promise<string | undef
 }
 
 async function measureOnce(c: Scenario['cases'][number], target: Target, round: number): Promise<TargetResult['samples'][number]> {
-  // A remote registry (pid 0) cannot be watched.
+  try {
+    // A remote registry (pid 0) can neither be restarted nor watched.
+    if (c.freshServer && target.pid) {
+      await target.stop();
+      await target.start();
+    }
+  } catch (e) {
+    return { value: Number.NaN, round, error: `restarting the server: ${e instanceof Error ? e.message : String(e)}` };
+  }
   const watch = c.selfWatched || !target.pid ? undefined : new ServerWatch(target.pid);
   try {
     await target.refreshAuth?.();

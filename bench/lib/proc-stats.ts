@@ -48,6 +48,8 @@ export interface ServerCost {
   cpuShare: number;
   /** Peak resident memory during the measurement, in bytes. */
   peakRssBytes: number;
+  /** Resident memory when the measurement began, in bytes (what the peak started from). */
+  startRssBytes: number;
   /** How peak RSS was obtained. */
   rssMethod: 'VmHWM' | 'sampled';
 }
@@ -59,8 +61,10 @@ export class ServerWatch {
   private readonly hwm: boolean;
   private sampledPeak = 0;
   private readonly timer: Timer | undefined;
+  private readonly startRss: number;
 
   constructor(private readonly pid: number) {
+    this.startRss = statusBytes(pid, 'VmRSS');
     this.hwm = resetPeakRss(pid);
     this.cpu0 = cpuSeconds(pid);
     if (!this.hwm) {
@@ -80,6 +84,6 @@ export class ServerWatch {
     const wall = (performance.now() - this.t0) / 1000;
     const cpu = cpuSeconds(this.pid) - this.cpu0;
     const peak = this.hwm ? statusBytes(this.pid, 'VmHWM') : (this.sample(), this.sampledPeak);
-    return { cpuSeconds: cpu, cpuShare: wall > 0 ? cpu / wall : 0, peakRssBytes: peak, rssMethod: this.hwm ? 'VmHWM' : 'sampled' };
+    return { cpuSeconds: cpu, cpuShare: wall > 0 ? cpu / wall : 0, peakRssBytes: peak, startRssBytes: this.startRss, rssMethod: this.hwm ? 'VmHWM' : 'sampled' };
   }
 }

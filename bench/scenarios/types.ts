@@ -48,6 +48,12 @@ export interface Case {
   after?(target: Target): Promise<void> | void;
   /** The case manages server processes itself (cold start): the runner does not watch the server. */
   selfWatched?: boolean;
+  /**
+   * Restart every local target right before each measurement (outside the watched window). For a memory figure:
+   * a long-lived server still holds garbage the previous scenario left (uncollected JS heap stays resident for
+   * seconds), which would make the value depend on which scenario ran before instead of on this load.
+   */
+  freshServer?: boolean;
 }
 
 /** A group of cases sharing a feature, a probe and a time cap. */
