@@ -277,7 +277,9 @@ async function main(): Promise<void> {
       }
       await stopAll();
       if (pinning.enabled) unpin(pinning);
-      const mirrorProfile = profile.name === 'full' ? MIRROR_FULL : MIRROR_QUICK;
+      const chosen = profile.name === 'full' ? MIRROR_FULL : MIRROR_QUICK;
+      // About a minute when all is well: a stalled mirror costs at most 4 minutes of the run's budget, then fails the phase.
+      const mirrorProfile = { ...chosen, overallLimitMs: Math.max(30_000, Math.min(chosen.overallLimitMs, 4 * 60_000, deadline - performance.now())) };
       progress.note(`mirror (unpinned): ${mirrorProfile.layerBytes / 2 ** 20} MiB layer, ${mirrorProfile.clients.join('/')} clients, Marina${tools.dist2 ? ' and Distribution 2.8' : ''}`);
       journal.mirror = await runMirrorBench({
         profile: mirrorProfile,
