@@ -202,6 +202,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// An error thrown outside any await (a stream's error event, a timer) fails the phase running now, not the whole run.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (e: unknown) => {
+    journal.fail(journal.current ?? 'harness', e);
+    progress.note(`${event} during ${journal.current ?? 'the harness'}: ${e instanceof Error ? e.message : String(e)}; stopping servers, then writing what was measured`);
+    void finish();
+  });
+}
+
 await journal.phase('harness', main);
 await finish();
 

@@ -39,14 +39,18 @@ export class RunJournal {
     try {
       return await run();
     } catch (e) {
-      if (!this.interrupted) {
-        const error = e instanceof Error ? e : new Error(String(e));
-        this.failures.push({ phase: name, error: error.message.split('\n')[0] ?? '', ...(error.stack ? { stack: error.stack } : {}), atSec: this.elapsed() });
-      }
+      this.fail(name, e);
       return undefined;
     } finally {
       if (this.current === name) this.current = undefined;
     }
+  }
+
+  /** Records that `phase` failed with `e` (not after a signal: a phase dying of it is no failure of its own). */
+  fail(phase: string, e: unknown): void {
+    if (this.interrupted) return;
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.failures.push({ phase, error: error.message.split('\n')[0] ?? '', ...(error.stack ? { stack: error.stack } : {}), atSec: this.elapsed() });
   }
 
   /** Records a signal; the phase running now is named as the one it stopped. */

@@ -51,6 +51,13 @@ describe('a phase that throws', () => {
     expect(md).toContain('| before |');
   });
 
+  test('an error thrown outside the phase (a stream error, a timer) is recorded against the phase named', () => {
+    const journal = new RunJournal(head, () => 3);
+    journal.fail('mirror', new Error('socket hang up'));
+    expect(journal.failures).toEqual([expect.objectContaining({ phase: 'mirror', error: 'socket hang up', atSec: 3 })]);
+    expect(journal.exitCode(0)).toBe(1);
+  });
+
   test('a whole run with no failure is complete and keeps the verdict of its figures', async () => {
     const journal = new RunJournal(head, () => 1);
     await journal.phase('matrix (pinned)', async () => void journal.cases.push(measured('a')));
