@@ -11,7 +11,7 @@
  * A full run exits non-zero when any figure fails its cross-check (two load generators > 25% apart); a quick
  * run reports such cases as failed but, on a shared CI machine, does not fail on them.
  *
- * Options: --targets marina,dist2,dist3,limit (full default: marina,dist3,limit)  --only <scenario,…>
+ * Options: --targets marina,dist2,dist3,limit (full default: marina,dist3,limit)  --only <scenario,…,mirror,scale-out>
  *          --all-cases (also the cases the full profile leaves out)  --generator auto|bun  --no-cross-check
  *          --placement pinned|unpinned|both (full: both, quick: pinned)  --no-pin (= --placement unpinned)
  *          --marina-workers <n> (passes `--workers n` to `marina serve` for every main-matrix case)  --keep
@@ -19,9 +19,16 @@
  *          --marina-flags '<bun flags>' (e.g. --smol)  --dist2 <path>  --dist3 <path>
  *          --rounds <n> (rounds of every case, e.g. 3 in a quick run for a spread)  --s3 (quick: the S3 cases too)
  *
- * After the matrix, the scale-out cases (bench/scale-out/, unpinned): Marina 1 vs N workers vs Distribution v3, and
- * (full profile, or --quick --s3) Marina on S3 blobs in a local SeaweedFS vs on the filesystem. `--only scale-out`
- * runs just those.
+ * After the matrix, the pull-through mirror benchmark (bench/mirror/bench.ts, the same as `bun bench/mirror.ts`;
+ * full: 64 MiB layer, 1/8/32 clients, ≈ 1 min; quick: 8 MiB, 1/4 clients), then the scale-out cases
+ * (bench/scale-out/, unpinned): Marina 1 vs N workers vs Distribution v3, and (full profile, or --quick --s3) Marina
+ * on S3 blobs in a local SeaweedFS vs on the filesystem. `--only mirror` or `--only scale-out` runs just those.
+ *
+ * A phase that throws (setup, a matrix placement, mirror, scale-out) does not lose the run: the results measured
+ * before and after it are written, the report names the failed phase and its error (JSON: `failures`), and the run
+ * exits 1. SIGINT/SIGTERM stop every server and process the run started, write what was measured (JSON:
+ * `interrupted`) and exit 130/143; a second signal kills everything at once. An incomplete run never rewrites the
+ * README section.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +36,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL, QUICK, QUICK_S3, type Placement, type Profile } from './config.ts';
 import { buildDataSet } from './data/dataset.ts';
+import { descendants, killDescendants } from './lib/descendants.ts';
 import { describeMachine } from './lib/machine.ts';
 import { pinSelf, planPinning, unpin } from './lib/pinning.ts';
 import { Progress } from './lib/progress.ts';
@@ -36,9 +44,10 @@ import { generatorVersions } from './load/generators.ts';
 import { findTools } from './lib/tools.ts';
 import { duration } from './lib/units.ts';
 import { evaluateGoals } from './report/goals.ts';
-import type { CaseResult, RunResults } from './report/results.ts';
+import { RunJournal } from './report/journal.ts';
+import type { CaseResult } from './report/results.ts';
 import { runVerdict } from './report/verdict.ts';
-import type { MirrorReport } from './mirror/report.ts';
+import { MIRROR_FULL, MIRROR_QUICK, runMirrorBench } from './mirror/bench.ts';
 import { updateReadme, writeResults } from './report/write.ts';
 import { plannedMeasurements, runScenarios } from './runner.ts';
 import { blobGetScenario, rangeScenario } from './scenarios/blob-get.ts';
@@ -158,48 +167,79 @@ if (!tools.oha && !generatorEnv.bunOnly) warnings.push('oha not found: HEAD uses
 if (!tools.curl && !generatorEnv.bunOnly) warnings.push('curl not found: big bodies and random ranges are measured by wrk and the bundled Bun client, which saturate their core first');
 const generators = generatorVersions(tools, generatorEnv.bunOnly);
 
-let stopping = false;
-const stopAll = async () => {
-  stopping = true;
-  await Promise.allSettled(targets.map((t) => t.stop()));
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    progress.note(`${signal}: stopping servers`);
-    void stopAll().then(() => process.exit(130));
-  });
-}
-
 const startedAt = new Date();
 const machine = describeMachine(workdir);
+let finishing: Promise<never> | undefined;
+const command = ['bun bench/run.ts', ...process.argv.slice(2)].join(' ');
+const journal = new RunJournal(
+  { mode: profile.name, command, startedAt: startedAt.toISOString().replace(/\.\d+Z$/, 'Z'), machine, generators },
+  () => progress.elapsed(),
+);
+journal.warnings.push(...warnings);
 progress.note(`${profile.name} run in ${workdir}; budget ${profile.budgetSec} s`);
 progress.note(pinning.description);
 progress.note(`targets: ${targets.map((t) => `${t.label} ${t.version}`).join(', ')}`);
 for (const w of warnings) progress.note(`warning: ${w}`);
 
-let exitCode = 0;
-try {
-  progress.note('measuring limits (SHA-256, disk write + fsync)');
-  const limits = measureLimits(profile, workdir);
-  progress.note(`SHA-256 ${limits.sha256MiBps.toFixed(0)} MiB/s, disk write + fsync ${limits.diskWriteFsyncMiBps.toFixed(0)} MiB/s`);
+const stopAll = () => Promise.allSettled(targets.map((t) => t.stop()));
+let signals = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // A second signal does not wait for anything: every process this run started is killed at once.
+    if (++signals > 1) {
+      for (const pid of descendants()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    journal.interrupt(signal);
+    progress.note(`${signal}: stopping servers, then writing what was measured`);
+    void finish();
+  });
+}
 
-  const seedingSec: Record<string, number> = {};
-  let t = performance.now();
-  const data = buildDataSet(profile, path.join(workdir, 'content'));
-  seedingSec['data set'] = (performance.now() - t) / 1000;
-  for (const target of targets) {
-    t = performance.now();
-    progress.note(`seeding ${target.label}`);
-    await target.seed(data);
-    seedingSec[target.label] = (performance.now() - t) / 1000;
-  }
-  progress.note(`seeded in ${Object.entries(seedingSec).map(([k, v]) => `${k} ${duration(v)}`).join(', ')}`);
-  for (const target of targets) {
-    const ms = await target.start();
-    progress.note(`${target.label} up at ${target.baseUrl} (pid ${target.pid}, ${ms.toFixed(0)} ms)`);
-  }
+// An error thrown outside any await (a stream's error event, a timer) fails the phase running now, not the whole run.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (e: unknown) => {
+    journal.fail(journal.current ?? 'harness', e);
+    progress.note(`${event} during ${journal.current ?? 'the harness'}: ${e instanceof Error ? e.message : String(e)}; stopping servers, then writing what was measured`);
+    void finish();
+  });
+}
 
-  const scenarioEnv: ScenarioEnv = { profile, data, generators: generatorEnv, workdir };
+await journal.phase('harness', main);
+await finish();
+
+/** The run's phases, each through the journal: one that throws is recorded and the run goes on with the next. */
+async function main(): Promise<void> {
+  const setup = await journal.phase('setup', async () => {
+    progress.note('measuring limits (SHA-256, disk write + fsync)');
+    const limits = measureLimits(profile, workdir);
+    journal.limits = limits;
+    progress.note(`SHA-256 ${limits.sha256MiBps.toFixed(0)} MiB/s, disk write + fsync ${limits.diskWriteFsyncMiBps.toFixed(0)} MiB/s`);
+    let t = performance.now();
+    const data = buildDataSet(profile, path.join(workdir, 'content'));
+    journal.seedingSec['data set'] = (performance.now() - t) / 1000;
+    for (const target of targets) {
+      t = performance.now();
+      progress.note(`seeding ${target.label}`);
+      await target.seed(data);
+      journal.seedingSec[target.label] = (performance.now() - t) / 1000;
+    }
+    progress.note(`seeded in ${Object.entries(journal.seedingSec).map(([k, v]) => `${k} ${duration(v)}`).join(', ')}`);
+    for (const target of targets) {
+      const ms = await target.start();
+      progress.note(`${target.label} up at ${target.baseUrl} (pid ${target.pid}, ${ms.toFixed(0)} ms)`);
+    }
+    return { data };
+  });
+  if (!setup) return;
+
+  const scenarioEnv: ScenarioEnv = { profile, data: setup.data, generators: generatorEnv, workdir };
   const all: Scenario[] = [
     blobGetScenario(scenarioEnv),
     manifestScenario(scenarioEnv),
@@ -219,85 +259,101 @@ try {
   const unpinnedTargets = targets.filter((t) => profile.unpinned.targets.includes(t.id));
   const subset = (i: number, placement: Placement) => i > 0 && placement === 'unpinned';
   progress.plan(profile.placements.reduce((n, p, i) => n + (subset(i, p) ? plannedMeasurements(unpinnedScenarios, unpinnedTargets) : plannedMeasurements(scenarios, targets)), 0));
-  const cases: CaseResult[] = [];
-  const placements: string[] = [];
+  journal.scenarios.push(...scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description })));
   for (const [i, placement] of profile.placements.entries()) {
-    const here = subset(i, placement) ? unpinnedTargets : targets;
-    if (i > 0) {
-      // Every server restarts free to use every core (as users run them), and so do the load generators.
-      await Promise.allSettled(targets.map((t) => t.stop()));
-      if (placement === 'unpinned' && pinning.enabled) unpin(pinning);
-      generatorEnv.cores = pinning.load;
-      for (const target of here) await target.start();
-    }
-    placements.push(`${placement}: ${pinning.description}`);
-    progress.note(`placement ${placement}: ${pinning.description}${here.length < targets.length ? `; ${here.map((t) => t.label).join(', ')}` : ''}`);
-    const measured = await runScenarios(subset(i, placement) ? unpinnedScenarios : scenarios, here, { deadline, scenarioCapSec: profile.scenarioCapSec }, progress);
-    cases.push(...measured.map((c) => (placement === 'pinned' && pinning.enabled ? { ...c, placement } : { ...c, id: `${c.id}@unpinned`, title: `${c.title} (unpinned)`, placement: 'unpinned' as const })));
+    await journal.phase(`matrix (${placement})`, async () => {
+      const here = subset(i, placement) ? unpinnedTargets : targets;
+      if (i > 0) {
+        // Every server restarts free to use every core (as users run them), and so do the load generators.
+        await stopAll();
+        if (placement === 'unpinned' && pinning.enabled) unpin(pinning);
+        generatorEnv.cores = pinning.load;
+        for (const target of here) await target.start();
+      }
+      journal.placements.push(`${placement}: ${pinning.description}`);
+      progress.note(`placement ${placement}: ${pinning.description}${here.length < targets.length ? `; ${here.map((t) => t.label).join(', ')}` : ''}`);
+      // Each case lands in the journal as soon as it is measured, so a later failure or a signal keeps it.
+      const onCase = (c: CaseResult) => journal.cases.push(placement === 'pinned' && pinning.enabled ? { ...c, placement } : { ...c, id: `${c.id}@unpinned`, title: `${c.title} (unpinned)`, placement: 'unpinned' as const });
+      await runScenarios(subset(i, placement) ? unpinnedScenarios : scenarios, here, { deadline, scenarioCapSec: profile.scenarioCapSec, onCase }, progress);
+    });
+  }
+  // The pull-through mirror (bench/mirror/bench.ts, as `bun bench/mirror.ts` runs it): its own servers, unpinned.
+  if ((!only || only.has('mirror')) && targets.some((t) => t.id === 'marina')) {
+    await journal.phase('mirror', async () => {
+      if (performance.now() > deadline) {
+        journal.warnings.push('time budget reached; the mirror phase did not run');
+        return;
+      }
+      await stopAll();
+      if (pinning.enabled) unpin(pinning);
+      const chosen = profile.name === 'full' ? MIRROR_FULL : MIRROR_QUICK;
+      // About a minute when all is well: a stalled mirror costs at most 4 minutes of the run's budget, then fails the phase.
+      const mirrorProfile = { ...chosen, overallLimitMs: Math.max(30_000, Math.min(chosen.overallLimitMs, 4 * 60_000, deadline - performance.now())) };
+      progress.note(`mirror (unpinned): ${mirrorProfile.layerBytes / 2 ** 20} MiB layer, ${mirrorProfile.clients.join('/')} clients, Marina${tools.dist2 ? ' and Distribution 2.8' : ''}`);
+      journal.mirror = await runMirrorBench({
+        profile: mirrorProfile,
+        command: `${command} (mirror phase)`,
+        workdir: path.join(workdir, 'mirror'),
+        ...(tools.dist2 ? { distribution: tools.dist2 } : {}),
+        log: (line) => progress.note(line),
+      });
+    });
   }
   // Scale-out (issue #11): 1 vs N workers vs Distribution v3, and S3 vs filesystem blobs; unpinned, after the matrix.
   if (!only || only.has('scale-out')) {
-    const scaled = await runScaleOut({ profile, scenarioEnv, pinning, targets, deadline, scenarioCapSec: profile.scenarioCapSec, progress });
-    targets.push(...scaled.targets);
-    scenarios.push(...scaled.scenarios);
-    cases.push(...scaled.cases);
-    warnings.push(...scaled.warnings);
+    await journal.phase('scale-out', async () => {
+      const scaled = await runScaleOut({ profile, scenarioEnv, pinning, targets, deadline, scenarioCapSec: profile.scenarioCapSec, progress });
+      targets.push(...scaled.targets);
+      journal.scenarios.push(...scaled.scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description })));
+      journal.cases.push(...scaled.cases);
+      journal.warnings.push(...scaled.warnings);
+    });
   }
-  await stopAll();
+}
 
-  const results: RunResults = {
-    schema: 1,
-    mode: profile.name,
-    command: ['bun bench/run.ts', ...process.argv.slice(2)].join(' '),
-    startedAt: startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),
-    durationSec: progress.elapsed(),
-    machine,
-    pinning: placements.join('; '),
-    generators,
-    targets: targets.map((x) => ({ id: x.id, label: x.label, role: x.role, version: x.version, notes: x.notes })),
-    limits,
-    seedingSec,
-    scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description })),
-    cases,
-    warnings,
-  };
-  const mirror = mirrorFigure(path.join(import.meta.dir, 'results', 'mirror.json'));
-  if (mirror) results.mirror = mirror;
-  const skipped = cases.flatMap((c) => Object.entries(c.targets).filter(([, r]) => r.status === 'skipped').map(([id]) => `${c.id}@${id}`));
-  if (skipped.length) warnings.push(`time cap reached; not measured: ${skipped.join(', ')}`);
+/**
+ * Stops every server (and anything else this run started), writes what the journal holds, removes the work
+ * directory and exits — once, whether the run ended, a phase failed or a signal came.
+ */
+function finish(): Promise<never> {
+  finishing ??= (async () => {
+    await stopAll();
+    const leftover = await killDescendants();
+    if (leftover.length) progress.note(`stopped ${leftover.length} leftover process(es): ${leftover.join(', ')}`);
+    let exitCode = 1;
+    try {
+      exitCode = report();
+    } catch (e) {
+      progress.note(`could not write the results: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    progress.finish();
+    if (!opts.keep && !opts.workdir) fs.rmSync(workdir, { recursive: true, force: true });
+    else progress.note(`kept ${workdir}`);
+    process.exit(exitCode);
+  })();
+  return finishing;
+}
+
+/** Writes the results (and, after a whole full run, the README section), prints the goals and the verdict. */
+function report(): number {
+  const results = journal.results(targets.map((x) => ({ id: x.id, label: x.label, role: x.role, version: x.version, notes: x.notes })));
+  const skipped = results.cases.flatMap((c) => Object.entries(c.targets).filter(([, r]) => r.status === 'skipped').map(([id]) => `${c.id}@${id}`));
+  if (skipped.length) results.warnings.push(`time cap reached; not measured: ${skipped.join(', ')}`);
   const files = writeResults(results, outDir, name);
   progress.note(`wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
   if (profile.name === 'full' && !opts['no-readme'] && !opts.out && !opts.only && !opts.targets) {
-    if (updateReadme(path.join(import.meta.dir, 'README.md'), results, `results/${name}.svg`)) progress.note('updated bench/README.md');
+    if (journal.incomplete) progress.note(`bench/README.md left as it was (an incomplete run); \`bun bench/report/render.ts ${path.relative(process.cwd(), files[0]!)} --readme\` puts these results there`);
+    else if (updateReadme(path.join(import.meta.dir, 'README.md'), results, `results/${name}.svg`)) progress.note('updated bench/README.md');
   }
   for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.measured} (goal ${g.target}): ${g.verdict}`);
 
   // Every Marina target is a subject: its failures and errors fail the run.
-  const verdicts = targets.filter((t) => t.role === 'subject').map((t) => runVerdict(cases, profile.name, t.id));
+  const verdicts = targets.filter((t) => t.role === 'subject').map((t) => runVerdict(results.cases, profile.name, t.id));
   const verdict = { disputed: [...new Set(verdicts.flatMap((v) => v.disputed))], broken: verdicts.flatMap((v) => v.broken), exitCode: Math.max(...verdicts.map((v) => v.exitCode), 0) };
   for (const d of verdict.disputed) progress.note(`CROSS-CHECK FAILED: ${d}`);
   for (const b of verdict.broken) progress.note(`FAILED on Marina: ${b}`);
-  exitCode = verdict.exitCode;
+  for (const f of journal.failures) progress.note(`PHASE FAILED: ${f.phase}: ${f.stack ?? f.error}`);
+  if (journal.interrupted) progress.note(`INTERRUPTED by ${journal.interrupted.signal}${journal.interrupted.phase ? ` during ${journal.interrupted.phase}` : ''}`);
   progress.note(`done in ${duration(progress.elapsed())}`);
-} catch (e) {
-  exitCode = 1;
-  progress.note(`harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-} finally {
-  progress.finish();
-  if (!stopping) await stopAll();
-  if (!opts.keep && !opts.workdir) fs.rmSync(workdir, { recursive: true, force: true });
-  else progress.note(`kept ${workdir}`);
-}
-process.exit(exitCode);
-
-/** Marina's joiner first-byte figure at 32 clients from the last full mirror run, when there is one. */
-function mirrorFigure(file: string): RunResults['mirror'] {
-  try {
-    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as MirrorReport;
-    const row = report.rows.find((r) => r.target === 'marina' && r.clients === 32 && r.joinerFirstByteMs);
-    if (!row) return undefined;
-    return { source: `\`${report.command}\` (results/mirror.json, ${new Date(fs.statSync(file).mtimeMs).toISOString().slice(0, 10)}; a separate run)`, clients: row.clients, joinerFirstByteMs: row.joinerFirstByteMs! };
-  } catch {
-    return undefined;
-  }
+  return journal.exitCode(verdict.exitCode);
 }

@@ -15,6 +15,8 @@ export interface RunnerLimits {
   deadline: number;
   /** Seconds one scenario may take. */
   scenarioCapSec: number;
+  /** Called with each case as soon as it is measured, so a run interrupted later keeps it. */
+  onCase?: (c: CaseResult) => void;
 }
 
 /** Planned measurements, for the progress counter. */
@@ -79,7 +81,9 @@ export async function runScenarios(scenarios: Scenario[], targets: Target[], lim
         const note = notes.get(target.id);
         if (note && byTarget[target.id]!.status === 'ok') byTarget[target.id]!.note = note;
       }
-      results.push({ id: c.id, scenario: scenario.id, title: c.title, unit: c.unit, higherIsBetter: c.higherIsBetter, targets: byTarget });
+      const result: CaseResult = { id: c.id, scenario: scenario.id, title: c.title, unit: c.unit, higherIsBetter: c.higherIsBetter, targets: byTarget };
+      results.push(result);
+      limits.onCase?.(result);
     }
   }
   return results;

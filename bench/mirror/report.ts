@@ -17,8 +17,9 @@ export interface MirrorRow {
   failures: number;
   firstError?: string;
   /**
-   * Cold round: each client's first layer byte minus the upstream's first blob byte (at the proxy), ms — how long a
-   * client joining a fetch in flight waits after the upstream started answering. p50 and max over the clients.
+   * Cold round: each client's first layer byte minus the later of the upstream's first blob byte (at the proxy) and
+   * the client's own layer request, ms — how long a client joining a fetch in flight waits beyond what the upstream
+   * imposes. p50 and max over the clients that succeeded.
    */
   joinerFirstByteMs?: { p50: number; max: number };
 }
@@ -50,8 +51,10 @@ export function toMarkdown(r: MirrorReport): string {
     'The N clients run in the harness process on the same machine and hash every byte, so on few cores large-N',
     'times are bound by the clients; the upstream columns are the cache-efficiency figures.',
     '',
-    'First byte after upstream: in the cold round, each client\'s first layer byte minus the moment the upstream\'s first',
-    'blob byte reached the proxy (one clock: all in the harness process), p50 / max over the clients.',
+    'First byte after upstream: in the cold round, each client\'s first layer byte minus the later of the moment the',
+    'upstream\'s first blob byte reached the proxy and the client\'s own layer request (a client that joins late is timed',
+    'from its request); one clock, all in the harness process; p50 / max over the clients. The clients share the',
+    'harness\'s event loop with their hashing, so at large N the figure is an upper bound.',
     '',
     '| target | N | cold ms | warm ms | first byte after upstream, ms (p50 / max) | upstream blob GETs | upstream MiB (warm) | MiB per client | failures |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,5 +1,6 @@
 /** Renders a run as Markdown: setup, the issue's goals, one table per scenario with ratios, then the details. */
 import { duration, mib, num } from '../lib/units.ts';
+import { toMarkdown, type MirrorReport } from '../mirror/report.ts';
 import { evaluateGoals, goalTable } from './goals.ts';
 import { crossCheckFailed, cpuUnit, marinaRatio, type CaseResult, type RunResults, type TargetResult } from './results.ts';
 
@@ -15,13 +16,30 @@ export function renderMarkdown(r: RunResults): string {
     return out.join('\n');
   }
   out.push(`# Marina benchmark — ${r.mode} run`, '');
+  out.push(...incomplete(r));
   out.push(...setup(r), '');
   out.push('## Goals (issue #12)', '', 'Ratios are Marina ÷ the other target, measured side by side in this run (pinned placement; unpinned figures in the detail); a figure that failed its cross-check does not count.', '');
   out.push(...goalTable(evaluateGoals(r)));
   out.push('', resultTables(r));
+  if (r.mirror) out.push('## Pull-through mirror', '', 'The mirror phase of this run (after the matrix, unpinned): the same benchmark as `bun bench/mirror.ts`.', '', mirrorSection(r.mirror), '');
   out.push('## Details', '', detailTable(r), '');
   if (r.warnings.length) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   return out.join('\n');
+}
+
+/** A warning at the top when a phase failed or a signal stopped the run: what is missing, and why. */
+export function incomplete(r: RunResults): string[] {
+  if (!r.failures?.length && !r.interrupted) return [];
+  const lines = ['## ⚠ Incomplete run', ''];
+  if (r.interrupted) lines.push(`- **Interrupted** by ${r.interrupted.signal} after ${duration(r.interrupted.atSec)}${r.interrupted.phase ? `, during phase \`${r.interrupted.phase}\`` : ''}; nothing after it ran.`);
+  for (const f of r.failures ?? []) lines.push(`- **Phase \`${f.phase}\` failed** after ${duration(f.atSec)}: ${f.error}`);
+  lines.push('', 'The tables hold what was measured before (and, after a failed phase, after) it; goals whose cases did not run say so. The full error is in the JSON (`failures[].stack`).', '');
+  return lines;
+}
+
+/** The mirror phase's table, without the standalone report's title. */
+function mirrorSection(m: MirrorReport): string {
+  return toMarkdown(m).replace(/^# .*\n\n/, '').trimEnd();
 }
 
 /** Machine, command, targets, generators and limits. */

@@ -5,6 +5,7 @@ import { CROSS_CHECK_TOLERANCE, disagreement } from '../load/generators.ts';
 import type { Sample } from '../scenarios/types.ts';
 import type { Limits } from '../scenarios/limits.ts';
 import type { Role } from '../targets/types.ts';
+import type { MirrorReport } from '../mirror/report.ts';
 
 /** One target's outcome on one case. */
 export interface TargetResult {
@@ -79,8 +80,23 @@ export interface RunResults {
   scenarios: { id: string; title: string; description: string }[];
   cases: CaseResult[];
   warnings: string[];
-  /** The mirror's joiner figure, from bench/mirror.ts's last full run (a separate run; see `source`). */
-  mirror?: { source: string; clients: number; joinerFirstByteMs: { p50: number; max: number } };
+  /** The mirror benchmark (bench/mirror/bench.ts) run as a phase of this run. */
+  mirror?: MirrorReport;
+  /** Phases that threw: the results above are what was measured before and after them. */
+  failures?: PhaseFailure[];
+  /** The run was stopped by a signal during `phase`; the results above are what was done by then. */
+  interrupted?: { signal: string; phase?: string; atSec: number };
+}
+
+/** A phase of a run that threw. */
+export interface PhaseFailure {
+  /** E.g. `matrix (pinned)`, `mirror`, `scale-out`. */
+  phase: string;
+  /** The error's message. */
+  error: string;
+  stack?: string;
+  /** Seconds into the run. */
+  atSec: number;
 }
 
 /** A result with no measurement. */

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'bun:test';
 import { evaluateGoals } from '../../bench/report/goals.ts';
 import { emptyResult, type CaseResult, type RunResults, type TargetResult } from '../../bench/report/results.ts';
 import { runVerdict } from '../../bench/report/verdict.ts';
-import { resultTables } from '../../bench/report/markdown.ts';
+import { renderMarkdown, resultTables } from '../../bench/report/markdown.ts';
+import type { MirrorReport, MirrorRow } from '../../bench/mirror/report.ts';
 
 const ok = (median: number, cross?: number): TargetResult => ({
   ...emptyResult('ok', ''),
@@ -112,5 +113,36 @@ describe('the result tables', () => {
     expect(matrix).not.toContain('--workers 2');
     expect(scaleOut).toContain('| Case | Unit | Marina | Marina --workers 2 | Marina --workers 2 ÷ Marina |');
     expect(scaleOut).toContain('| Scale-out GET | req/s | 100 | 150 | 1.50× |');
+  });
+});
+
+describe('the mirror goal', () => {
+  const row = (clients: number, max: number, failures = 0): MirrorRow => ({ target: 'marina', clients, coldMs: 1, warmMs: 1, upstreamBlobGets: 1, upstreamBlobBytes: 1, warmUpstreamBlobBytes: 0, failures, joinerFirstByteMs: { p50: max / 2, max } });
+  const withMirror = (rows: MirrorRow[], skipped: MirrorReport['skipped'] = []): RunResults => ({ ...run([]), mirror: { command: 'bun bench/run.ts (mirror phase)', machine: '', layerBytes: 64 * 2 ** 20, seconds: 60, rows, skipped } });
+  const mirrorGoal = (r: RunResults) => evaluateGoals(r).at(-1)!;
+
+  test('reads Marina at 32 clients from the mirror phase of the same run: the max over the clients against 50 ms', () => {
+    const met = mirrorGoal(withMirror([row(8, 400), row(32, 31.5)]));
+    expect(met).toMatchObject({ measured: '31.5 ms (max)', verdict: 'met' });
+    expect(met.detail).toContain('mirror phase of this run (64 MiB layer, cold round)');
+    expect(mirrorGoal(withMirror([row(32, 50)])).verdict).toBe('not met');
+  });
+
+  test('is not met when some pulls failed, and not measured without the phase or without 32 clients', () => {
+    const failed = mirrorGoal(withMirror([{ ...row(32, 10, 3), firstError: 'blob: HTTP 502' }]));
+    expect(failed.verdict).toBe('not met');
+    expect(failed.detail).toContain('3 of 32 pulls failed (blob: HTTP 502)');
+    expect(mirrorGoal(run([]))).toMatchObject({ verdict: 'not measured', detail: 'the mirror phase did not run or did not finish' });
+    const quick = mirrorGoal(withMirror([row(1, 5), row(4, 9)]));
+    expect(quick.verdict).toBe('not measured');
+    expect(quick.detail).toContain('no Marina row at 32 clients (measured: 1, 4)');
+    expect(mirrorGoal(withMirror([], [{ target: 'marina N=32', reason: 'round timed out' }])).detail).toContain('round timed out');
+  });
+
+  test('the report has the mirror table of the same run', () => {
+    const md = renderMarkdown({ ...withMirror([row(32, 31.5)]), machine: { cpu: 'cpu', cores: 2, memoryGiB: 1, os: 'os', kernel: 'k', filesystem: 'fs', loadAverage: 0 } as RunResults['machine'], limits: { sha256MiBps: 1, diskWriteFsyncMiBps: 1, hashBytes: 1, diskBytes: 1 } });
+    expect(md).toContain('## Pull-through mirror');
+    expect(md).toContain('| marina | 32 |');
+    expect(md).not.toContain('# Pull-through mirror benchmark');
   });
 });
