@@ -61,7 +61,7 @@ import type { Scenario, ScenarioEnv } from './scenarios/types.ts';
 import { BunLimitTarget } from './targets/bun-limit.ts';
 import { DistributionStore, DistributionTarget } from './targets/distribution.ts';
 import { MarinaTarget } from './targets/marina.ts';
-import { runScaleOut } from './scale-out/phase.ts';
+import { runScaleOut, type ScaleOutOutput } from './scale-out/phase.ts';
 import type { Target } from './targets/types.ts';
 
 // `--target-url <url>` benchmarks one registry anywhere: the same command as `marina bench <url>`.
@@ -302,11 +302,16 @@ async function main(): Promise<void> {
   // Scale-out (issue #11): 1 vs N workers vs Distribution v3, and S3 vs filesystem blobs; unpinned, after the matrix.
   if (!only || only.has('scale-out')) {
     await journal.phase('scale-out', async () => {
-      const scaled = await runScaleOut({ profile, scenarioEnv, pinning, targets, deadline, scenarioCapSec: profile.scenarioCapSec, progress });
-      targets.push(...scaled.targets);
-      journal.scenarios.push(...scaled.scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description })));
-      journal.cases.push(...scaled.cases);
-      journal.warnings.push(...scaled.warnings);
+      // Filled as the phase goes: what it measured before a failure is still reported.
+      const scaled: ScaleOutOutput = { cases: [], scenarios: [], targets: [], warnings: [] };
+      try {
+        await runScaleOut({ profile, scenarioEnv, pinning, targets, deadline, scenarioCapSec: profile.scenarioCapSec, progress }, scaled);
+      } finally {
+        targets.push(...scaled.targets);
+        journal.scenarios.push(...scaled.scenarios.map((s) => ({ id: s.id, title: s.title, description: s.description })));
+        journal.cases.push(...scaled.cases);
+        journal.warnings.push(...scaled.warnings);
+      }
     });
   }
 }

@@ -42,10 +42,12 @@ export interface ScaleOutOutput {
   warnings: string[];
 }
 
-/** Runs the scale-out cases; every server it starts is stopped before it returns. */
-export async function runScaleOut(input: ScaleOutInput): Promise<ScaleOutOutput> {
+/**
+ * Runs the scale-out cases; every server it starts is stopped before it returns. Fills `out` as it goes (each case
+ * as soon as it is measured), so what was measured survives a later failure of the phase.
+ */
+export async function runScaleOut(input: ScaleOutInput, out: ScaleOutOutput = { cases: [], scenarios: [], targets: [], warnings: [] }): Promise<ScaleOutOutput> {
   const { profile, pinning, progress } = input;
-  const out: ScaleOutOutput = { cases: [], scenarios: [], targets: [], warnings: [] };
   const marina = input.targets.find((t): t is MarinaTarget => t instanceof MarinaTarget && t.id === 'marina');
   const dist3 = input.targets.find((t) => t.id === 'dist3');
   if (!marina) {
@@ -56,7 +58,7 @@ export async function runScaleOut(input: ScaleOutInput): Promise<ScaleOutOutput>
   if (pinning.enabled) unpin(pinning);
   input.scenarioEnv.generators.cores = pinning.load;
   const env = { workdir: input.scenarioEnv.workdir, pinning };
-  const limits = { deadline: input.deadline, scenarioCapSec: input.scenarioCapSec };
+  const limits = { deadline: input.deadline, scenarioCapSec: input.scenarioCapSec, onCase: (c: CaseResult) => out.cases.push(...unpinned([c])) };
   const { workers, connections, imagePush, s3 } = profile.scaleOut;
 
   // --- one process vs N workers vs Distribution v3 ---
@@ -75,8 +77,8 @@ export async function runScaleOut(input: ScaleOutInput): Promise<ScaleOutOutput>
     for (const t of workerTargets) await t.start();
     progress.extend(plannedMeasurements(workerScenarios, workerTargets));
     progress.note(`scale-out (unpinned): ${workerTargets.map((t) => t.label).join(' vs ')}`);
-    out.cases.push(...unpinned(await runScenarios(workerScenarios, workerTargets, limits, progress)));
     out.scenarios.push(...workerScenarios);
+    await runScenarios(workerScenarios, workerTargets, limits, progress);
   } finally {
     await Promise.allSettled(workerTargets.map((t) => t.stop()));
   }
@@ -103,8 +105,8 @@ export async function runScaleOut(input: ScaleOutInput): Promise<ScaleOutOutput>
     for (const t of s3Targets) await t.start();
     progress.extend(plannedMeasurements(s3Scenarios, s3Targets));
     progress.note(`S3 (unpinned; SeaweedFS on the same cores): ${s3Targets.map((t) => t.label).join(' vs ')}`);
-    out.cases.push(...unpinned(await runScenarios(s3Scenarios, s3Targets, limits, progress)));
     out.scenarios.push(...s3Scenarios);
+    await runScenarios(s3Scenarios, s3Targets, limits, progress);
   } finally {
     await Promise.allSettled(s3Targets.map((t) => t.stop()));
     await onS3.settle();
