@@ -1,8 +1,8 @@
 /**
  * Sustained big pushes with blobs in S3 (a real SeaweedFS, as the benchmark runs it): back-to-back 64 MiB pushes,
  * monolithic and chunked, one and four at once, each pushed blob then deleted as the benchmark does. Each push
- * writes its parts, a copy, and deletes its staging object, so the store must reclaim deleted bytes and grow; a
- * store that is full must answer a clear spec error at once, not a bare 500 or a hang.
+ * writes its parts, a copy, and deletes its staging object (bytes SeaweedFS keeps until it vacuums), so the store
+ * must have room to grow; a store that is full must answer a clear spec error at once, not a bare 500 or a hang.
  * Fails (never skips) when `weed` is missing: `bash .ci/install-tools.sh s3`.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';

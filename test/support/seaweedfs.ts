@@ -43,14 +43,13 @@ export interface SeaweedFsOptions {
 }
 
 /**
- * Volume size: small, so that compacting one (the vacuum that reclaims deleted objects) is quick. Deleted bytes
- * stay in their volume until it is vacuumed; with a fixed volume count (it used to be 16, 1 GiB), back-to-back
- * 64 MiB pushes, each writing its parts and a copy and deleting the staging object, filled every volume within
- * seconds and SeaweedFS refused every write ("No writable volumes and no free volumes left").
+ * Volume size. SeaweedFS keeps deleted bytes in their volume until a vacuum compacts it (its sweep runs every
+ * 14 minutes and, in a run of a minute or two, reclaims nothing), so the store needs room for everything a test or
+ * benchmark writes: each 64 MiB push writes its parts and a copy, then deletes its staging object. With a fixed
+ * count of 16 volumes (1 GiB) back-to-back 64 MiB pushes filled every volume within seconds and SeaweedFS refused
+ * every write ("No writable volumes and no free volumes left"); the count now follows the free disk.
  */
 const VOLUME_SIZE_MB = 64;
-/** Seconds between SeaweedFS's vacuum sweeps (its default, 14 minutes, lets a benchmark's garbage pile up). */
-const VACUUM_INTERVAL_SEC = 20;
 
 /** Starts `weed server -filer -s3` on free loopback ports and waits (bounded) until its S3 gateway answers. */
 export async function startSeaweedFs(options: SeaweedFsOptions = {}): Promise<SeaweedFs> {
@@ -69,7 +68,6 @@ export async function startSeaweedFs(options: SeaweedFsOptions = {}): Promise<Se
   const args = [
     'server', `-dir=${path.join(dir, 'data')}`, '-ip=127.0.0.1', '-ip.bind=127.0.0.1',
     `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, `-master.volumeSizeLimitMB=${VOLUME_SIZE_MB}`, '-master.telemetry=false',
-    `-master.vacuumIntervalSeconds=${VACUUM_INTERVAL_SEC}`,
     // 0: as many volumes as the free disk holds (SeaweedFS keeps 1% free and then turns read-only).
     `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, `-volume.max=${options.maxVolumes ?? 0}`,
     '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`, `-filer.localSocket=${path.join(dir, 'filer.sock')}`,
