@@ -88,8 +88,9 @@ const STORAGE_FULL_CODES: ReadonlySet<string | number> = new Set(['ENOSPC', 'EDQ
 const LMDB_MAP_FULL = -30792;
 
 /**
- * The ONE mapping from failures of the storage underneath (file system, LMDB, SQLite) to client-facing errors:
- * a full disk, an exhausted quota or a full LMDB map answer 507 Insufficient Storage, a failed index commit 503,
+ * The ONE mapping from failures of the storage underneath (file system, LMDB, SQLite, S3) to client-facing errors:
+ * a full disk, an exhausted quota, a full LMDB map or a full object store answer 507 Insufficient Storage, a failed
+ * index commit or an object store that fails or refuses 503,
  * each with the spec's JSON body (code UNKNOWN: the spec has no code for these) and a message that says what
  * happened, never a stack trace. Anything else is undefined: an unexpected failure, a 500.
  */
@@ -113,12 +114,53 @@ export function storageFailure(error: unknown): RegistryError | undefined {
       });
     }
   }
+  const s3 = chain.map(objectStorageFailure).find((r) => r !== undefined);
+  if (s3) return s3;
   if (chain.some((e) => (e as { indexCommitFailed?: unknown }).indexCommitFailed === true)) {
     return new RegistryError('UNKNOWN', 'the metadata index could not commit the write (storage error); nothing was stored, retry later', {
       status: 503,
       detail: { reason: 'index commit failed' },
       headers: { 'Retry-After': '10' },
       cause: error,
+    });
+  }
+  return undefined;
+}
+
+/** S3 error codes that mean the object store is out of space (MinIO and others; AWS never says so). */
+const S3_FULL_CODES: ReadonlySet<string> = new Set(['XMinioStorageFull', 'StorageFull', 'InsufficientStorage']);
+/** S3 error codes (and Bun.S3Client transport failures) that mean the object store failed, not the request. */
+const S3_UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  'InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'RequestTimeTooSkewed', 'XMinioServerNotInitialized',
+  'ConnectionRefused', 'ConnectionClosed', 'ConnectionReset', 'Timeout', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
+]);
+
+/**
+ * A failure of the S3 object store under the blob store (Bun.S3Client's `S3Error` with S3's code, or the store's
+ * own `S3RequestError` with the HTTP status): full answers 507, refusing or unreachable 503 with Retry-After. Both
+ * say nothing was stored; S3's own message (which may name keys and buckets) goes to the log only. Errors that
+ * mean Marina asked wrongly (AccessDenied, InvalidPart…) stay unexpected 500s.
+ */
+function objectStorageFailure(e: Error): RegistryError | undefined {
+  if (e.name !== 'S3Error' && e.name !== 'S3RequestError') return undefined;
+  const raw = (e as { code?: unknown }).code;
+  const code = typeof raw === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(raw) ? raw : undefined;
+  const status = (e as { status?: unknown }).status;
+  const httpStatus = typeof status === 'number' ? status : undefined;
+  const detail = code ? { s3Code: code } : {};
+  if ((code && S3_FULL_CODES.has(code)) || httpStatus === 507) {
+    return new RegistryError('UNKNOWN', 'insufficient storage: the object storage (S3) is full; nothing was stored, retry later', {
+      status: 507,
+      detail: { reason: 'object storage full', ...detail },
+      cause: e,
+    });
+  }
+  if ((code && S3_UNAVAILABLE_CODES.has(code)) || (httpStatus !== undefined && httpStatus >= 500)) {
+    return new RegistryError('UNKNOWN', 'the object storage (S3) failed or refused the request; nothing was stored, retry later', {
+      status: 503,
+      detail: { reason: 'object storage unavailable', ...detail },
+      headers: { 'Retry-After': '10' },
+      cause: e,
     });
   }
   return undefined;

@@ -31,8 +31,29 @@ export function weedBinary(): string {
   return found;
 }
 
+/** Options of {@link startSeaweedFs}. */
+export interface SeaweedFsOptions {
+  /** Bound on the start-up wait. @default 90000 */
+  timeoutMs?: number;
+  /**
+   * Volumes (of 64 MB each) the volume server may create; by default as many as the free disk holds. A small
+   * number makes a store that fills up (and then answers writes with S3 InternalError).
+   */
+  maxVolumes?: number;
+}
+
+/**
+ * Volume size. SeaweedFS keeps deleted bytes in their volume until a vacuum compacts it (its sweep runs every
+ * 14 minutes and, in a run of a minute or two, reclaims nothing), so the store needs room for everything a test or
+ * benchmark writes: each 64 MiB push writes its parts and a copy, then deletes its staging object. With a fixed
+ * count of 16 volumes (1 GiB) back-to-back 64 MiB pushes filled every volume within seconds and SeaweedFS refused
+ * every write ("No writable volumes and no free volumes left"); the count now follows the free disk.
+ */
+const VOLUME_SIZE_MB = 64;
+
 /** Starts `weed server -filer -s3` on free loopback ports and waits (bounded) until its S3 gateway answers. */
-export async function startSeaweedFs(timeoutMs = 90_000): Promise<SeaweedFs> {
+export async function startSeaweedFs(options: SeaweedFsOptions = {}): Promise<SeaweedFs> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const weed = weedBinary();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marina-seaweedfs-'));
   const accessKeyId = 'marinatest';
@@ -46,8 +67,9 @@ export async function startSeaweedFs(timeoutMs = 90_000): Promise<SeaweedFs> {
   fs.mkdirSync(path.join(dir, 'data'));
   const args = [
     'server', `-dir=${path.join(dir, 'data')}`, '-ip=127.0.0.1', '-ip.bind=127.0.0.1',
-    `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, '-master.volumeSizeLimitMB=64', '-master.telemetry=false',
-    `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, '-volume.max=16',
+    `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, `-master.volumeSizeLimitMB=${VOLUME_SIZE_MB}`, '-master.telemetry=false',
+    // 0: as many volumes as the free disk holds (SeaweedFS keeps 1% free and then turns read-only).
+    `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, `-volume.max=${options.maxVolumes ?? 0}`,
     '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`, `-filer.localSocket=${path.join(dir, 'filer.sock')}`,
     '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${s3Config}`, '-s3.port.iceberg=0', '-s3.port.lance=0',
     `-s3.localSocket=${path.join(dir, 's3.sock')}`,

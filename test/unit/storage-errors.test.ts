@@ -1,7 +1,8 @@
-/** The one mapping from storage failures (full disk, quota, LMDB, SQLite) to client-facing errors. */
+/** The one mapping from storage failures (full disk, quota, LMDB, SQLite, S3) to client-facing errors. */
 import { describe, expect, test } from 'bun:test';
 import { knownError, RegistryError, storageFailure } from '../../src/errors.ts';
 import { rethrowCommitFailure } from '../../src/storage/lmdb-errors.ts';
+import { S3RequestError } from '../../src/storage/s3-api.ts';
 
 function errno(message: string, code: string | number): Error {
   return Object.assign(new Error(message), { code });
@@ -41,6 +42,35 @@ describe('storageFailure', () => {
     const e = await rethrowCommitFailure(hung, 50).catch((x) => x);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(storageFailure(e)!.status).toBe(503);
+  });
+
+  test('maps an S3 store that is full to 507 and one that fails, throttles or cannot be reached to 503 with Retry-After', () => {
+    const s3 = (code: string) => Object.assign(new Error('We encountered an internal error, please try again.'), { name: 'S3Error', code });
+    const full = storageFailure(s3('XMinioStorageFull'))!;
+    expect(full.status).toBe(507);
+    expect(full.code).toBe('UNKNOWN');
+    expect(full.toBody().errors[0]!.detail).toEqual({ reason: 'object storage full', s3Code: 'XMinioStorageFull' });
+    for (const code of ['InternalError', 'SlowDown', 'ServiceUnavailable', 'ConnectionRefused']) {
+      const mapped = storageFailure(s3(code))!;
+      expect(mapped.status).toBe(503);
+      expect(mapped.headers).toEqual({ 'Retry-After': '10' });
+      expect(mapped.message).toBe('the object storage (S3) failed or refused the request; nothing was stored, retry later');
+      expect(mapped.toBody().errors[0]!.detail).toEqual({ reason: 'object storage unavailable', s3Code: code });
+    }
+    // The blob store's own multipart calls: S3's HTTP status decides; a failure it wraps is found in the cause chain.
+    const part = new S3RequestError('UploadPart k #3: 500 InternalError We encountered an internal error', 500, 'InternalError');
+    expect(storageFailure(new Error('append failed', { cause: part }))!.status).toBe(503);
+    expect(storageFailure(new S3RequestError('PUT /b/k: connect ECONNREFUSED', 503))!.status).toBe(503);
+    expect(storageFailure(new S3RequestError('PUT /b/k', 507))!.status).toBe(507);
+  });
+
+  test('leaves S3 errors that mean Marina asked wrongly (denied, bad part) as unexpected 500s, and hides S3 text', () => {
+    expect(storageFailure(Object.assign(new Error('Access Denied'), { name: 'S3Error', code: 'AccessDenied' }))).toBeUndefined();
+    expect(storageFailure(new S3RequestError('Complete k: 400 InvalidPart', 400, 'InvalidPart'))).toBeUndefined();
+    const odd = storageFailure(Object.assign(new Error('bucket secret-name key x'), { name: 'S3Error', code: 'InternalError<script>' }));
+    expect(odd).toBeUndefined();
+    const mapped = storageFailure(Object.assign(new Error('bucket secret-name key x'), { name: 'S3Error', code: 'InternalError' }))!;
+    expect(JSON.stringify(mapped.toBody())).not.toContain('secret-name');
   });
 
   test('leaves other failures alone (a 500 whose cause is logged) and registry errors as they are', () => {
