@@ -59,14 +59,18 @@ export function chooseGenerator(load: HttpLoad, bodySize: number, env: Generator
 }
 
 /**
- * The second generator for a load, independent of `primary`: curl against oha (and the bundled client) where bytes
- * bound the load; the bundled socket client against wrk, oha or curl elsewhere; wrk on the pages of one walk
+ * The second generator for a load, independent of `primary`: curl against oha where bytes bound the load; oha
+ * against wrk on single-URL GETs; the bundled socket client against wrk (many paths), oha (HEAD) or curl elsewhere; wrk on the pages of one walk
  * against the bundled client's walks; the bundled client on Bun's fetch where nothing else can run the load.
  * Undefined for generators that have no twin (the push clients).
  */
 export function crossGenerator(load: HttpLoad, primary: GeneratorId, env: GeneratorEnv): GeneratorId | undefined {
   const bytesBound = (load.bodySize ?? 0) >= BANDWIDTH_BODY && load.method === 'GET';
   if (primary === 'oha' && bytesBound && env.tools.curl) return 'curl';
+  // oha keeps up with wrk on small GETs (15.5k vs 15.6k req/s at 1 connection, ~90k at 16, pinned); unpinned, where
+  // the generator shares the cores with the server, the bundled client's higher CPU cost per request starves the
+  // server (--workers 2: wrk 58-72k, oha 60k, bundled client 37-41k req/s).
+  if (primary === 'wrk' && env.tools.oha && single(load)) return 'oha';
   if (primary === 'wrk' || primary === 'oha' || primary === 'curl') return 'bun';
   if (primary !== 'bun') return undefined;
   if (env.bunOnly) return 'bun-fetch';

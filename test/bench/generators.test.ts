@@ -140,6 +140,8 @@ describe('the cross-check', () => {
     expect(chooseGenerator(ranges, 1 << 20, env)).toBe('curl');
     expect(crossGenerator(ranges, 'curl', env)).toBe('bun');
     expect(chooseGenerator(load(['/x'], { bodySize: 1024 }), 1024, env)).toBe('wrk');
+    expect(crossGenerator(load(['/x'], { bodySize: 1024 }), 'wrk', env)).toBe('oha');
+    expect(crossGenerator(load(['/x', '/y'], { bodySize: 1024 }), 'wrk', env)).toBe('bun');
     expect(chooseGenerator(load(['/x'], { method: 'HEAD' }), 0, env)).toBe('oha');
     expect(crossGenerator(load(['/x'], { method: 'HEAD' }), 'oha', env)).toBe('bun');
   });
