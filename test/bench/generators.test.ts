@@ -174,6 +174,22 @@ describe('curl as a generator', () => {
     expect((await runCurl(curl, big, '', { expectedBytesPerSec: 1 })).requests).toBe(2);
   });
 
+  test("curl never claims more bytes than the kernel moved over loopback, across several batches", async () => {
+    const client = new Client((req) => fetch(req), server.url);
+    const blob = randomBytes(8 * 1024);
+    const digest = `sha256:${new Bun.CryptoHasher('sha256').update(blob).digest('hex')}`;
+    expect((await client.send('POST', `/v2/batches/me/blobs/uploads/?digest=${digest}`, { body: blob, headers: { 'content-type': 'application/octet-stream' } })).status).toBe(201);
+    const loopback = () => Number(fs.readFileSync('/proc/net/dev', 'utf8').split('\n').find((l) => l.trim().startsWith('lo:'))!.trim().split(/\s+/)[1]);
+    const before = loopback();
+    const r = await runCurl(curl, load([`/v2/batches/me/blobs/${digest}`], { durationSec: 3, connections: 4, bodySize: blob.length }), '');
+    const moved = loopback() - before;
+    // More than one batch of 8,192 transfers ran, and every byte counted crossed the loopback interface.
+    expect(r.requests).toBeGreaterThan(8192);
+    expect(r.errors).toBe(0);
+    expect(r.bytes).toBe(r.requests * blob.length);
+    expect(r.bytes).toBeLessThanOrEqual(moved);
+  }, 20_000);
+
   test('a random Range is sent on every request and only 206 answers count', async () => {
     const client = new Client((req) => fetch(req), server.url);
     const blob = randomBytes(64 * 1024);
