@@ -176,12 +176,13 @@ describe('curl as a generator', () => {
 
   test("curl never claims more bytes than the kernel moved over loopback, across several batches", async () => {
     const client = new Client((req) => fetch(req), server.url);
-    const blob = randomBytes(8 * 1024);
+    // Big enough that headers are a small share of the bytes on the wire, small enough for several batches.
+    const blob = randomBytes(128 * 1024);
     const digest = `sha256:${new Bun.CryptoHasher('sha256').update(blob).digest('hex')}`;
     expect((await client.send('POST', `/v2/batches/me/blobs/uploads/?digest=${digest}`, { body: blob, headers: { 'content-type': 'application/octet-stream' } })).status).toBe(201);
     const loopback = () => Number(fs.readFileSync('/proc/net/dev', 'utf8').split('\n').find((l) => l.trim().startsWith('lo:'))!.trim().split(/\s+/)[1]);
     const before = loopback();
-    const r = await runCurl(curl, load([`/v2/batches/me/blobs/${digest}`], { durationSec: 3, connections: 4, bodySize: blob.length }), '');
+    const r = await runCurl(curl, load([`/v2/batches/me/blobs/${digest}`], { durationSec: 4, connections: 4, bodySize: blob.length }), '');
     const moved = loopback() - before;
     // More than one batch of 8,192 transfers ran, and every byte counted crossed the loopback interface.
     expect(r.requests).toBeGreaterThan(8192);
