@@ -48,7 +48,7 @@ import { RunJournal } from './report/journal.ts';
 import type { CaseResult } from './report/results.ts';
 import { runVerdict } from './report/verdict.ts';
 import { MIRROR_FULL, MIRROR_QUICK, runMirrorBench } from './mirror/bench.ts';
-import { updateReadme, writeResults } from './report/write.ts';
+import { updateReadmes, writeResults } from './report/write.ts';
 import { plannedMeasurements, runScenarios } from './runner.ts';
 import { blobGetScenario, rangeScenario } from './scenarios/blob-get.ts';
 import { coldStartScenario } from './scenarios/cold-start.ts';
@@ -347,8 +347,8 @@ function report(): number {
   const files = writeResults(results, outDir, name);
   progress.note(`wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
   if (profile.name === 'full' && !opts['no-readme'] && !opts.out && !opts.only && !opts.targets) {
-    if (journal.incomplete) progress.note(`bench/README.md left as it was (an incomplete run); \`bun bench/report/render.ts ${path.relative(process.cwd(), files[0]!)} --readme\` puts these results there`);
-    else if (updateReadme(path.join(import.meta.dir, 'README.md'), results, `results/${name}.svg`)) progress.note('updated bench/README.md');
+    if (journal.incomplete) progress.note(`the READMEs are left as they were (an incomplete run); \`bun bench/report/render.ts ${path.relative(process.cwd(), files[0]!)} --readme\` puts these results there`);
+    else for (const readme of updateReadmes(import.meta.dir, results, name)) progress.note(`updated ${readme}`);
   }
   for (const g of evaluateGoals(results)) progress.note(`goal: ${g.goal}: ${g.measured} (goal ${g.target}): ${g.verdict}`);
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunResults } from './results.ts';
-import { updateReadme, writeResults } from './write.ts';
+import { updateReadmes, writeResults } from './write.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { readme: { type: 'boolean' } } });
 const file = positionals[0];
@@ -20,4 +20,4 @@ const results = JSON.parse(fs.readFileSync(file, 'utf8'), (_k, v: unknown) => (v
 const name = path.basename(file, '.json');
 const written = writeResults(results, path.dirname(file), name);
 process.stdout.write(`wrote ${written.join(', ')}\n`);
-if (values.readme && updateReadme(path.join(import.meta.dir, '..', 'README.md'), results, `results/${name}.svg`)) process.stdout.write('updated bench/README.md\n');
+if (values.readme) for (const readme of updateReadmes(path.join(import.meta.dir, '..'), results, name)) process.stdout.write(`updated ${readme}\n`);

@@ -1,5 +1,9 @@
 /** The report: the issue's goal table (every row, ratios side by side, no verdict on a disputed figure) and the run verdict. */
 import { describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { updateReadmes } from '../../bench/report/write.ts';
 import { evaluateGoals } from '../../bench/report/goals.ts';
 import { emptyResult, type CaseResult, type RunResults, type TargetResult } from '../../bench/report/results.ts';
 import { runVerdict } from '../../bench/report/verdict.ts';
@@ -144,5 +148,34 @@ describe('the mirror goal', () => {
     expect(md).toContain('## Pull-through mirror');
     expect(md).toContain('| marina | 32 |');
     expect(md).not.toContain('# Pull-through mirror benchmark');
+  });
+});
+
+describe('the READMEs', () => {
+  test('a full run rewrites both results sections: goals, chart and tables in bench/, goals and chart in the project README', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'marina-readmes-'));
+    try {
+      const bench = path.join(root, 'bench');
+      fs.mkdirSync(bench);
+      const section = '<!-- results:begin (written by bench/run.ts; do not edit by hand) -->\nold\n<!-- results:end -->';
+      fs.writeFileSync(path.join(bench, 'README.md'), `# bench\n${section}\nafter\n`);
+      fs.writeFileSync(path.join(root, 'README.md'), `# project\n${section}\nafter\n`);
+      const results = { ...run([]), machine: { cpu: 'cpu', cores: 2, loadAverage: 0.5 } as RunResults['machine'] };
+      expect(updateReadmes(bench, results, 'latest')).toEqual(['bench/README.md', 'README.md']);
+      const benchText = fs.readFileSync(path.join(bench, 'README.md'), 'utf8');
+      const projectText = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+      for (const text of [benchText, projectText]) {
+        expect(text).not.toContain('\nold\n');
+        expect(text).toContain('| Metric | Measured | Goal | Verdict | Detail |');
+        expect(text.endsWith('<!-- results:end -->\nafter\n')).toBe(true);
+      }
+      expect(benchText).toContain('![throughput per case](results/latest.svg)');
+      expect(benchText).toContain('### Results');
+      expect(projectText).toContain('![throughput per case](bench/results/latest.svg)');
+      expect(projectText).toContain('[bench/results/latest.md](bench/results/latest.md)');
+      expect(projectText).not.toContain('### Results');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
