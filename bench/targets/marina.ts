@@ -64,8 +64,25 @@ export class MarinaTarget extends ProcessTarget {
     return this.options.workers ? ['--workers', String(this.options.workers)] : [];
   }
 
+  /**
+   * Runs the next starts from the bytecode bundle `npm run build` makes (`bun dist/main.js serve`, the README's
+   * fastest start) instead of the sources, until called with false; the bundle is built into this target's
+   * directory on first use.
+   */
+  async useBundle(on: boolean): Promise<void> {
+    if (on && !this.bundle) {
+      const { buildBundle } = await import('../../bin/build-bundle.ts');
+      this.bundle = await buildBundle(path.join(this.dir, 'bundle'));
+    }
+    this.fromBundle = on;
+  }
+
+  private bundle: string | undefined;
+  private fromBundle = false;
+
   protected command(port: number) {
-    const argv = [process.execPath, ...(this.options.bunFlags ?? []), path.join(REPO_ROOT, 'src/cli/main.ts'), 'serve'];
+    const entry = this.fromBundle && this.bundle ? this.bundle : path.join(REPO_ROOT, 'src/cli/main.ts');
+    const argv = [process.execPath, ...(this.options.bunFlags ?? []), entry, 'serve'];
     argv.push('--host', '127.0.0.1', '--port', String(port), '--data', this.data, '--log-level', 'warn', ...this.serveArgs());
     return { argv };
   }
