@@ -1,7 +1,8 @@
 /** Marina's public library surface. Re-exports only. */
 export { createRegistry, type Registry } from './registry.ts';
 export { DEFAULTS, type RegistryOptions } from './options.ts';
-export { fsStorage, s3Storage, type Storage, type FsStorageOptions, type S3StorageOptions } from './storage/storage.ts';
+export { fsStorage, type Storage, type FsStorageOptions } from './storage/storage.ts';
+export { s3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 export { S3BlobStore, type S3BlobStoreOptions } from './storage/s3-blob-store.ts';
 export { FsBlobStore } from './storage/fs-blob-store.ts';
 export { LmdbIndex } from './storage/lmdb-index.ts';

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/logger.ts';
 import { digestOf } from '../../src/oci/digest.ts';
 import { createRegistry } from '../../src/registry.ts';
-import { s3Storage } from '../../src/storage/storage.ts';
+import { s3Storage } from '../../src/storage/s3-storage.ts';
 import { startSeaweedFs } from '../../test/support/seaweedfs.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, patches: { type: 'string', default: '16' }, chunk: { type: 'string', default: '1048576' } } });

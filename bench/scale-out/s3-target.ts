@@ -4,7 +4,7 @@
  */
 import { createLogger, createRegistry } from '../../src/index.ts';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/s3-blob-store.ts';
-import { s3Storage } from '../../src/storage/storage.ts';
+import { s3Storage } from '../../src/storage/s3-storage.ts';
 import type { DataSet } from '../data/dataset.ts';
 import { MarinaTarget } from '../targets/marina.ts';
 import type { TargetEnv } from '../targets/process-target.ts';

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { FsBlobStore } from '../storage/fs-blob-store.ts';
 import type { PgStorage } from '../storage/pg-storage.ts';
-import { fsStorage, s3Storage, type Storage } from '../storage/storage.ts';
+import { fsStorage, type Storage } from '../storage/storage.ts';
 import type { RegistryOptions } from '../options.ts';
 import type { ServeConfig } from './config.ts';
 
@@ -32,6 +32,7 @@ export async function openStorage(config: ServeConfig, options: OpenStorageOptio
     return pgStorage({ url: config.index, blobs, root: data, poolSize: config.indexPoolSize });
   }
   if (!s3) return fsStorage({ root: data, sync: config.sync, locks });
+  const { s3Storage } = await import('../storage/s3-storage.ts');
   return s3Storage({ root: data, s3: s3.options, blobs: s3.blobs, locks });
 }
 

@@ -56,11 +56,10 @@ export class Metrics {
   private readonly children = new Map<string, DurationSeries>();
   private readonly outChildren = new Map<string, { inc(v: number): void }>();
   private readonly inChildren = new Map<string, { inc(v: number): void }>();
+  private defaults = false;
 
   constructor(private readonly sources: MetricSources = {}) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    for (const m of this.registry.getMetricsAsArray()) if (BROKEN_ON_BUN.test(m.name)) this.registry.removeSingleMetric(m.name);
 
     this.duration = new RequestDurations(DURATION_BUCKETS, this.registry);
     this.bytesOut = new Counter({ name: 'marina_http_response_bytes_total', help: 'Response body bytes served (Content-Length; HEAD excluded)', labelNames: ['route'], registers });
@@ -116,10 +115,22 @@ export class Metrics {
 
   /** The exposition text. */
   render(): Promise<string> {
+    this.registerDefaults();
     return this.registry.metrics();
   }
 
   /** The exposition format's content type. */
+  /**
+   * prom-client's process and runtime metrics, registered at the first scrape rather than at start-up (their
+   * module and first collection are several ms of a cold start; CPU time and start time are cumulative anyway).
+   */
+  private registerDefaults(): void {
+    if (this.defaults) return;
+    this.defaults = true;
+    collectDefaultMetrics({ register: this.registry });
+    for (const m of this.registry.getMetricsAsArray()) if (BROKEN_ON_BUN.test(m.name)) this.registry.removeSingleMetric(m.name);
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }

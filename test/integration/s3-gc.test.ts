@@ -12,7 +12,7 @@ import { digestOf, type Digest } from '../../src/oci/digest.ts';
 import { OCI_MANIFEST } from '../../src/oci/media-types.ts';
 import { createRegistry, type Registry } from '../../src/registry.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
-import { s3Storage } from '../../src/storage/storage.ts';
+import { s3Storage } from '../../src/storage/s3-storage.ts';
 import { Client } from '../helpers/client.ts';
 import { tempDir } from '../helpers/registry.ts';
 import { brokenImages, rePushUntil } from '../helpers/repush-race.ts';
