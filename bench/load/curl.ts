@@ -121,7 +121,9 @@ function quote(text: string): string {
 
 /** The transfer lines; anything else curl prints (a progress meter some versions show anyway) is skipped. */
 function transferLines(text: string): string[] {
-  return text.split('\n').flatMap((l) => {
+  // curl writes a line in several pieces: when the window's SIGKILL lands inside one, the unterminated tail is cut
+  // off here (a truncated "CURLW 2" or size would count as an error or as wrong bytes).
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').flatMap((l) => {
     const at = l.indexOf(MARK);
     return at < 0 ? [] : [l.slice(at)];
   });
@@ -136,6 +138,7 @@ function tally(lines: string[], load: HttpLoad, seconds: number): LoadResult {
   let firstError: string | undefined;
   for (const line of lines) {
     const [code, got, total] = line.slice(MARK.length).split(' ').map(Number) as [number, number, number];
+    if (!Number.isFinite(got) || !Number.isFinite(total)) continue;
     if (load.okStatus.includes(code)) {
       requests++;
       bytes += got;
